@@ -1,0 +1,98 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ShadowGate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "shadowgate", targets: ["shadowgate"]),
+        .library(name: "ShadowGateCore", targets: ["ShadowGateCore"]),
+        .library(name: "ShadowGateProxy", targets: ["ShadowGateProxy"]),
+        .library(name: "ShadowGatePairLog", targets: ["ShadowGatePairLog"]),
+        .library(name: "LibPQ", targets: ["LibPQ"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // libpq, the only PostgreSQL client ShadowGate uses (Debian `libpq-dev`).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // A small, safe Swift wrapper over libpq: connections, parameterised queries, COPY, LISTEN/NOTIFY.
+        .target(name: "LibPQ", dependencies: ["CLibPQ"]),
+        // Pure logic: configuration, pair records, protocol adapters. No sockets, no database.
+        .target(
+            name: "ShadowGateCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The SwiftNIO data path: HTTP server, upstream pools, shadowing.
+        .target(
+            name: "ShadowGateProxy",
+            dependencies: [
+                "ShadowGateCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The pair log in PostgreSQL: migrations, batched COPY writer, spool and replay, embedded cluster.
+        .target(
+            name: "ShadowGatePairLog",
+            dependencies: [
+                "ShadowGateCore",
+                "LibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "shadowgate",
+            dependencies: [
+                "ShadowGateCore",
+                "ShadowGateProxy",
+                "ShadowGatePairLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Test helpers: in-process upstream stubs and a live gateway harness.
+        .target(
+            name: "ShadowGateTesting",
+            dependencies: [
+                "ShadowGateCore",
+                "ShadowGateProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "ShadowGateCoreTests", dependencies: ["ShadowGateCore"]),
+        .testTarget(
+            name: "ShadowGateProxyTests",
+            dependencies: ["ShadowGateProxy", "ShadowGateTesting", "ShadowGateCore"]
+        ),
+        .testTarget(
+            name: "ShadowGatePairLogTests",
+            dependencies: ["ShadowGatePairLog", "LibPQ", "ShadowGateCore", "ShadowGateProxy", "ShadowGateTesting"]
+        ),
+    ]
+)

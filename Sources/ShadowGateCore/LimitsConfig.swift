@@ -1,0 +1,17 @@
+/// Size caps on the data path.
+public struct LimitsConfig: Sendable, Hashable {
+    /// Largest request body accepted; larger ones get 413.
+    public var maxBodyBytes: Int = 8 << 20
+    /// Largest request body mirrored to the shadow model; larger ones are served but recorded as `body_too_large`.
+    public var mirrorMaxBodyBytes: Int = 8 << 20
+    /// Largest upstream response body read; a larger one is a 502 (primary) or an error (shadow).
+    public var maxResponseBytes: Int = 32 << 20
+    /// Whether request features are stored with each pair.
+    public var captureFeatures: Bool = true
+    /// Largest features JSON stored per pair; larger ones are stored as NULL and flagged truncated.
+    public var featuresMaxBytes: Int = 16 << 10
+    /// How long an idle pooled upstream connection is kept (keep it below the upstream's own idle timeout).
+    public var upstreamIdleMillis: Int = 30_000
+
+    public init() {}
+}
