@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Helpers for Scripts/bench.sh: process start/stop by PID, CPU accounting, stub counters, wrk parsing.
+# Sourced, not run.
+# shellcheck shell=bash
+
+# shellcheck disable=SC2034  # used by the scripts that source this file
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# port_in_use <port>: true if something listens on 127.0.0.1:<port> (or on any address)
+port_in_use() {
+    [[ -n $(ss -Htln "sport = :$1" 2>/dev/null) ]]
+}
+
+# start_nginx <prefix>: start nginx in the foreground (daemon off) as our background child;
+# echoes the master PID once its worker(s) are up.
+start_nginx() {
+    local prefix=$1 pid
+    nginx -t -q -p "$prefix" -e "$prefix/logs/error.log" -c "$prefix/conf/nginx.conf" >&2 ||
+        die "nginx config $prefix/conf/nginx.conf is invalid"
+    nginx -p "$prefix" -e "$prefix/logs/error.log" -c "$prefix/conf/nginx.conf" \
+        </dev/null >"$prefix/logs/stdout.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 50); do
+        [[ -n $(ps -o pid= --ppid "$pid" 2>/dev/null) ]] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null || { tail -n 5 "$prefix/logs/error.log" >&2 || true; die "nginx ($prefix) exited at start"; }
+    echo "$pid"
+}
+
+# stop_pid <pid> <signal> <seconds>: send <signal>, wait up to <seconds>, then SIGKILL.
+# Only ever called with PIDs this script started.
+stop_pid() {
+    local pid=$1 sig=$2 secs=$3 i
+    [[ -n $pid ]] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill "-$sig" "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < secs * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "pid $pid did not exit after SIG$sig in ${secs}s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+# proc_pids <pid>: the PID and its direct children (nginx master + workers)
+proc_pids() {
+    echo "$1"
+    ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true
+}
+
+# cpu_ticks <pid>...: utime+stime (clock ticks) of each PID and its direct children, summed.
+# /proc/PID/stat of a process covers all of its threads.
+cpu_ticks() {
+    local t=0 p top
+    for top in "$@"; do
+        for p in $(proc_pids "$top"); do
+            [[ -r /proc/$p/stat ]] || continue
+            # strip "pid (comm) " so the fields count from state: utime = $12, stime = $13
+            t=$((t + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        done
+    done
+    echo "$t"
+}
+
+# machine_ticks: "busy total" jiffies of the whole machine (from /proc/stat)
+machine_ticks() {
+    awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat
+}
+
+# stub_counters <stub_status port>: "accepted_connections requests" of one stub nginx instance
+stub_counters() {
+    curl -s --max-time 2 "http://127.0.0.1:$1/stub_status" | awk 'NR == 3 { print $1, $3 }'
+}
+
+# estab_conns <dst port> <pid>...: ESTABLISHED TCP connections to 127.0.0.1:<dst port> owned by
+# the given processes (or their direct children)
+estab_conns() {
+    local port=$1 pids p re=""
+    shift
+    pids=$(for p in "$@"; do proc_pids "$p"; done)
+    for p in $pids; do re+="${re:+|}pid=$p,"; done
+    [[ -n $re ]] || { echo 0; return; }
+    ss -Htnp state established "dport = :$port" 2>/dev/null | grep -cE "$re" || true
+}
+
+# to_ms <wrk latency token like 850.00us / 1.23ms / 1.02s / 1.00m>
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        if (v ~ /us$/)      { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+        else if (v ~ /m$/)  { sub(/m$/, "", v);  printf "%.3f", v * 60000 }
+        else if (v ~ /s$/)  { sub(/s$/, "", v);  printf "%.3f", v * 1000 }
+        else print "NaN" }'
+}
+
+# median: of the numbers on stdin (one per line)
+median() {
+    sort -g | awk '{ a[NR] = $1 } END {
+        if (NR == 0) print "NaN"
+        else if (NR % 2) print a[(NR + 1) / 2]
+        else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# post_ok <url> <body file> <seconds>: POST until it answers 200 or time runs out.
+# Echoes the response body of the first 200. Fails (returns 1) on timeout or when
+# the optional 4th argument (a PID) dies.
+post_ok() {
+    local url=$1 body=$2 secs=$3 pid=${4:-} deadline code out
+    out=$(mktemp)
+    deadline=$((SECONDS + secs))
+    while ((SECONDS < deadline)); do
+        if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then rm -f "$out"; return 1; fi
+        code=$(curl -s -o "$out" -w '%{http_code}' --max-time 2 -X POST \
+            -H 'Content-Type: application/json' --data-binary "@$body" "$url" 2>/dev/null) || code=000
+        if [[ $code == 200 ]]; then cat "$out"; rm -f "$out"; return 0; fi
+        sleep 0.2
+    done
+    rm -f "$out"
+    return 1
+}
