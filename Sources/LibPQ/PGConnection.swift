@@ -31,13 +31,18 @@ public final class PGConnection: @unchecked Sendable {
     ///     (`postgresql://user@host/db`). Empty means libpq's defaults (`PGHOST` etc.).
     ///   - applicationName: reported in `pg_stat_activity` unless the string sets one.
     ///   - connectTimeoutSeconds: used unless the string sets `connect_timeout`.
+    ///   - defaults: further libpq keywords (e.g. `keepalives_idle`) used unless the string sets them.
     /// - Throws: ``PGError`` with code `.connectionFailed` (libpq's message included), or
     ///   `.invalidConnectionString`.
-    public init(connectionString: String, applicationName: String = "shadowgate", connectTimeoutSeconds: Int = 5) throws {
+    public init(
+        connectionString: String, applicationName: String = "shadowgate", connectTimeoutSeconds: Int = 5,
+        defaults: [String: String] = [:]
+    ) throws {
         // Defaults come before `dbname`: libpq expands the first `dbname` value as a full
         // connection string, and values set there override the earlier defaults.
-        let keywords = ["connect_timeout", "application_name", "dbname"]
-        let values = [String(connectTimeoutSeconds), applicationName, connectionString]
+        let extra = defaults.sorted { $0.key < $1.key }.filter { $0.key != "dbname" }
+        let keywords = ["connect_timeout", "application_name"] + extra.map(\.key) + ["dbname"]
+        let values = [String(connectTimeoutSeconds), applicationName] + extra.map(\.value) + [connectionString]
         let c: OpaquePointer? = withCStringArray(keywords) { kw in
             withCStringArray(values) { vals in PQconnectdbParams(kw, vals, 1) }
         }

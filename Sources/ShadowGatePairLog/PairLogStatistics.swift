@@ -1,0 +1,30 @@
+/// Counters of one ``PairLogWriter`` since it was created (the same figures it reports as metrics).
+public struct PairLogStatistics: Sendable, Hashable {
+    /// Records accepted by `submit`.
+    public var queued = 0
+    /// Rows committed to `shadowgate.pairs` straight from the queue (duplicates not counted).
+    public var written = 0
+    /// Rows appended to the spool.
+    public var spooled = 0
+    /// Spooled rows replayed into PostgreSQL (including ones that were already there).
+    public var replayed = 0
+    /// Records dropped because the queue was full or the writer was stopped.
+    public var droppedQueueFull = 0
+    /// Rows dropped because the spool was full or could not be written.
+    public var droppedSpoolFull = 0
+    /// Rows PostgreSQL rejected as invalid data (e.g. JSON it cannot store), isolated and dropped.
+    public var rejected = 0
+    /// COPY batches committed.
+    public var batches = 0
+    /// Records waiting in the in-memory queue now.
+    public var queueDepth = 0
+    /// Bytes in the spool now.
+    public var spoolBytes = 0
+    /// Whether the writer holds a working connection now.
+    public var connected = false
+
+    /// Every record that was dropped for any reason.
+    public var dropped: Int { droppedQueueFull + droppedSpoolFull + rejected }
+
+    public init() {}
+}

@@ -1,0 +1,273 @@
+import Foundation
+import LibPQ
+import Logging
+
+extension PairLogWriter {
+    static let stageTable = "shadowgate_pairs_stage"
+
+    /// The database thread: connect, write handed-off batches, replay the spool, partition upkeep.
+    func databaseLoop() {
+        var everConnected = false
+        var downSinceLogged = false
+        while true {
+            if conn == nil {
+                cond.lock()
+                // Back off after a failure, unless shutting down (then one last attempt at once).
+                while !stopping && monotonicNanos() < reconnectNotBefore {
+                    _ = cond.wait(until: Date(timeIntervalSinceNow: Double(reconnectNotBefore &- monotonicNanos()) / 1e9))
+                }
+                cond.unlock()
+                if connect() {
+                    if downSinceLogged || !spool.isEmpty {
+                        logger.info("connected to PostgreSQL; replaying spooled pairs", metadata: ["spool_bytes": "\(spool.totalBytes)"])
+                    }
+                    everConnected = true
+                    downSinceLogged = false
+                    nextUpkeepNanos = 0
+                    setUp(true)
+                } else {
+                    setUp(false)
+                    backOff()
+                    if !downSinceLogged {
+                        logger.warning("PostgreSQL is unreachable; spooling pairs until it is back", metadata: [
+                            "spool_dir": "\(spool.directory)", "first_attempt": "\(!everConnected)",
+                        ])
+                        downSinceLogged = true
+                    }
+                    spoolHandoff()
+                    cond.lock()
+                    if stopping {
+                        // Wait for the encoder's last batches (it spools them while we are down).
+                        while !encoderDone { cond.wait() }
+                        cond.unlock()
+                        spoolHandoff()
+                        break
+                    }
+                    cond.unlock()
+                    continue
+                }
+            }
+
+            if monotonicNanos() >= nextUpkeepNanos { upkeep() }
+            if conn == nil { continue }
+
+            cond.lock()
+            while handoff.isEmpty && !(stopping && encoderDone) && (stopping || spool.isEmpty)
+                && monotonicNanos() < nextUpkeepNanos {
+                _ = cond.wait(until: Date(timeIntervalSinceNow: 1))
+            }
+            if !handoff.isEmpty {
+                let batch = handoff.removeFirst()
+                writing = true
+                cond.unlock()
+                cond.broadcast()
+                do {
+                    try writeFromQueue(batch)
+                } catch {
+                    connectionLost(error, pending: batch)
+                }
+                cond.lock()
+                writing = false
+                cond.unlock()
+            } else if stopping && encoderDone {
+                cond.unlock()
+                break
+            } else if !stopping && !spool.isEmpty {
+                replaying = true
+                cond.unlock()
+                replayOneSpoolFile()
+                cond.lock()
+                replaying = false
+                cond.unlock()
+            } else {
+                cond.unlock()
+            }
+        }
+        conn?.close()
+        conn = nil
+        cond.lock()
+        dbUp = false
+        dbExited = true
+        let waiters = exitWaiters
+        exitWaiters = []
+        cond.unlock()
+        cond.broadcast()
+        metrics.connected.record(0)
+        for w in waiters { w.resume() }
+    }
+
+    /// Schedules the next connection attempt: 0.1 s after the first failure, doubling to 5 s.
+    func backOff() {
+        reconnectNotBefore = monotonicNanos() + UInt64(retryDelay * 1e9)
+        retryDelay = min(retryDelay * 2, 5)
+    }
+
+    func setUp(_ up: Bool) {
+        cond.lock()
+        dbUp = up
+        stats.connected = up
+        cond.unlock()
+        cond.broadcast()
+        metrics.connected.record(up ? 1 : 0)
+    }
+
+    func connect() -> Bool {
+        do {
+            conn = try PGConnection(
+                connectionString: connectionString, applicationName: "shadowgate-pairlog", connectTimeoutSeconds: 5,
+                defaults: ["keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3", "tcp_user_timeout": "30000"])
+            stageReady = false
+            return true
+        } catch {
+            logger.debug("connecting to PostgreSQL failed", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// Moves every batch waiting for the database to the spool.
+    func spoolHandoff() {
+        cond.lock()
+        let pending = handoff
+        handoff = []
+        cond.unlock()
+        cond.broadcast()
+        for b in pending { spoolBatch(b) }
+    }
+
+    /// Called when a write failed for a reason other than bad data: keep the rows, drop the connection.
+    func connectionLost(_ error: any Error, pending: PairBatch?) {
+        logger.warning("writing pairs to PostgreSQL failed; spooling and reconnecting", metadata: ["error": "\(error)"])
+        conn?.close()
+        conn = nil
+        setUp(false)
+        backOff()
+        if let pending { spoolBatch(pending) }
+        spoolHandoff()
+    }
+
+    /// Fast path: one COPY straight into the table. Duplicates or bad rows fall back to the staging path.
+    func writeFromQueue(_ batch: PairBatch) throws {
+        guard let conn else { throw PGError(.connectionClosed, message: "not connected") }
+        let t0 = monotonicNanos()
+        var written = batch.rowCount
+        var rejected = 0
+        do {
+            try conn.copyIn(copySQL) { send in try batch.bytes.withUnsafeBytes { try send($0) } }
+        } catch let e as PGError where e.isUniqueViolation || e.isDataError {
+            (written, rejected) = try writeStagedBisecting(batch)
+        }
+        retryDelay = 0.1
+        let dt = monotonicNanos() - t0
+        metrics.copyDuration.recordNanoseconds(Int64(dt))
+        metrics.batchRows.record(batch.rowCount)
+        metrics.written.increment(by: Int64(written))
+        cond.lock()
+        stats.written += written
+        stats.rejected += rejected
+        stats.batches += 1
+        cond.unlock()
+    }
+
+    /// Staging path: COPY into a temporary table, then `INSERT … ON CONFLICT DO NOTHING`, in one
+    /// transaction. Returns the rows actually inserted (duplicates excluded).
+    func writeStaged(_ batch: PairBatch) throws -> Int {
+        guard let conn else { throw PGError(.connectionClosed, message: "not connected") }
+        if !stageReady {
+            try conn.execute("""
+                CREATE TEMP TABLE IF NOT EXISTS \(Self.stageTable) (LIKE shadowgate.pairs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
+                """)
+            stageReady = true
+        }
+        try conn.execute("BEGIN")
+        do {
+            try conn.copyIn("COPY pg_temp.\(Self.stageTable) \(PairCOPYFormat.columnList) FROM STDIN") { send in
+                try batch.bytes.withUnsafeBytes { try send($0) }
+            }
+            let cols = PairCOPYFormat.columnList
+            let r = try conn.execute("""
+                INSERT INTO shadowgate.pairs \(cols) SELECT \(cols.dropFirst().dropLast()) FROM pg_temp.\(Self.stageTable) \
+                ON CONFLICT (request_id, received_at) DO NOTHING
+                """)
+            try conn.execute("COMMIT")
+            return r.affectedRows ?? 0
+        } catch {
+            _ = try? conn.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The staging path, splitting the batch in halves until rows PostgreSQL rejects as bad data
+    /// are isolated; those are dropped, counted and logged. Returns (inserted, rejected).
+    func writeStagedBisecting(_ batch: PairBatch) throws -> (Int, Int) {
+        do {
+            return (try writeStaged(batch), 0)
+        } catch let e as PGError where e.isDataError {
+            if batch.rowCount == 1 {
+                let id = String(decoding: batch.bytes.prefix { $0 != 0x09 }, as: UTF8.self)
+                logger.error("PostgreSQL rejected a pair record; dropped", metadata: ["request_id": "\(id)", "error": "\(e)"])
+                metrics.rejected.increment()
+                return (0, 1)
+            }
+            let mid = batch.rowCount / 2
+            let a = try writeStagedBisecting(batch.rows(0..<mid))
+            let b = try writeStagedBisecting(batch.rows(mid..<batch.rowCount))
+            return (a.0 + b.0, a.1 + b.1)
+        }
+    }
+
+    /// Replays the oldest spool file through the staging path and deletes it. On a connection
+    /// problem the file stays and is replayed from its start later (replay is idempotent).
+    func replayOneSpoolFile() {
+        guard let path = spool.oldestForReplay() else { return }
+        var rows = 0
+        var inserted = 0
+        do {
+            try PairSpool.forEachChunk(of: path) { batch in
+                let t0 = monotonicNanos()
+                let (ins, rej) = try writeStagedBisecting(batch)
+                metrics.copyDuration.recordNanoseconds(Int64(monotonicNanos() - t0))
+                metrics.replayed.increment(by: Int64(batch.rowCount - rej))
+                rows += batch.rowCount
+                inserted += ins
+                cond.lock()
+                stats.replayed += batch.rowCount - rej
+                stats.rejected += rej
+                cond.unlock()
+            }
+            spool.remove(path)
+            retryDelay = 0.1
+            metrics.spoolBytes.record(spool.totalBytes)
+            logger.info("replayed a spool file", metadata: [
+                "file": "\(path)", "rows": "\(rows)", "inserted": "\(inserted)", "already_present": "\(rows - inserted)",
+            ])
+        } catch let e as PairLogError {
+            logger.error("a spool file could not be read; it is kept for inspection and skipped", metadata: ["error": "\(e)"])
+            let bad = path + ".unreadable"
+            _ = rename(path, bad)
+            spool.remove(path)
+        } catch {
+            connectionLost(error, pending: nil)
+        }
+    }
+
+    /// Creates partitions ahead and drops expired ones; failures are logged and retried next time.
+    func upkeep() {
+        guard let conn else { return }
+        nextUpkeepNanos = monotonicNanos() + upkeepIntervalNanos
+        do {
+            let created = try conn.execute("SELECT shadowgate.ensure_partitions($1)", [String(partitionDaysAhead)]).scalar ?? "0"
+            var dropped = "0"
+            if config.retentionDays > 0 {
+                dropped = try conn.execute("SELECT shadowgate.drop_partitions_older_than($1)", [String(config.retentionDays)]).scalar ?? "0"
+            }
+            if created != "0" || dropped != "0" {
+                logger.info("pair partitions maintained", metadata: ["created": "\(created)", "dropped": "\(dropped)"])
+            }
+        } catch let e as PGError where !e.isConnectionProblem {
+            logger.warning("partition upkeep failed (are the migrations applied?)", metadata: ["error": "\(e)"])
+            nextUpkeepNanos = monotonicNanos() + 60_000_000_000
+        } catch {
+            connectionLost(error, pending: nil)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import LibPQ
+import ShadowGateCore
+
+extension PairLogWriter {
+    /// The encoder thread: queue → COPY text batches → database thread (or spool).
+    func encoderLoop() {
+        var spare: [PairRecord] = []
+        let flushNanos = UInt64(config.flushMillis) * 1_000_000
+        cond.lock()
+        while true {
+            var take = stopping
+            var deadline: UInt64? = nil
+            if !take && !queue.isEmpty {
+                let now = monotonicNanos()
+                let age = now &- firstQueuedNanos
+                let due = queue.count >= config.batchRows || age >= flushNanos
+                let room = !dbUp || handoff.count < maxPendingBatches || queue.count >= config.queueCapacity / 2
+                if due && room {
+                    take = true
+                } else if !due {
+                    deadline = now + (flushNanos - age)
+                } else {
+                    deadline = now + flushNanos  // waiting for the database thread to take a batch
+                }
+            }
+            if take {
+                swap(&queue, &spare)
+                encoding = !spare.isEmpty
+                let finished = stopping
+                cond.unlock()
+                metrics.queueDepth.record(spare.count)
+                if !spare.isEmpty {
+                    encodeAndDispatch(spare)
+                    spare.removeAll(keepingCapacity: spare.capacity <= config.batchRows * 4)
+                }
+                cond.lock()
+                encoding = false
+                if finished && queue.isEmpty { break }
+                continue
+            }
+            if let deadline {
+                let secs = Double(deadline &- monotonicNanos()) / 1e9
+                _ = cond.wait(until: Date(timeIntervalSinceNow: max(0.0005, secs)))
+            } else {
+                cond.wait()
+            }
+        }
+        encoderDone = true
+        cond.unlock()
+        cond.broadcast()
+    }
+
+    func encodeAndDispatch(_ records: [PairRecord]) {
+        var i = 0
+        while i < records.count {
+            let end = min(i + config.batchRows, records.count)
+            var e = COPYTextEncoder(reservingCapacity: (end - i) * 640)
+            var ends: [Int] = []
+            ends.reserveCapacity(end - i)
+            for k in i..<end {
+                PairCOPYFormat.append(records[k], to: &e)
+                ends.append(e.bytes.count)
+            }
+            dispatch(PairBatch(bytes: e.bytes, rowEnds: ends))
+            i = end
+        }
+        metrics.queued.increment(by: Int64(records.count))
+    }
+
+    /// Hands a batch to the database thread when it is connected and keeping up, else spools it.
+    func dispatch(_ batch: PairBatch) {
+        cond.lock()
+        stats.queued += batch.rowCount
+        if dbUp && (handoff.count < maxPendingBatches || stopping) {
+            handoff.append(batch)
+            cond.unlock()
+            cond.broadcast()
+            return
+        }
+        cond.unlock()
+        spoolBatch(batch)
+    }
+
+    /// Appends a batch to the spool, or counts and logs it as dropped when the spool refuses it.
+    func spoolBatch(_ batch: PairBatch) {
+        let result = spool.append(batch.bytes)
+        cond.lock()
+        if result == .spooled {
+            stats.spooled += batch.rowCount
+            cond.unlock()
+            metrics.spooled.increment(by: Int64(batch.rowCount))
+            metrics.spoolBytes.record(spool.totalBytes)
+            return
+        }
+        stats.droppedSpoolFull += batch.rowCount
+        let now = monotonicNanos()
+        let report = now &- lastSpoolDropLog >= 10_000_000_000 || lastSpoolDropLog == 0
+        if report { lastSpoolDropLog = now }
+        cond.unlock()
+        metrics.droppedSpoolFull.increment(by: Int64(batch.rowCount))
+        if report {
+            let why: String
+            switch result {
+            case .full: why = "the spool is full (\(config.spoolMaxBytes) bytes)"
+            case .failed(let m): why = "the spool could not be written: \(m)"
+            case .spooled: why = ""
+            }
+            logger.error("pair records dropped: PostgreSQL cannot take them and \(why)", metadata: [
+                "rows": "\(batch.rowCount)", "spool_dir": "\(spool.directory)",
+            ])
+        }
+    }
+}

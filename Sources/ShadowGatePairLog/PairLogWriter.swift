@@ -1,0 +1,216 @@
+import Foundation
+import LibPQ
+import Logging
+import ShadowGateCore
+
+/// Writes pair records to `shadowgate.pairs` in batched COPYs, spooling to disk while PostgreSQL
+/// is down or too slow, and replaying the spool idempotently when it is back.
+///
+/// Promises:
+/// - ``submit(_:)`` never blocks on I/O: it appends to a bounded in-memory queue under a short
+///   lock. When the queue holds `DatabaseConfig.queueCapacity` records (or after ``shutdown()``)
+///   it returns `false`, counts `shadowgate_pairs_dropped_total{reason="queue_full"}` and logs
+///   at most one line per 10 s. Safe to call from any thread, including event loops.
+/// - Two dedicated threads (not the cooperative pool, not an event loop) do the work: an encoder
+///   thread turns queued records into COPY text batches every `batchRows` records or
+///   `flushMillis` ms, and a database thread sends them with `COPY shadowgate.pairs … FROM STDIN`.
+/// - A batch is never lost to a database problem: if PostgreSQL is unreachable, a COPY fails
+///   for a non-data reason, or batches pile up faster than PostgreSQL takes them (more than
+///   `maxPendingBatches` waiting while the queue is half full), batches are appended to a spool
+///   file in `spoolDir`. The database thread reconnects with backoff (0.1 s doubling to 5 s) and
+///   replays spooled rows through a staging table with `INSERT … ON CONFLICT DO NOTHING`, so a
+///   row already written (same `request_id` and `received_at`) is never written twice; replayed
+///   files are deleted. Spool files left by an earlier run are replayed too.
+/// - A direct COPY that hits a duplicate key is retried through the staging table. A batch
+///   PostgreSQL rejects as invalid data is split until the bad rows are found; only those are
+///   dropped (`reason="rejected"`, logged with the request id).
+/// - When the spool would pass `spoolMaxBytes` (or cannot be written), the batch is dropped and
+///   counted (`reason="spool_full"`) and logged — never silently.
+/// - ``shutdown()`` stops accepting records, then writes everything queued to PostgreSQL, or to
+///   the spool when PostgreSQL cannot take it, and returns when both threads have ended. A spool
+///   still holding rows at that point is replayed by the next writer on the same `spoolDir`.
+/// - Partition upkeep: on every (re)connect and then hourly it calls
+///   `shadowgate.ensure_partitions(partitionDaysAhead)` and, when `retentionDays > 0`,
+///   `shadowgate.drop_partitions_older_than(retentionDays)`; failures there are logged and retried.
+/// - The schema must exist (run ``MigrationRunner`` first); until it does, batches are spooled.
+/// - One writer per spool directory. `@unchecked Sendable`: all mutable state is guarded by one
+///   lock or owned by one of the two threads.
+public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
+    public let connectionString: String
+    public let config: DatabaseConfig
+    public let partitionDaysAhead: Int
+    public let maxPendingBatches: Int
+    let upkeepIntervalNanos: UInt64
+    let logger: Logger
+    let metrics = PairLogMetrics()
+    let spool: PairSpool
+    let copySQL = PairCOPYFormat.copySQL()
+
+    /// Guards everything below it.
+    let cond = NSCondition()
+    var queue: [PairRecord] = []
+    var firstQueuedNanos: UInt64 = 0
+    var handoff: [PairBatch] = []
+    var dbUp = false
+    var encoding = false
+    var writing = false
+    var replaying = false
+    var started = false
+    var stopping = false
+    var encoderDone = false
+    var dbExited = false
+    var exitWaiters: [CheckedContinuation<Void, Never>] = []
+    var stats = PairLogStatistics()
+    var queueDropsSinceLog = 0
+    var lastQueueDropLog: UInt64 = 0
+    var lastSpoolDropLog: UInt64 = 0
+
+    /// Owned by the database thread.
+    var conn: PGConnection?
+    var stageReady = false
+    var nextUpkeepNanos: UInt64 = 0
+    var retryDelay = 0.1
+    var reconnectNotBefore: UInt64 = 0
+
+    /// Creates a writer; call ``start()`` (or run it as a `Service`) to begin writing.
+    ///
+    /// - Parameters:
+    ///   - connectionString: libpq connection string or URL of the database holding `shadowgate.pairs`.
+    ///   - config: batch size, flush interval, queue capacity, spool directory and size, retention
+    ///     (`url` and `embeddedDataDir` are not used here).
+    ///   - partitionDaysAhead: daily partitions kept created ahead of today.
+    ///   - maxPendingBatches: encoded batches waiting for the database before new ones are spooled.
+    ///   - upkeepInterval: how often partition upkeep runs.
+    /// - Throws: `.spoolFailed` when the spool directory cannot be created or read.
+    public init(
+        connectionString: String,
+        config: DatabaseConfig = DatabaseConfig(),
+        partitionDaysAhead: Int = 3,
+        maxPendingBatches: Int = 8,
+        upkeepInterval: Duration = .seconds(3600),
+        logger: Logger = Logger(label: "shadowgate.pairlog")
+    ) throws {
+        self.connectionString = connectionString
+        var config = config
+        config.batchRows = max(1, config.batchRows)
+        config.flushMillis = max(1, config.flushMillis)
+        config.queueCapacity = max(config.batchRows, config.queueCapacity)
+        self.config = config
+        self.partitionDaysAhead = partitionDaysAhead
+        self.maxPendingBatches = max(1, maxPendingBatches)
+        self.upkeepIntervalNanos = UInt64(max(1, upkeepInterval.components.seconds)) * 1_000_000_000
+        self.logger = logger
+        self.spool = try PairSpool(directory: config.spoolDir, maxBytes: config.spoolMaxBytes)
+        stats.spoolBytes = spool.totalBytes
+    }
+
+    /// Starts the encoder and database threads. Idempotent.
+    public func start() {
+        cond.lock()
+        defer { cond.unlock() }
+        guard !started else { return }
+        started = true
+        let enc = Thread { [self] in encoderLoop() }
+        enc.name = "shadowgate-pairlog-encoder"
+        let db = Thread { [self] in databaseLoop() }
+        db.name = "shadowgate-pairlog-db"
+        enc.start()
+        db.start()
+    }
+
+    /// Offers a record; `false` (counted and logged) when the queue is full or the writer stopped.
+    @discardableResult
+    public func submit(_ record: PairRecord) -> Bool {
+        cond.lock()
+        if stopping || queue.count >= config.queueCapacity {
+            stats.droppedQueueFull += 1
+            queueDropsSinceLog += 1
+            let now = monotonicNanos()
+            var report = 0
+            if now &- lastQueueDropLog >= 10_000_000_000 || lastQueueDropLog == 0 {
+                report = queueDropsSinceLog
+                queueDropsSinceLog = 0
+                lastQueueDropLog = now
+            }
+            let why = stopping ? "the writer is shut down" : "the queue is full"
+            cond.unlock()
+            metrics.droppedQueueFull.increment()
+            if report > 0 {
+                logger.error("pair records dropped: \(why)", metadata: [
+                    "dropped_since_last_report": "\(report)", "queue_capacity": "\(config.queueCapacity)",
+                ])
+            }
+            return false
+        }
+        if queue.isEmpty { firstQueuedNanos = monotonicNanos() }
+        queue.append(record)
+        let wake = queue.count == config.batchRows || queue.count == config.queueCapacity / 2
+        cond.unlock()
+        if wake { cond.broadcast() }
+        return true
+    }
+
+    /// Stops accepting records, flushes everything to PostgreSQL or the spool, and returns when
+    /// the writer's threads have ended. Safe to call more than once.
+    public func shutdown() async {
+        beginStop()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            cond.lock()
+            if dbExited {
+                cond.unlock()
+                c.resume()
+            } else {
+                exitWaiters.append(c)
+                cond.unlock()
+            }
+        }
+    }
+
+    /// ``shutdown()`` for callers outside Swift concurrency: blocks the calling thread until done.
+    public func shutdownAndWait() {
+        beginStop()
+        cond.lock()
+        while !dbExited { cond.wait() }
+        cond.unlock()
+    }
+
+    func beginStop() {
+        start()
+        cond.lock()
+        stopping = true
+        cond.unlock()
+        cond.broadcast()
+    }
+
+    /// The writer's counters and current queue/spool state.
+    public var statistics: PairLogStatistics {
+        cond.lock()
+        var s = stats
+        s.queueDepth = queue.count
+        s.connected = dbUp
+        cond.unlock()
+        s.spoolBytes = spool.totalBytes
+        return s
+    }
+
+    /// True when nothing is queued, encoding, waiting, being written, or spooled.
+    public var isIdle: Bool {
+        cond.lock()
+        let busy = !queue.isEmpty || encoding || !handoff.isEmpty || writing || replaying
+        cond.unlock()
+        return !busy && spool.isEmpty
+    }
+
+    /// Records waiting in the in-memory queue.
+    public var queueDepth: Int {
+        cond.lock()
+        defer { cond.unlock() }
+        return queue.count
+    }
+}
+
+func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
