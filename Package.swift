@@ -90,6 +90,11 @@ let package = Package(
             name: "ShadowGateProxyTests",
             dependencies: ["ShadowGateProxy", "ShadowGateTesting", "ShadowGateCore"]
         ),
+        // Runs the built `shadowgate` binary: exit codes, messages, signals.
+        .testTarget(
+            name: "ShadowGateCLITests",
+            dependencies: ["ShadowGateTesting", "ShadowGateCore"]
+        ),
         .testTarget(
             name: "ShadowGatePairLogTests",
             dependencies: ["ShadowGatePairLog", "LibPQ", "ShadowGateCore", "ShadowGateProxy", "ShadowGateTesting"]

@@ -1,0 +1,33 @@
+/// The live traffic split of a route: what flags change at run time.
+public struct RouteFlags: Sendable, Hashable, Codable {
+    public var mode: RouteMode
+    /// Learner share in `canary` mode, 0–100.
+    public var canaryPercent: Double
+    /// Share of requests mirrored to the non-serving model, 0–100.
+    public var shadowPercent: Double
+
+    public init(mode: RouteMode, canaryPercent: Double, shadowPercent: Double) {
+        self.mode = mode
+        self.canaryPercent = canaryPercent
+        self.shadowPercent = shadowPercent
+    }
+
+    /// Which model serves a request in the given sticky bucket.
+    public func servingModel(bucket: UInt32) -> ModelRole {
+        switch mode {
+        case .legacy, .shadow: .legacy
+        case .promoted: .learner
+        case .canary: StickyBucket.isLearner(bucket: bucket, percent: canaryPercent) ? .learner : .legacy
+        }
+    }
+
+    /// Whether the non-serving model is called at all in this mode.
+    public var mirrors: Bool { mode != .legacy }
+}
+
+extension RouteConfig {
+    /// The flags the config file gives as the initial state.
+    public var initialFlags: RouteFlags {
+        RouteFlags(mode: mode, canaryPercent: canaryPercent, shadowPercent: shadowPercent)
+    }
+}

@@ -1,0 +1,16 @@
+import NIOCore
+import NIOHTTP1
+
+/// A client request read in full (bodies are capped by `limits.max_body_bytes`).
+struct BufferedRequest {
+    var head: HTTPRequestHead
+    var body: ByteBuffer?
+    /// Wall-clock receive time, microseconds since the Unix epoch.
+    var receivedAtMicros: Int64
+}
+
+/// What the gateway writes back for one request.
+struct GatewayResponse {
+    var head: HTTPResponseHead
+    var body: ByteBuffer
+}

@@ -1,0 +1,45 @@
+import Logging
+import NIOCore
+import ShadowGateCore
+import Synchronization
+
+/// What every connection on every event loop shares: routes, flags, adapters, the sink, metrics.
+final class GatewayContext: Sendable {
+    let config: GatewayConfig
+    let routeTable: RouteTable
+    let flags: RouteFlagsStore
+    let adapters: [PredictionAdapter]
+    let sink: any PairRecordSink
+    let metrics: GatewayMetrics
+    let logger: Logger
+    let inFlight = InFlightTracker()
+    /// Renders `/metrics` (Prometheus text format).
+    let renderMetrics: @Sendable () -> String
+    private let draining = Atomic<Bool>(false)
+
+    init(
+        config: GatewayConfig,
+        flags: RouteFlagsStore,
+        sink: any PairRecordSink,
+        metrics: GatewayMetrics,
+        logger: Logger,
+        renderMetrics: @escaping @Sendable () -> String
+    ) {
+        self.config = config
+        self.routeTable = RouteTable(routes: config.routes)
+        self.flags = flags
+        self.adapters = config.routes.map {
+            PredictionAdapter(protocol: $0.inferenceProtocol, predictionPointer: $0.predictionPointer, featuresPointer: $0.featuresPointer)
+        }
+        self.sink = sink
+        self.metrics = metrics
+        self.logger = logger
+        self.renderMetrics = renderMetrics
+    }
+
+    /// True once shutdown began: `/readyz` fails so load balancers stop sending.
+    var isDraining: Bool {
+        get { draining.load(ordering: .relaxed) }
+        set { draining.store(newValue, ordering: .relaxed) }
+    }
+}

@@ -1,0 +1,148 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import ShadowGateCore
+import Synchronization
+
+/// The client-facing HTTP listener and everything behind it, as a long-lived ``Service``.
+///
+/// Promises on shutdown (graceful shutdown signal or ``shutdown()``): it stops accepting, marks
+/// itself not ready, lets every open connection finish the requests it has already received, waits
+/// for their shadow exchanges and pair records (each bounded by its upstream timeout), then closes
+/// its upstream connections and event loops. Connections still open after `drainTimeout` are closed.
+public final class GatewayServer: Service, Sendable {
+    public let config: GatewayConfig
+    public let flags: RouteFlagsStore
+    public let metrics: GatewayMetrics
+    private let context: GatewayContext
+    private let group: MultiThreadedEventLoopGroup
+    private let loops: [ObjectIdentifier: LoopUpstreams]
+    private let logger: Logger
+    private let drainTimeout: TimeAmount
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var serverChannel: Channel?
+        var connections: [ObjectIdentifier: Channel] = [:]
+        var stopped = false
+    }
+
+    public init(
+        config: GatewayConfig,
+        sink: any PairRecordSink,
+        flags: RouteFlagsStore? = nil,
+        metrics: GatewayMetrics = GatewayMetrics(),
+        logger: Logger = Logger(label: "shadowgate.server"),
+        drainTimeout: TimeAmount = .seconds(30),
+        renderMetrics: @escaping @Sendable () -> String = { "" }
+    ) {
+        self.config = config
+        self.flags = flags ?? RouteFlagsStore(routes: config.routes)
+        self.metrics = metrics
+        self.logger = logger
+        self.drainTimeout = drainTimeout
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoops)
+        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, metrics: metrics, logger: logger, renderMetrics: renderMetrics)
+        var loops: [ObjectIdentifier: LoopUpstreams] = [:]
+        let all = Array(group.makeIterator())
+        for loop in all {
+            loops[ObjectIdentifier(loop)] = LoopUpstreams(eventLoop: loop, config: config, loopCount: all.count)
+        }
+        self.loops = loops
+    }
+
+    /// Binds the listener. Returns the bound address (useful with port 0).
+    @discardableResult
+    public func start() async throws -> SocketAddress {
+        let context = self.context
+        let loops = self.loops
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.maxMessagesPerRead, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { [weak self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let upstreams = loops[ObjectIdentifier(channel.eventLoop)] else {
+                        throw ChannelError.ioOnClosedChannel
+                    }
+                    self?.register(channel)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false, withErrorHandling: false)
+                    try channel.pipeline.syncOperations.addHandler(GatewayConnectionHandler(gateway: context, upstreams: upstreams))
+                }
+            }
+        let channel = try await bootstrap.bind(host: config.listen.host, port: config.listen.port).get()
+        state.withLock { $0.serverChannel = channel }
+        logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "routes": "\(config.routes.map(\.name))"])
+        return channel.localAddress!
+    }
+
+    /// The bound address, once started.
+    public var localAddress: SocketAddress? { state.withLock { $0.serverChannel?.localAddress } }
+
+    /// Starts (if needed), serves until graceful shutdown or cancellation, then drains.
+    public func run() async throws {
+        if localAddress == nil { try await start() }
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Stops accepting, drains connections and in-flight exchanges, and releases the event loops. Idempotent.
+    public func shutdown() async {
+        let (server, connections, alreadyStopped) = state.withLock { state in
+            defer { state.stopped = true }
+            return (state.serverChannel, Array(state.connections.values), state.stopped)
+        }
+        guard !alreadyStopped else { return }
+        context.isDraining = true
+        logger.info("draining", metadata: ["connections": "\(connections.count)", "in_flight": "\(context.inFlight.count)"])
+        try? await server?.close()
+        for connection in connections {
+            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        // Connections close themselves once their queued requests are answered; force the stragglers.
+        let deadline = NIODeadline.now() + drainTimeout
+        for connection in connections {
+            let closed = connection.closeFuture
+            let timer = connection.eventLoop.scheduleTask(deadline: deadline) { connection.close(promise: nil) }
+            try? await closed.get()
+            timer.cancel()
+        }
+        await context.inFlight.waitUntilIdle()
+        for upstreams in loops.values {
+            try? await upstreams.eventLoop.submit { upstreams.shutdown() }.get()
+        }
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    private func register(_ channel: Channel) {
+        let id = ObjectIdentifier(channel)
+        let rejected = state.withLock { state -> Bool in
+            if state.stopped { return true }
+            state.connections[id] = channel
+            return false
+        }
+        if rejected {
+            channel.close(promise: nil)
+            return
+        }
+        channel.closeFuture.whenComplete { [weak self] _ in
+            _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+        }
+    }
+
+    /// Upstream connections opened so far, per route and model, summed over event loops (for tests and diagnostics).
+    public func upstreamConnectionsOpened(route: String, model: ModelRole) async -> Int {
+        guard let index = config.routes.firstIndex(where: { $0.name == route }) else { return 0 }
+        var total = 0
+        for upstreams in loops.values {
+            total += (try? await upstreams.eventLoop.submit { upstreams.pool(route: index, role: model)?.connectionsOpened ?? 0 }.get()) ?? 0
+        }
+        return total
+    }
+}

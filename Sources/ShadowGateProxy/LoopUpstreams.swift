@@ -1,0 +1,37 @@
+import NIOCore
+import ShadowGateCore
+
+/// The upstream pools of one event loop: one per route and model.
+///
+/// Each loop has its own pools so a request never leaves the loop its client connection lives on;
+/// a route's `pool` size is split between the loops. Confined to `eventLoop` (hence `@unchecked Sendable`:
+/// it is only handed across threads to be stored, never used off its loop).
+final class LoopUpstreams: @unchecked Sendable {
+    let eventLoop: EventLoop
+    private let pools: [[ModelRole: UpstreamPool]]
+
+    init(eventLoop: EventLoop, config: GatewayConfig, loopCount: Int) {
+        self.eventLoop = eventLoop
+        let idle = TimeAmount.milliseconds(Int64(config.limits.upstreamIdleMillis))
+        pools = config.routes.map { route in
+            var byRole: [ModelRole: UpstreamPool] = [:]
+            for role in ModelRole.allCases {
+                guard let upstream = route.upstream(role) else { continue }
+                byRole[role] = UpstreamPool(
+                    eventLoop: eventLoop, upstream: upstream,
+                    maxConnections: max(1, upstream.poolSize / loopCount),
+                    maxResponseBytes: config.limits.maxResponseBytes, idleTimeout: idle)
+            }
+            return byRole
+        }
+    }
+
+    func pool(route: Int, role: ModelRole) -> UpstreamPool? {
+        pools[route][role]
+    }
+
+    func shutdown() {
+        eventLoop.assertInEventLoop()
+        for byRole in pools { for pool in byRole.values { pool.shutdown() } }
+    }
+}

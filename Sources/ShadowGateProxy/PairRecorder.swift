@@ -1,0 +1,75 @@
+import NIOCore
+import ShadowGateCore
+
+/// Turns the two upstream results of one request into a ``PairRecord`` and hands it to the sink.
+///
+/// Runs on the event loop after the serving model answered (and the shadow finished or gave up).
+/// Never blocks: the adapter reads bytes in place and the sink's `submit` does not wait.
+struct PairRecorder {
+    let context: GatewayContext
+    let routeIndex: Int
+    let route: RouteConfig
+    let flags: RouteFlags
+    let serving: ModelRole
+    let requestID: String
+    let request: BufferedRequest
+
+    func record(primary: UpstreamResult, shadow: UpstreamResult?, skip: ShadowSkipReason?) {
+        defer { context.inFlight.end() }
+        let adapter = context.adapters[routeIndex]
+        var skip = skip
+        var shadowSide = PredictionSide.skipped
+        if let shadow {
+            context.metrics.upstreamLatency(route: route.name, model: serving.other, micros: shadow.latencyMicros)
+            if shadow.failure == .poolSaturated || shadow.failure == .shuttingDown {
+                skip = shadow.failure == .poolSaturated ? .poolSaturated : .shuttingDown
+                context.metrics.shadowSkipped(route: route.name, reason: skip!)
+            } else {
+                shadowSide = Self.side(from: shadow, adapter: adapter)
+                context.metrics.shadow(route: route.name, model: serving.other, outcome: shadowSide.outcome)
+            }
+        }
+        let primarySide = Self.side(from: primary, adapter: adapter)
+
+        var features: String?
+        var truncated = false
+        if context.config.limits.captureFeatures, let body = request.body, body.readableBytes > 0 {
+            (features, truncated) = body.withUnsafeReadableBytes {
+                adapter.readFeatures($0, maxBytes: context.config.limits.featuresMaxBytes)
+            }
+        }
+        var record = PairRecord(
+            requestID: requestID, route: route.name, receivedAtMicros: request.receivedAtMicros,
+            servedBy: serving, mode: flags.mode, canaryPercent: flags.canaryPercent,
+            legacy: .skipped, learner: .skipped, shadowSkip: skip,
+            features: features, featuresTruncated: truncated)
+        record[serving] = primarySide
+        record[serving.other] = shadowSide
+        if !context.sink.submit(record) {
+            context.metrics.sinkDropped.increment()
+        }
+    }
+
+    static func side(from result: UpstreamResult, adapter: PredictionAdapter) -> PredictionSide {
+        guard let response = result.response else {
+            let failure = result.failure ?? .connectionClosed
+            let outcome: SideOutcome = switch failure {
+            case .timeout: .timeout
+            case .responseTooLarge: .unparsed
+            case .poolSaturated, .shuttingDown: .skipped
+            default: .unreachable
+            }
+            return PredictionSide(latencyMicros: result.latencyMicros, outcome: outcome, error: failure.reason)
+        }
+        let status = Int(response.head.status.code)
+        guard (200..<300).contains(status) else {
+            return PredictionSide(status: status, latencyMicros: result.latencyMicros, outcome: .httpError, error: "HTTP \(status)")
+        }
+        let reading = response.body.withUnsafeReadableBytes { adapter.readResponse($0) }
+        return PredictionSide(
+            status: status, latencyMicros: result.latencyMicros,
+            outcome: reading.parsed ? .ok : .unparsed,
+            output: reading.output, score: reading.score, label: reading.label,
+            modelVersion: reading.modelVersion, error: reading.error)
+    }
+}

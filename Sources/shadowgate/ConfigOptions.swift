@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ShadowGateCore
+
+/// Options every subcommand that reads the configuration shares.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Path of the YAML configuration.")
+    var config: String = "config/shadowgate.yaml"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    /// Reads and validates the configuration; a problem becomes a one-sentence error naming the key.
+    func loadConfig() throws -> GatewayConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: config, encoding: .utf8)
+        } catch {
+            throw CommandFailure("cannot read config file '\(config)': \((error as NSError).localizedDescription)")
+        }
+        do {
+            return try GatewayConfig.parse(yaml: text)
+        } catch {
+            throw CommandFailure("\(config): \(error)")
+        }
+    }
+
+    func bootstrapLogging() {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    /// The database URL: the config's, else `SHADOWGATE_DATABASE_URL`, else `nil` (embedded cluster).
+    static func databaseURL(_ config: GatewayConfig) -> String? {
+        if let url = config.database.url { return url }
+        if let url = ProcessInfo.processInfo.environment["SHADOWGATE_DATABASE_URL"], !url.isEmpty { return url }
+        return nil
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// A failure shown to the user as one sentence (`Error: …`), exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

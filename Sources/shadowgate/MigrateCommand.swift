@@ -1,0 +1,36 @@
+import ArgumentParser
+import Logging
+import ShadowGatePairLog
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply pending database migrations (safe to run twice, or from two processes at once).")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Database URL (default: database.url from the config, then SHADOWGATE_DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(help: "Directory of numbered SQL migrations (default: ./migrations or SHADOWGATE_MIGRATIONS_DIR).")
+    var migrations: String?
+
+    func run() async throws {
+        options.bootstrapLogging()
+        let url: String
+        if let databaseURL {
+            url = databaseURL
+        } else {
+            let config = try options.loadConfig()
+            guard let configured = ConfigOptions.databaseURL(config) else {
+                throw CommandFailure("no database to migrate: set database.url in the config, SHADOWGATE_DATABASE_URL, or --database-url (the embedded cluster is migrated by 'shadowgate serve' itself)")
+            }
+            url = configured
+        }
+        let applied = try MigrationRunner(directory: migrations).migrate(connectionString: url)
+        if applied.isEmpty {
+            print("database is up to date")
+        } else {
+            for migration in applied { print("applied \(String(format: "%04d", migration.version))_\(migration.name)") }
+        }
+    }
+}

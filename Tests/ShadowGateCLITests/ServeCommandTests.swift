@@ -1,0 +1,105 @@
+import Foundation
+import ShadowGateTesting
+import Testing
+
+@Suite("shadowgate binary")
+struct ServeCommandTests {
+    func writeConfig(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sg-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("a bad config is refused at start-up with a sentence naming the key; exit status 1")
+    func badConfigRefused() throws {
+        let path = try writeConfig("""
+            listen: 127.0.0.1:0
+            routes:
+              - name: churn
+                match: ["/v2/models/churn/infer"]
+                legacy: { url: "http://127.0.0.1:9", timeout_ms: soon }
+                learner: { url: "http://127.0.0.1:9" }
+            """)
+        let output = try BinaryRunner.run(["serve", "--config", path, "--no-pair-log"])
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("config key 'routes[0].legacy.timeout_ms'"))
+        #expect(output.stderr.contains("expected a whole number, got 'soon'"))
+    }
+
+    @Test("a missing config file is named in the error")
+    func missingConfig() throws {
+        let output = try BinaryRunner.run(["config", "check", "--config", "/nonexistent/x.yaml"])
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("cannot read config file '/nonexistent/x.yaml'"))
+    }
+
+    @Test("every subcommand has --help")
+    func help() throws {
+        for command in [[], ["serve"], ["migrate"], ["config", "check"]] {
+            let output = try BinaryRunner.run(command + ["--help"])
+            #expect(output.status == 0)
+            #expect(output.stdout.contains("USAGE"))
+        }
+    }
+
+    @Test("SIGTERM under traffic: in-flight requests finish, then exit 0")
+    func sigtermDrains() async throws {
+        let legacy = try await UpstreamStub(.delayed(milliseconds: 300, then: .json(#"{"predictions":[1]}"#)))
+        let learner = try await UpstreamStub(.json(#"{"predictions":[2]}"#))
+        let port = try freePort()
+        let path = try writeConfig("""
+            listen: 127.0.0.1:\(port)
+            event_loops: 1
+            routes:
+              - name: m
+                match: ["/v1/models/m:predict"]
+                protocol: kserve-v1
+                legacy: { url: "\(legacy.url)" }
+                learner: { url: "\(learner.url)" }
+            """)
+        let running = try BinaryRunner.start(["serve", "--config", path, "--no-pair-log"])
+        try await waitUntilListening(port: port)
+        // Start a slow request, then signal while it is in flight.
+        async let answer = { () async throws -> TestResponse in
+            let client = try await TestHTTPClient(port: port)
+            defer { Task { await client.close() } }
+            return try await client.send(.POST, "/v1/models/m:predict", body: #"{"instances":[1]}"#)
+        }()
+        try await Task.sleep(for: .milliseconds(100))
+        kill(running.process.processIdentifier, SIGTERM)
+        let response = try await answer
+        #expect(response.status == 200)
+        #expect(response.bodyString == #"{"predictions":[1]}"#)
+        let output = running.finish()
+        #expect(output.status == 0)
+        #expect(output.exitedNormally)
+        await legacy.stop()
+        await learner.stop()
+    }
+}
+
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+func waitUntilListening(port: Int, seconds: Double = 30) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if let client = try? await TestHTTPClient(port: port) {
+            let ok = (try? await client.send(.GET, "/healthz"))?.status == 200
+            await client.close()
+            if ok { return }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw CancellationError()
+}
