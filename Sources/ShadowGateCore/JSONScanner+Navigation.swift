@@ -171,7 +171,20 @@ extension JSONScanner {
     /// Whether a string value, unescaped, equals `expected`. Escapes on either form are handled:
     /// `"\u0061"` equals `"a"`.
     public func string(_ span: JSONSpan, equals expected: String) -> Bool {
-        guard span.kind == .string else { return false }
+        guard span.kind == .string, span.range.count >= 2 else { return false }
+        // Keys are compared for every member of every object walked, and almost never contain
+        // escapes: compare raw bytes, and decode only when there is a backslash.
+        let content = clamped((span.range.lowerBound + 1)..<(span.range.upperBound - 1))
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[content])
+        let quick: Bool?? = expected.utf8.withContiguousStorageIfAvailable { wanted -> Bool? in
+            if raw.count == wanted.count {
+                var k = 0
+                while k < raw.count, raw[k] == wanted[k] { k += 1 }
+                if k == raw.count { return true }
+            }
+            return raw.contains(ASCII.backslash) ? nil : false
+        }
+        if let quick, let answer = quick { return answer }
         var decoded = DecodedStringBytes(scanner: self, span: span)
         var wanted = expected.utf8.makeIterator()
         while true {

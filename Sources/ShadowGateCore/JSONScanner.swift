@@ -158,34 +158,36 @@ extension JSONScanner: Sendable {}
 
 // MARK: - Byte constants
 
+// Computed, not `static let`: stored statics are lazily initialised globals whose every read
+// goes through an accessor, which made the hot loops several times slower.
 enum ASCII {
-    static let quote = UInt8(ascii: "\"")
-    static let backslash = UInt8(ascii: "\\")
-    static let slash = UInt8(ascii: "/")
-    static let colon = UInt8(ascii: ":")
-    static let comma = UInt8(ascii: ",")
-    static let openBrace = UInt8(ascii: "{")
-    static let closeBrace = UInt8(ascii: "}")
-    static let openBracket = UInt8(ascii: "[")
-    static let closeBracket = UInt8(ascii: "]")
-    static let minus = UInt8(ascii: "-")
-    static let plus = UInt8(ascii: "+")
-    static let dot = UInt8(ascii: ".")
-    static let zero = UInt8(ascii: "0")
-    static let nine = UInt8(ascii: "9")
-    static let space = UInt8(ascii: " ")
-    static let tab = UInt8(ascii: "\t")
-    static let newline = UInt8(ascii: "\n")
-    static let carriageReturn = UInt8(ascii: "\r")
-    static let lowerE = UInt8(ascii: "e")
-    static let upperE = UInt8(ascii: "E")
-    static let lowerU = UInt8(ascii: "u")
-    static let tilde = UInt8(ascii: "~")
-    static let upperN = UInt8(ascii: "N")
-    static let upperI = UInt8(ascii: "I")
-    static let lowerT = UInt8(ascii: "t")
-    static let lowerF = UInt8(ascii: "f")
-    static let lowerN = UInt8(ascii: "n")
+    @inline(__always) static var quote: UInt8 { UInt8(ascii: "\"") }
+    @inline(__always) static var backslash: UInt8 { UInt8(ascii: "\\") }
+    @inline(__always) static var slash: UInt8 { UInt8(ascii: "/") }
+    @inline(__always) static var colon: UInt8 { UInt8(ascii: ":") }
+    @inline(__always) static var comma: UInt8 { UInt8(ascii: ",") }
+    @inline(__always) static var openBrace: UInt8 { UInt8(ascii: "{") }
+    @inline(__always) static var closeBrace: UInt8 { UInt8(ascii: "}") }
+    @inline(__always) static var openBracket: UInt8 { UInt8(ascii: "[") }
+    @inline(__always) static var closeBracket: UInt8 { UInt8(ascii: "]") }
+    @inline(__always) static var minus: UInt8 { UInt8(ascii: "-") }
+    @inline(__always) static var plus: UInt8 { UInt8(ascii: "+") }
+    @inline(__always) static var dot: UInt8 { UInt8(ascii: ".") }
+    @inline(__always) static var zero: UInt8 { UInt8(ascii: "0") }
+    @inline(__always) static var nine: UInt8 { UInt8(ascii: "9") }
+    @inline(__always) static var space: UInt8 { UInt8(ascii: " ") }
+    @inline(__always) static var tab: UInt8 { UInt8(ascii: "\t") }
+    @inline(__always) static var newline: UInt8 { UInt8(ascii: "\n") }
+    @inline(__always) static var carriageReturn: UInt8 { UInt8(ascii: "\r") }
+    @inline(__always) static var lowerE: UInt8 { UInt8(ascii: "e") }
+    @inline(__always) static var upperE: UInt8 { UInt8(ascii: "E") }
+    @inline(__always) static var lowerU: UInt8 { UInt8(ascii: "u") }
+    @inline(__always) static var tilde: UInt8 { UInt8(ascii: "~") }
+    @inline(__always) static var upperN: UInt8 { UInt8(ascii: "N") }
+    @inline(__always) static var upperI: UInt8 { UInt8(ascii: "I") }
+    @inline(__always) static var lowerT: UInt8 { UInt8(ascii: "t") }
+    @inline(__always) static var lowerF: UInt8 { UInt8(ascii: "f") }
+    @inline(__always) static var lowerN: UInt8 { UInt8(ascii: "n") }
 
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- zero <= 9 }
 
