@@ -132,6 +132,15 @@ public struct JSONScanner {
 
     /// Checks that the whole buffer is one JSON value with optional surrounding whitespace.
     public func validate() throws(JSONScanError) -> Document {
+        try validate { _, _ in }
+    }
+
+    /// Like ``validate()``, and also hands over each member of a root object as soon as it is
+    /// validated, so reading top-level fields costs no second pass over the body. Members are
+    /// reported before the whole text is known to be valid: use them only if this returns.
+    public func validate(
+        visitingRootMembers visit: (_ key: JSONSpan, _ value: JSONSpan) -> Void
+    ) throws(JSONScanError) -> Document {
         var validator = Validator(
             bytes: bytes,
             maxDepth: options.maxDepth,
@@ -140,7 +149,13 @@ public struct JSONScanner {
         validator.skipWhitespace()
         guard validator.pos < bytes.count else { throw JSONScanError(.empty, at: bytes.count) }
         let start = validator.pos
-        let kind = try validator.value(depth: 0)
+        let kind: JSONKind
+        if validator.peek() == ASCII.openBrace {
+            try validator.object(depth: 1, visit: visit)
+            kind = .object
+        } else {
+            kind = try validator.value(depth: 0)
+        }
         let end = validator.pos
         validator.skipWhitespace()
         guard validator.pos == bytes.count else {
@@ -250,7 +265,7 @@ struct Validator {
     mutating func value(depth: Int) throws(JSONScanError) -> JSONKind {
         switch peek() {
         case ASCII.openBrace:
-            try object(depth: depth + 1)
+            try object(depth: depth + 1) { _, _ in }
             return .object
         case ASCII.openBracket:
             try array(depth: depth + 1)
@@ -292,7 +307,7 @@ struct Validator {
         pos += count
     }
 
-    mutating func object(depth: Int) throws(JSONScanError) {
+    mutating func object(depth: Int, visit: (JSONSpan, JSONSpan) -> Void) throws(JSONScanError) {
         if depth > maxDepth { throw error(.tooDeep, at: pos) }
         pos += 1
         skipWhitespace()
@@ -302,12 +317,16 @@ struct Validator {
         }
         while true {
             guard peek() == ASCII.quote else { throw error(.unexpectedByte, at: pos) }
+            let keyStart = pos
             try string()
+            let key = JSONSpan(kind: .string, range: keyStart..<pos)
             skipWhitespace()
             guard peek() == ASCII.colon else { throw error(.unexpectedByte, at: pos) }
             pos += 1
             skipWhitespace()
-            _ = try value(depth: depth)
+            let valueStart = pos
+            let kind = try value(depth: depth)
+            visit(key, JSONSpan(kind: kind, range: valueStart..<pos))
             skipWhitespace()
             switch peek() {
             case ASCII.comma:

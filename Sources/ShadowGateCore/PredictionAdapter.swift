@@ -37,33 +37,30 @@ public struct PredictionAdapter: Sendable {
             return .unparsed("invalid prediction pointer '\(invalidPredictionPointer)'")
         }
         let scanner = JSONScanner(body, options: .lenient)
-        let document: JSONScanner.Document
-        do {
-            document = try scanner.validate()
-        } catch {
-            return .unparsed(error.description)
-        }
-        let root = document.root
-
         var modelVersion: JSONSpan?
         var errorMessage: JSONSpan?
         var primary: JSONSpan?
         var secondary: JSONSpan?
-        if root.kind == .object {
-            for member in scanner.members(of: root) {
-                if scanner.string(member.key, equals: "model_version") {
-                    modelVersion = member.value
-                } else if scanner.string(member.key, equals: "error") {
-                    errorMessage = member.value
-                } else if inferenceProtocol == .oipV2, scanner.string(member.key, equals: "outputs") {
-                    primary = member.value
-                } else if inferenceProtocol == .kserveV1, scanner.string(member.key, equals: "predictions") {
-                    primary = member.value
-                } else if inferenceProtocol == .kserveV1, scanner.string(member.key, equals: "outputs") {
-                    secondary = member.value
+        let document: JSONScanner.Document
+        do {
+            // Top-level fields are picked up while validating: one pass over the body.
+            document = try scanner.validate { key, value in
+                if scanner.string(key, equals: "model_version") {
+                    modelVersion = value
+                } else if scanner.string(key, equals: "error") {
+                    errorMessage = value
+                } else if inferenceProtocol == .oipV2, scanner.string(key, equals: "outputs") {
+                    primary = value
+                } else if inferenceProtocol == .kserveV1, scanner.string(key, equals: "predictions") {
+                    primary = value
+                } else if inferenceProtocol == .kserveV1, scanner.string(key, equals: "outputs") {
+                    secondary = value
                 }
             }
+        } catch {
+            return .unparsed(error.description)
         }
+        let root = document.root
 
         var reading = ResponseReading(parsed: true)
         let predictions: JSONSpan
@@ -128,14 +125,27 @@ public struct PredictionAdapter: Sendable {
     public func readFeatures(_ body: UnsafeRawBufferPointer, maxBytes: Int) -> (features: String?, truncated: Bool) {
         if invalidFeaturesPointer != nil { return (nil, false) }
         let scanner = JSONScanner(body, options: .lenient)
-        guard let document = try? scanner.validate() else { return (nil, false) }
+        var primary: JSONSpan?
+        var secondary: JSONSpan?
+        let document: JSONScanner.Document
+        do {
+            document = try scanner.validate { key, value in
+                if inferenceProtocol == .kserveV1, scanner.string(key, equals: "instances") {
+                    primary = value
+                } else if scanner.string(key, equals: "inputs") {
+                    secondary = value
+                }
+            }
+        } catch {
+            return (nil, false)
+        }
         let root = document.root
         let span: JSONSpan?
         switch inferenceProtocol {
         case .oipV2:
-            span = scanner.value(forKey: "inputs", in: root).flatMap { $0.kind == .array ? $0 : nil }
+            span = secondary.flatMap { $0.kind == .array ? $0 : nil }
         case .kserveV1:
-            span = scanner.value(forKey: "instances", in: root) ?? scanner.value(forKey: "inputs", in: root)
+            span = primary ?? secondary
         case .json:
             span = featuresPointer.map { scanner.value(at: $0, in: root) } ?? root
         }
