@@ -24,6 +24,10 @@
 # Ports (all 127.0.0.1): legacy stub 18081 (stub_status 18088), learner stub 18082 (stub_status 18089),
 # nginx-proxy 18080, nginx-mirror 18083, gate-legacy 18090 (admin 18092), gate-shadow 18091 (admin 18093).
 # Every process the script starts is stopped on exit (EXIT/INT/TERM).
+# Proxy CPU µs/req = utime+stime (/proc/PID/stat) of the front over one wrk run / requests completed:
+# nginx master + workers, or the gateway process (all threads, plus direct children). Steadier than
+# req/s on a small shared machine. Stub counters (stub_status) give upstream requests and new
+# connections per front; the summary prints medians, the issue's ratios and the keep-alive check.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
