@@ -177,35 +177,12 @@ public final class EmbeddedPostgres: Sendable {
 
     /// Runs a command (as the postgres user when asked) and returns its exit status and output.
     func run(_ args: [String], asPostgres: Bool) throws -> (status: Int32, output: String) {
-        let p = Process()
-        if asPostgres {
-            if FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") || FileManager.default.isExecutableFile(atPath: "/sbin/runuser") {
-                p.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser")
-                p.arguments = ["-u", "postgres", "--"] + args
-            } else {
-                p.executableURL = URL(fileURLWithPath: "/bin/su")
-                p.arguments = ["postgres", "-s", "/bin/sh", "-c", args.map(Self.shellQuote).joined(separator: " ")]
-            }
-        } else {
-            p.executableURL = URL(fileURLWithPath: args[0])
-            p.arguments = Array(args.dropFirst())
+        guard asPostgres else { return try ChildProcess.run(args) }
+        let fm = FileManager.default
+        if let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].first(where: fm.isExecutableFile(atPath:)) {
+            return try ChildProcess.run([runuser, "-u", "postgres", "--"] + args)
         }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch {
-            throw PairLogError(.embeddedFailed, "could not run \(args[0]): \(error.localizedDescription)")
-        }
-        // pg_ctl start leaves the server holding the pipe open; read only what is there at exit.
-        p.waitUntilExit()
-        let fd = pipe.fileHandleForReading.fileDescriptor
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        var data = [UInt8](repeating: 0, count: 65536)
-        let n = read(fd, &data, data.count)
-        try? pipe.fileHandleForReading.close()
-        let out = n > 0 ? String(decoding: data[..<n], as: UTF8.self) : ""
-        return (p.terminationStatus, out.trimmingCharacters(in: .whitespacesAndNewlines))
+        return try ChildProcess.run(["/bin/su", "postgres", "-s", "/bin/sh", "-c", args.map(Self.shellQuote).joined(separator: " ")])
     }
 
     static func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }

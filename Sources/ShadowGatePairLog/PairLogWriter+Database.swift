@@ -52,7 +52,7 @@ extension PairLogWriter {
             if conn == nil { continue }
 
             cond.lock()
-            while handoff.isEmpty && !(stopping && encoderDone) && (stopping || spool.isEmpty)
+            while handoff.isEmpty && !(stopping && encoderDone) && spool.isEmpty
                 && monotonicNanos() < nextUpkeepNanos {
                 _ = cond.wait(until: Date(timeIntervalSinceNow: 1))
             }
@@ -69,10 +69,10 @@ extension PairLogWriter {
                 cond.lock()
                 writing = false
                 cond.unlock()
-            } else if stopping && encoderDone {
+            } else if stopping && encoderDone && (spool.isEmpty || monotonicNanos() >= shutdownReplayDeadline) {
                 cond.unlock()
                 break
-            } else if !stopping && !spool.isEmpty {
+            } else if !spool.isEmpty {
                 replaying = true
                 cond.unlock()
                 replayOneSpoolFile()
@@ -105,6 +105,7 @@ extension PairLogWriter {
     func setUp(_ up: Bool) {
         cond.lock()
         dbUp = up
+        dbDown = !up
         stats.connected = up
         cond.unlock()
         cond.broadcast()

@@ -15,7 +15,7 @@ extension PairLogWriter {
                 let now = monotonicNanos()
                 let age = now &- firstQueuedNanos
                 let due = queue.count >= config.batchRows || age >= flushNanos
-                let room = !dbUp || handoff.count < maxPendingBatches || queue.count >= config.queueCapacity / 2
+                let room = dbDown || handoff.count < maxPendingBatches || queue.count >= config.queueCapacity / 2
                 if due && room {
                     take = true
                 } else if !due {
@@ -72,7 +72,7 @@ extension PairLogWriter {
     func dispatch(_ batch: PairBatch) {
         cond.lock()
         stats.queued += batch.rowCount
-        if dbUp && (handoff.count < maxPendingBatches || stopping) {
+        if !dbDown && (handoff.count < maxPendingBatches || stopping) {
             handoff.append(batch)
             cond.unlock()
             cond.broadcast()

@@ -27,8 +27,9 @@ import ShadowGateCore
 /// - When the spool would pass `spoolMaxBytes` (or cannot be written), the batch is dropped and
 ///   counted (`reason="spool_full"`) and logged — never silently.
 /// - ``shutdown()`` stops accepting records, then writes everything queued to PostgreSQL, or to
-///   the spool when PostgreSQL cannot take it, and returns when both threads have ended. A spool
-///   still holding rows at that point is replayed by the next writer on the same `spoolDir`.
+///   the spool when PostgreSQL cannot take it, replays spooled rows for at most 5 more seconds
+///   when connected, and returns when both threads have ended. A spool still holding rows at that
+///   point is replayed by the next writer on the same `spoolDir`.
 /// - Partition upkeep: on every (re)connect and then hourly it calls
 ///   `shadowgate.ensure_partitions(partitionDaysAhead)` and, when `retentionDays > 0`,
 ///   `shadowgate.drop_partitions_older_than(retentionDays)`; failures there are logged and retried.
@@ -51,7 +52,13 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     var queue: [PairRecord] = []
     var firstQueuedNanos: UInt64 = 0
     var handoff: [PairBatch] = []
+    /// Connected (for statistics and metrics).
     var dbUp = false
+    /// A connection attempt or a write failed and no connection has succeeded since: batches go
+    /// straight to the spool. False while the first connection is being made.
+    var dbDown = false
+    /// Until when the database thread may still replay the spool after shutdown began.
+    var shutdownReplayDeadline: UInt64 = 0
     var encoding = false
     var writing = false
     var replaying = false
@@ -177,6 +184,7 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     func beginStop() {
         start()
         cond.lock()
+        if !stopping { shutdownReplayDeadline = monotonicNanos() + 5_000_000_000 }
         stopping = true
         cond.unlock()
         cond.broadcast()
