@@ -1,7 +1,7 @@
 /// One model endpoint fronted by the gateway: the paths it answers, its two models and its traffic split.
 public struct RouteConfig: Sendable, Hashable {
     public var name: String
-    /// Request paths served by this route. A `*` segment matches any one segment.
+    /// Request paths served by this route. A `*` segment matches any one segment, `*suffix` any segment ending so.
     public var match: [String]
     public var inferenceProtocol: InferenceProtocol
     /// For `protocol: json`: JSON pointer to the prediction in a response (e.g. `/result/score`).

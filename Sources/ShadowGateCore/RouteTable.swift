@@ -1,6 +1,6 @@
 /// Finds the route of a request path.
 ///
-/// Exact paths are looked up in a dictionary; paths with `*` segments are tried in config order.
+/// Exact paths are looked up in a dictionary; paths with `*` segments (`*` or `*suffix`) are tried in config order.
 /// Model metadata and readiness paths of a route's model (`/v2/models/{name}`,
 /// `/v2/models/{name}/ready`, `/v1/models/{name}`) match as ``Match/passThrough``: forwarded to the
 /// serving model, not mirrored, no pair recorded.
@@ -24,7 +24,7 @@ public struct RouteTable: Sendable {
         var prefixes: [(String, Int)] = []
         for (index, route) in routes.enumerated() {
             for path in route.match {
-                if path.split(separator: "/").contains("*") {
+                if path.contains("*") {
                     patterns.append((path.split(separator: "/", omittingEmptySubsequences: false), index))
                 } else {
                     exact[path] = exact[path] ?? index
@@ -48,7 +48,7 @@ public struct RouteTable: Sendable {
         if !patterns.isEmpty {
             let segments = path.split(separator: "/", omittingEmptySubsequences: false)
             for pattern in patterns where pattern.segments.count == segments.count {
-                if zip(pattern.segments, segments).allSatisfy({ $0 == "*" || $0 == $1 }) {
+                if zip(pattern.segments, segments).allSatisfy(Self.segmentMatches) {
                     return .inference(routeIndex: pattern.index)
                 }
             }
@@ -56,10 +56,17 @@ public struct RouteTable: Sendable {
         for (prefix, index) in modelPrefixes where path.hasPrefix(prefix) {
             let rest = path.dropFirst(prefix.count)
             if rest.isEmpty || rest == "/ready" || rest.hasPrefix("/versions/") {
-                if rest.hasSuffix("/infer") { return .inference(routeIndex: index) }
+                if rest.hasSuffix("/infer") || rest.hasSuffix(":predict") { return .inference(routeIndex: index) }
                 return .passThrough(routeIndex: index)
             }
         }
         return nil
+    }
+
+    /// `*` matches any one segment; `*suffix` (e.g. `*:predict`) any segment ending in the suffix.
+    private static func segmentMatches(_ pattern: Substring, _ segment: Substring) -> Bool {
+        if pattern == "*" { return true }
+        if pattern.first == "*" { return segment.hasSuffix(pattern.dropFirst()) }
+        return pattern == segment
     }
 }

@@ -68,7 +68,15 @@ public final class TestHTTPClient: Sendable {
         }.get()
     }
 
+    private let closed = Mutex(false)
+
+    /// Closes the connection and releases the event loop. Safe to call more than once.
     public func close() async {
+        let first = closed.withLock { closed in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
         try? await channel.close()
         try? await group.shutdownGracefully()
     }

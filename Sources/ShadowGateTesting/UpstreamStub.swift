@@ -78,7 +78,15 @@ public final class UpstreamStub: Sendable {
     public var requests: [ReceivedRequest] { core.state.withLock { $0.requests } }
     public var connectionCount: Int { core.state.withLock { $0.connections } }
 
+    private let stopped = Mutex(false)
+
+    /// Stops listening and releases the event loop. Safe to call more than once.
     public func stop() async {
+        let first = stopped.withLock { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         try? await channel.close()
         try? await group.shutdownGracefully()
     }

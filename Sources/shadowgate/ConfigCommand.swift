@@ -10,6 +10,7 @@ struct ConfigCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Validate a configuration and print a summary of its routes.")
 
         @OptionGroup var options: ConfigOptions

@@ -4,6 +4,7 @@ import ShadowGatePairLog
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "migrate",
         abstract: "Apply pending database migrations (safe to run twice, or from two processes at once).")
 
     @OptionGroup var options: ConfigOptions

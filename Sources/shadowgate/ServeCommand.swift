@@ -7,6 +7,7 @@ import ShadowGateProxy
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run the gateway until SIGTERM or SIGINT, then drain and exit 0.")
 
     @OptionGroup var options: ConfigOptions

@@ -6,8 +6,8 @@ struct ShadowGateCommand: AsyncParsableCommand {
         commandName: "shadowgate",
         abstract: "A reverse proxy that moves traffic from a legacy ML model to a continuous learner, safely.",
         discussion: """
-            The legacy model answers clients; the learner gets every request in shadow; each pair of
-            predictions is logged to PostgreSQL for comparison in SQL.
+            The legacy model answers clients; the learner gets every request in shadow; each pair \
+            of predictions is logged to PostgreSQL for comparison in SQL.
             """,
         subcommands: [ServeCommand.self, MigrateCommand.self, ConfigCommand.self],
         defaultSubcommand: nil
