@@ -69,9 +69,16 @@ extension PairLogWriter {
     }
 
     /// Hands a batch to the database thread when it is connected and keeping up, else spools it.
+    ///
+    /// When `maxPendingBatches` are already waiting, it waits for the database thread to take one
+    /// — unless the queue fills to half its capacity meanwhile (PostgreSQL too slow: spool), the
+    /// database is down (spool), or shutdown began (hand off anyway).
     func dispatch(_ batch: PairBatch) {
         cond.lock()
         stats.queued += batch.rowCount
+        while !dbDown && !stopping && handoff.count >= maxPendingBatches && queue.count < config.queueCapacity / 2 {
+            cond.wait()
+        }
         if !dbDown && (handoff.count < maxPendingBatches || stopping) {
             handoff.append(batch)
             cond.unlock()

@@ -50,8 +50,16 @@ enum TestDatabase {
         return url.appendingPathComponent("migrations").path
     }()
 
+    /// One directory per test process for spools and scratch files, removed at exit.
+    static let scratchRoot: String = {
+        let d = NSTemporaryDirectory() + "shadowgate-pairlog-tests-\(getpid())-scratch"
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestDatabase.scratchRoot) }
+        return d
+    }()
+
     static func tempDir(_ name: String) -> String {
-        let d = NSTemporaryDirectory() + "shadowgate-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        let d = scratchRoot + "/\(name)-\(UInt32.random(in: 0...UInt32.max))"
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }
