@@ -49,13 +49,19 @@ public final class EmbeddedPostgres: Sendable {
 
     /// Finds the newest `/usr/lib/postgresql/<major>/bin` holding `initdb` and `pg_ctl`, after
     /// `SHADOWGATE_PG_BIN`, falling back to `pg_ctl`/`initdb` on `PATH`.
-    public static func findBinDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+    /// - Parameters:
+    ///   - environment: where `SHADOWGATE_PG_BIN` and `PATH` are read.
+    ///   - installRoot: the directory holding one `<major>/bin` per installed server version.
+    public static func findBinDirectory(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        installRoot: String = "/usr/lib/postgresql"
+    ) throws -> String {
         let fm = FileManager.default
         func usable(_ dir: String) -> Bool {
             fm.isExecutableFile(atPath: dir + "/initdb") && fm.isExecutableFile(atPath: dir + "/pg_ctl")
         }
         if let dir = environment[binDirectoryEnvironmentVariable], usable(dir) { return dir }
-        let root = "/usr/lib/postgresql"
+        let root = installRoot
         let majors = ((try? fm.contentsOfDirectory(atPath: root)) ?? [])
             .compactMap { name in Double(name).map { ($0, name) } }
             .sorted { $0.0 > $1.0 }
