@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 import ShadowGateCore
@@ -150,7 +152,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     private func respond(to request: BufferedRequest) -> EventLoopFuture<GatewayResponse> {
         let loop = dispatcher.upstreams.eventLoop
-        let requestID = Self.requestID(from: request.head)
+        let requestID = Self.clientRequestID(request.head) ?? dispatcher.upstreams.requestIDs.make()
         if let own = ownEndpoint(request, requestID: requestID) {
             return loop.makeSucceededFuture(own)
         }
@@ -170,7 +172,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     /// The gateway's own endpoints: health, readiness, metrics.
     private func ownEndpoint(_ request: BufferedRequest, requestID: String) -> GatewayResponse? {
-        let path = request.head.uri.split(separator: "?", maxSplits: 1).first ?? ""
+        let uri = request.head.uri
+        let path = uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri[...]
         switch path {
         case "/healthz", "/v2/health/live":
             return .text("{\"live\":true}\n", contentType: "application/json", version: request.head.version)
@@ -219,13 +222,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    /// The client's `x-request-id` when it is usable, else a new UUID.
-    static func requestID(from head: HTTPRequestHead) -> String {
-        if let given = head.headers.first(name: "x-request-id"), !given.isEmpty, given.utf8.count <= 128,
-           given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) {
-            return given
-        }
-        return UUID().uuidString.lowercased()
+    /// The client's `x-request-id` when it is usable (1–128 visible ASCII characters).
+    static func clientRequestID(_ head: HTTPRequestHead) -> String? {
+        guard let given = head.headers.first(name: "x-request-id"), !given.isEmpty, given.utf8.count <= 128,
+              given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
+        return given
     }
 }
 

@@ -2,82 +2,97 @@ import CoreMetrics
 import Synchronization
 import ShadowGateCore
 
-/// The data path's Prometheus metrics, created once and cached so a request pays no factory lookup.
+/// The data path's Prometheus metrics, created up front per route so a request pays no factory
+/// lookup, hashing or lock (only the counters' own atomic increments).
 ///
 /// Names (all prefixed `shadowgate_`): `requests_total{route,served_by,status}`,
 /// `upstream_latency_seconds{route,model}` (histogram), `shadow_requests_total{route,model,outcome}`,
 /// `shadow_skipped_total{route,reason}`, `sink_dropped_total`, `errors_total{kind}`.
 public final class GatewayMetrics: Sendable {
-    private struct RequestKey: Hashable { var route: String; var servedBy: ModelRole; var status: Int }
-    private struct ShadowKey: Hashable { var route: String; var model: ModelRole; var outcome: SideOutcome }
-    private struct RouteModelKey: Hashable { var route: String; var model: ModelRole }
-    private struct SkipKey: Hashable { var route: String; var reason: ShadowSkipReason }
+    private struct StatusKey: Hashable { var route: Int; var role: ModelRole; var status: Int }
 
-    private let requests = Mutex<[RequestKey: Counter]>([:])
-    private let shadows = Mutex<[ShadowKey: Counter]>([:])
-    private let latencies = Mutex<[RouteModelKey: Timer]>([:])
-    private let skips = Mutex<[SkipKey: Counter]>([:])
-    private let errors = Mutex<[String: Counter]>([:])
+    private let routes: [String]
+    /// Counters of the statuses seen most, per route and role; others are made on first use.
+    private let commonStatuses: [[ModelRole: [Int: Counter]]]
+    private let otherStatuses = Mutex<[StatusKey: Counter]>([:])
+    private let latencies: [[ModelRole: Timer]]
+    private let shadows: [[ModelRole: [SideOutcome: Counter]]]
+    private let skips: [[ShadowSkipReason: Counter]]
+    private let errors: [String: Counter]
     let sinkDropped = Counter(label: "shadowgate_sink_dropped_total")
-    let inFlight = Gauge(label: "shadowgate_requests_in_flight")
 
-    public init() {}
+    static let errorKinds = ["not_found", "body_too_large", "bad_request", "internal"]
+    private static let statuses = [200, 201, 204, 400, 404, 422, 429, 500, 502, 503, 504]
 
-    func request(route: String, servedBy: ModelRole, status: Int) {
-        let key = RequestKey(route: route, servedBy: servedBy, status: status)
-        requests.withLock { cache in
+    public init(routes: [String]) {
+        self.routes = routes
+        commonStatuses = routes.map { route in
+            Dictionary(uniqueKeysWithValues: ModelRole.allCases.map { role in
+                (role, Dictionary(uniqueKeysWithValues: Self.statuses.map { status in
+                    (status, Counter(label: "shadowgate_requests_total", dimensions: [
+                        ("route", route), ("served_by", role.rawValue), ("status", String(status)),
+                    ]))
+                }))
+            })
+        }
+        latencies = routes.map { route in
+            Dictionary(uniqueKeysWithValues: ModelRole.allCases.map { role in
+                (role, Timer(label: "shadowgate_upstream_latency_seconds", dimensions: [
+                    ("route", route), ("model", role.rawValue),
+                ], preferredDisplayUnit: .seconds))
+            })
+        }
+        shadows = routes.map { route in
+            Dictionary(uniqueKeysWithValues: ModelRole.allCases.map { role in
+                (role, Dictionary(uniqueKeysWithValues: SideOutcome.allCases.map { outcome in
+                    (outcome, Counter(label: "shadowgate_shadow_requests_total", dimensions: [
+                        ("route", route), ("model", role.rawValue), ("outcome", outcome.rawValue),
+                    ]))
+                }))
+            })
+        }
+        skips = routes.map { route in
+            Dictionary(uniqueKeysWithValues: ShadowSkipReason.allCases.map { reason in
+                (reason, Counter(label: "shadowgate_shadow_skipped_total", dimensions: [
+                    ("route", route), ("reason", reason.rawValue),
+                ]))
+            })
+        }
+        errors = Dictionary(uniqueKeysWithValues: Self.errorKinds.map { kind in
+            (kind, Counter(label: "shadowgate_errors_total", dimensions: [("kind", kind)]))
+        })
+    }
+
+    func request(route: Int, servedBy: ModelRole, status: Int) {
+        if let counter = commonStatuses[route][servedBy]?[status] {
+            counter.increment()
+            return
+        }
+        let key = StatusKey(route: route, role: servedBy, status: status)
+        otherStatuses.withLock { cache in
             if let counter = cache[key] { return counter }
             let counter = Counter(label: "shadowgate_requests_total", dimensions: [
-                ("route", route), ("served_by", servedBy.rawValue), ("status", String(status)),
+                ("route", routes[route]), ("served_by", servedBy.rawValue), ("status", String(status)),
             ])
             cache[key] = counter
             return counter
         }.increment()
     }
 
-    func upstreamLatency(route: String, model: ModelRole, micros: Int64) {
-        let key = RouteModelKey(route: route, model: model)
-        latencies.withLock { cache in
-            if let timer = cache[key] { return timer }
-            let timer = Timer(label: "shadowgate_upstream_latency_seconds", dimensions: [
-                ("route", route), ("model", model.rawValue),
-            ], preferredDisplayUnit: .seconds)
-            cache[key] = timer
-            return timer
-        }.recordMicroseconds(micros)
+    func upstreamLatency(route: Int, model: ModelRole, micros: Int64) {
+        latencies[route][model]?.recordMicroseconds(micros)
     }
 
-    func shadow(route: String, model: ModelRole, outcome: SideOutcome) {
-        let key = ShadowKey(route: route, model: model, outcome: outcome)
-        shadows.withLock { cache in
-            if let counter = cache[key] { return counter }
-            let counter = Counter(label: "shadowgate_shadow_requests_total", dimensions: [
-                ("route", route), ("model", model.rawValue), ("outcome", outcome.rawValue),
-            ])
-            cache[key] = counter
-            return counter
-        }.increment()
+    func shadow(route: Int, model: ModelRole, outcome: SideOutcome) {
+        shadows[route][model]?[outcome]?.increment()
     }
 
-    func shadowSkipped(route: String, reason: ShadowSkipReason) {
-        let key = SkipKey(route: route, reason: reason)
-        skips.withLock { cache in
-            if let counter = cache[key] { return counter }
-            let counter = Counter(label: "shadowgate_shadow_skipped_total", dimensions: [
-                ("route", route), ("reason", reason.rawValue),
-            ])
-            cache[key] = counter
-            return counter
-        }.increment()
+    func shadowSkipped(route: Int, reason: ShadowSkipReason) {
+        skips[route][reason]?.increment()
     }
 
-    /// Requests refused by the gateway itself (`not_found`, `body_too_large`, `bad_request`, …).
+    /// Requests refused by the gateway itself; `kind` is one of ``errorKinds``.
     func error(kind: String) {
-        errors.withLock { cache in
-            if let counter = cache[kind] { return counter }
-            let counter = Counter(label: "shadowgate_errors_total", dimensions: [("kind", kind)])
-            cache[kind] = counter
-            return counter
-        }.increment()
+        errors[kind]?.increment()
     }
 }

@@ -33,18 +33,17 @@ public final class GatewayServer: Service, Sendable {
         config: GatewayConfig,
         sink: any PairRecordSink,
         flags: RouteFlagsStore? = nil,
-        metrics: GatewayMetrics = GatewayMetrics(),
         logger: Logger = Logger(label: "shadowgate.server"),
         drainTimeout: TimeAmount = .seconds(30),
         renderMetrics: @escaping @Sendable () -> String = { "" }
     ) {
         self.config = config
         self.flags = flags ?? RouteFlagsStore(routes: config.routes)
-        self.metrics = metrics
+        self.metrics = GatewayMetrics(routes: config.routes.map(\.name))
         self.logger = logger
         self.drainTimeout = drainTimeout
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoops)
-        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, metrics: metrics, logger: logger, renderMetrics: renderMetrics)
+        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, metrics: self.metrics, logger: logger, renderMetrics: renderMetrics)
         var loops: [ObjectIdentifier: LoopUpstreams] = [:]
         let all = Array(group.makeIterator())
         for loop in all {

@@ -9,6 +9,8 @@ import ShadowGateCore
 final class LoopUpstreams: @unchecked Sendable {
     let eventLoop: EventLoop
     private let pools: [[ModelRole: UpstreamPool]]
+    /// Request ids for requests that come without one.
+    var requestIDs = RequestIDGenerator()
 
     init(eventLoop: EventLoop, config: GatewayConfig, loopCount: Int) {
         self.eventLoop = eventLoop

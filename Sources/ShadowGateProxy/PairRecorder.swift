@@ -20,13 +20,13 @@ struct PairRecorder {
         var skip = skip
         var shadowSide = PredictionSide.skipped
         if let shadow {
-            context.metrics.upstreamLatency(route: route.name, model: serving.other, micros: shadow.latencyMicros)
+            context.metrics.upstreamLatency(route: routeIndex, model: serving.other, micros: shadow.latencyMicros)
             if shadow.failure == .poolSaturated || shadow.failure == .shuttingDown {
                 skip = shadow.failure == .poolSaturated ? .poolSaturated : .shuttingDown
-                context.metrics.shadowSkipped(route: route.name, reason: skip!)
+                context.metrics.shadowSkipped(route: routeIndex, reason: skip!)
             } else {
                 shadowSide = Self.side(from: shadow, adapter: adapter)
-                context.metrics.shadow(route: route.name, model: serving.other, outcome: shadowSide.outcome)
+                context.metrics.shadow(route: routeIndex, model: serving.other, outcome: shadowSide.outcome)
             }
         }
         let primarySide = Self.side(from: primary, adapter: adapter)

@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 import NIOHTTP1
 import ShadowGateCore
@@ -17,7 +16,8 @@ struct ShadowDispatcher {
     func dispatch(_ request: BufferedRequest, routeIndex: Int, requestID: String) -> EventLoopFuture<GatewayResponse> {
         let route = context.routeTable.routes[routeIndex]
         let flags = context.flags.flags(routeIndex: routeIndex)
-        let bucket = StickyBucket.bucket(for: stickyKey(of: request, route: route, requestID: requestID))
+        // Only a canary split needs the sticky bucket; hashing is skipped otherwise.
+        let bucket = flags.mode == .canary ? StickyBucket.bucket(for: stickyKey(of: request, route: route, requestID: requestID)) : 0
         let serving = flags.servingModel(bucket: bucket)
         let shadowRole = serving.other
         let now = NIODeadline.now()
@@ -33,8 +33,8 @@ struct ShadowDispatcher {
 
         guard flags.mirrors else {
             return primary.map { result in
-                context.metrics.upstreamLatency(route: route.name, model: serving, micros: result.latencyMicros)
-                return clientResponse(result, role: serving, upstream: primaryPool.upstream, route: route, requestID: requestID, request: request)
+                context.metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
+                return clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, route: route, requestID: requestID, request: request)
             }
         }
 
@@ -58,8 +58,8 @@ struct ShadowDispatcher {
         }
 
         let response = primary.map { result in
-            context.metrics.upstreamLatency(route: route.name, model: serving, micros: result.latencyMicros)
-            return clientResponse(result, role: serving, upstream: primaryPool.upstream, route: route, requestID: requestID, request: request)
+            context.metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
+            return clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, route: route, requestID: requestID, request: request)
         }
         let recorder = PairRecorder(context: context, routeIndex: routeIndex, route: route, flags: flags, serving: serving, requestID: requestID, request: request)
         if let shadow {
@@ -68,7 +68,7 @@ struct ShadowDispatcher {
             }
         } else {
             let reason = skip ?? .noShadowUpstream
-            context.metrics.shadowSkipped(route: route.name, reason: reason)
+            context.metrics.shadowSkipped(route: routeIndex, reason: reason)
             primary.whenSuccess { primaryResult in
                 recorder.record(primary: primaryResult, shadow: nil, skip: reason)
             }
@@ -85,7 +85,7 @@ struct ShadowDispatcher {
         }
         let head = forwardedHead(request.head, bodyBytes: request.body?.readableBytes ?? 0, upstream: pool.upstream, requestID: requestID)
         return pool.execute(UpstreamRequest(head: head, body: request.body), deadline: .now() + .milliseconds(Int64(pool.upstream.timeoutMillis)))
-            .map { clientResponse($0, role: role, upstream: pool.upstream, route: route, requestID: requestID, request: request) }
+            .map { clientResponse($0, role: role, upstream: pool.upstream, routeIndex: routeIndex, route: route, requestID: requestID, request: request) }
     }
 
     private func stickyKey(of request: BufferedRequest, route: RouteConfig, requestID: String) -> String {
@@ -118,7 +118,7 @@ struct ShadowDispatcher {
     }
 
     private func clientResponse(
-        _ result: UpstreamResult, role: ModelRole, upstream: UpstreamConfig, route: RouteConfig,
+        _ result: UpstreamResult, role: ModelRole, upstream: UpstreamConfig, routeIndex: Int, route: RouteConfig,
         requestID: String, request: BufferedRequest
     ) -> GatewayResponse {
         guard let response = result.response else {
@@ -129,7 +129,7 @@ struct ShadowDispatcher {
             default: .badGateway
             }
             let detail = failure == .timeout ? "timed out after \(upstream.timeoutMillis) ms" : failure.reason
-            context.metrics.request(route: route.name, servedBy: role, status: Int(status.code))
+            context.metrics.request(route: routeIndex, servedBy: role, status: Int(status.code))
             return errorResponse(.init(status: status, message: "\(role.rawValue) upstream \(upstream.url) for route '\(route.name)': \(detail)"), requestID: requestID, request: request, servedBy: role)
         }
         var headers = response.head.headers.strippingHopByHop()
@@ -140,7 +140,7 @@ struct ShadowDispatcher {
         }
         headers.replaceOrAdd(name: "x-request-id", value: requestID)
         headers.add(name: "x-shadowgate-served-by", value: role.rawValue)
-        context.metrics.request(route: route.name, servedBy: role, status: Int(response.head.status.code))
+        context.metrics.request(route: routeIndex, servedBy: role, status: Int(response.head.status.code))
         return GatewayResponse(head: HTTPResponseHead(version: request.head.version, status: response.head.status, headers: headers), body: response.body)
     }
 
