@@ -57,14 +57,21 @@ extension PairLogWriter {
                 _ = cond.wait(until: Date(timeIntervalSinceNow: 1))
             }
             if !handoff.isEmpty {
-                let batch = handoff.removeFirst()
+                // Everything waiting goes in one COPY (one commit): under load batches grow on
+                // their own, when idle each goes alone within flushMillis.
+                var batches: [PairBatch] = []
+                var rows = 0
+                while let b = handoff.first, batches.isEmpty || rows + b.rowCount <= config.batchRows * maxPendingBatches {
+                    batches.append(handoff.removeFirst())
+                    rows += b.rowCount
+                }
                 writing = true
                 cond.unlock()
                 cond.broadcast()
                 do {
-                    try writeFromQueue(batch)
+                    try writeFromQueue(batches)
                 } catch {
-                    connectionLost(error, pending: batch)
+                    connectionLost(error, pending: batches)
                 }
                 cond.lock()
                 writing = false
@@ -136,31 +143,40 @@ extension PairLogWriter {
     }
 
     /// Called when a write failed for a reason other than bad data: keep the rows, drop the connection.
-    func connectionLost(_ error: any Error, pending: PairBatch?) {
+    func connectionLost(_ error: any Error, pending: [PairBatch]) {
         logger.warning("writing pairs to PostgreSQL failed; spooling and reconnecting", metadata: ["error": "\(error)"])
         conn?.close()
         conn = nil
         setUp(false)
         backOff()
-        if let pending { spoolBatch(pending) }
+        for b in pending { spoolBatch(b) }
         spoolHandoff()
     }
 
-    /// Fast path: one COPY straight into the table. Duplicates or bad rows fall back to the staging path.
-    func writeFromQueue(_ batch: PairBatch) throws {
+    /// Fast path: one COPY straight into the table for all `batches`. Duplicates or bad rows make
+    /// PostgreSQL reject the whole COPY; then each batch goes through the staging path.
+    func writeFromQueue(_ batches: [PairBatch]) throws {
         guard let conn else { throw PGError(.connectionClosed, message: "not connected") }
         let t0 = monotonicNanos()
-        var written = batch.rowCount
+        let rows = batches.reduce(0) { $0 + $1.rowCount }
+        var written = rows
         var rejected = 0
         do {
-            try conn.copyIn(copySQL) { send in try batch.bytes.withUnsafeBytes { try send($0) } }
+            try conn.copyIn(copySQL) { send in
+                for b in batches { try b.bytes.withUnsafeBytes { try send($0) } }
+            }
         } catch let e as PGError where e.isUniqueViolation || e.isDataError {
-            (written, rejected) = try writeStagedBisecting(batch)
+            written = 0
+            for b in batches {
+                let (w, r) = try writeStagedBisecting(b)
+                written += w
+                rejected += r
+            }
         }
         retryDelay = 0.1
         let dt = monotonicNanos() - t0
         metrics.copyDuration.recordNanoseconds(Int64(dt))
-        metrics.batchRows.record(batch.rowCount)
+        metrics.batchRows.record(rows)
         metrics.written.increment(by: Int64(written))
         cond.lock()
         stats.written += written
@@ -247,7 +263,7 @@ extension PairLogWriter {
             _ = rename(path, bad)
             spool.remove(path)
         } catch {
-            connectionLost(error, pending: nil)
+            connectionLost(error, pending: [])
         }
     }
 
@@ -268,7 +284,7 @@ extension PairLogWriter {
             logger.warning("partition upkeep failed (are the migrations applied?)", metadata: ["error": "\(e)"])
             nextUpkeepNanos = monotonicNanos() + 60_000_000_000
         } catch {
-            connectionLost(error, pending: nil)
+            connectionLost(error, pending: [])
         }
     }
 }
