@@ -156,3 +156,29 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".spool") }.isEmpty)
     }
 }
+
+@Suite struct PairLogWriterSchemaTests {
+    /// Started before `shadowgate migrate` ran: pairs are spooled, and written once the schema exists.
+    @Test func pairsWaitInTheSpoolUntilTheSchemaExists() async throws {
+        let cs = try TestDatabase.fresh("noschema")
+        var config = DatabaseConfig()
+        config.batchRows = 100
+        config.flushMillis = 10
+        config.spoolDir = TestDatabase.tempDir("noschema-spool")
+        let writer = try PairLogWriter(connectionString: cs, config: config)
+        writer.start()
+        var rng = SeededGenerator(seed: 41)
+        for i in 0..<500 { #expect(writer.submit(PairRecordFactory.record(i, rng: &rng))) }
+        #expect(await eventually(timeout: .seconds(10)) { writer.statistics.spooled == 500 })
+        try await onThread { try MigrationRunner(directory: TestDatabase.migrationsDirectory).migrate(connectionString: cs) }
+        #expect(await eventually(timeout: .seconds(20)) { writer.isIdle })
+        await writer.shutdown()
+        let rows = try await onThread {
+            let c = try PGConnection(connectionString: cs)
+            defer { c.close() }
+            return try c.execute("SELECT count(*), count(DISTINCT request_id) FROM shadowgate.pairs").rows[0]
+        }
+        #expect(rows == ["500", "500"])
+        #expect(writer.statistics.dropped == 0)
+    }
+}
