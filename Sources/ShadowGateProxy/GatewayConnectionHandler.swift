@@ -132,39 +132,28 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             write(response, keepAlive: false, context: context)
         case .request(let request):
             let keepAlive = request.head.isKeepAlive
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            respond(to: request).whenComplete { result in
-                let (handler, context) = bound.value
-                handler.answer(result, request: request, keepAlive: keepAlive, context: context)
+            respond(to: request) { [self] response in
+                write(response, keepAlive: keepAlive, context: context)
             }
         }
     }
 
-    private func answer(_ result: Result<GatewayResponse, Error>, request: BufferedRequest, keepAlive: Bool, context: ChannelHandlerContext) {
-                switch result {
-                case .success(let response):
-                    write(response, keepAlive: keepAlive, context: context)
-                case .failure(let error):
-                    let response = GatewayResponse.json(JSONErrorResponse(status: .internalServerError, message: "internal error: \(error)"), version: request.head.version, requestID: nil)
-                    write(response, keepAlive: false, context: context)
-                }
-    }
-
-    private func respond(to request: BufferedRequest) -> EventLoopFuture<GatewayResponse> {
-        let loop = dispatcher.upstreams.eventLoop
+    private func respond(to request: BufferedRequest, with respond: @escaping ShadowDispatcher.Respond) {
         let requestID = Self.clientRequestID(request.head) ?? dispatcher.upstreams.requestIDs.make()
         if let own = ownEndpoint(request, requestID: requestID) {
-            return loop.makeSucceededFuture(own)
+            respond(own)
+            return
         }
         switch gateway.routeTable.match(uri: request.head.uri) {
         case .inference(let routeIndex):
-            return dispatcher.dispatch(request, routeIndex: routeIndex, requestID: requestID)
+            dispatcher.dispatch(request, routeIndex: routeIndex, requestID: requestID, respond: respond)
         case .passThrough(let routeIndex):
-            return dispatcher.passThrough(request, routeIndex: routeIndex, requestID: requestID)
+            dispatcher.passThrough(request, routeIndex: routeIndex, requestID: requestID, respond: respond)
         case nil:
             gateway.metrics.error(kind: "not_found")
-            let path = request.head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.head.uri
-            return loop.makeSucceededFuture(.json(
+            let uri = request.head.uri
+            let path = uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
+            respond(.json(
                 JSONErrorResponse(status: .notFound, message: "no route matches \(request.head.method.rawValue) \(path)"),
                 version: request.head.version, requestID: requestID))
         }

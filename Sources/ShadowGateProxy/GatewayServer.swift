@@ -69,8 +69,9 @@ public final class GatewayServer: Service, Sendable {
                         throw ChannelError.ioOnClosedChannel
                     }
                     self?.register(channel)
+                    // Own pipelining and error answers (JSON); upstream headers were already validated by llhttp.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false)
+                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(GatewayConnectionHandler(gateway: context, upstreams: upstreams))
                 }
             }

@@ -1,36 +1,36 @@
 import NIOHTTP1
 
 extension HTTPHeaders {
-    /// A copy without hop-by-hop headers (RFC 9110 §7.6.1), those named in `Connection:`, and the
-    /// framing headers the gateway sets itself (`content-length`, `expect`).
-    func strippingHopByHop() -> HTTPHeaders {
-        let connection = self.first(name: "connection")
-        var out = HTTPHeaders()
-        out.reserveCapacity(count + 3)
-        for (name, value) in self {
-            if Self.isHopByHop(name) { continue }
-            if let connection, Self.isListed(name, in: connection) { continue }
-            out.add(name: name, value: value)
+    /// Removes hop-by-hop headers (RFC 9110 §7.6.1), those named in `Connection:`, and `expect`, in place.
+    ///
+    /// The common case, no such header, costs one pass and no copy: this runs for every request and response.
+    mutating func removeHopByHop() {
+        var connectionValue: String?
+        var found = false
+        for (name, value) in self where Self.isHopByHop(name) {
+            found = true
+            if name.utf8.count == 10, Self.equalsLowercase(name, "connection") { connectionValue = value }
         }
-        return out
+        guard found else { return }
+        var names: [String] = []
+        for (name, _) in self where Self.isHopByHop(name) || connectionValue.map({ Self.isListed(name, in: $0) }) == true {
+            names.append(name)
+        }
+        for name in names { remove(name: name) }
     }
 
-    /// Case-insensitive membership in the hop-by-hop set, without allocating (this runs for every header of every request).
+    /// Case-insensitive membership in the hop-by-hop set, without allocating.
     static func isHopByHop(_ name: String) -> Bool {
-        var name = name
-        return name.withUTF8 { bytes -> Bool in
-            switch bytes.count {
-            case 2: return asciiEqualsLowercase(bytes, "te")
-            case 6: return asciiEqualsLowercase(bytes, "expect")
-            case 7: return asciiEqualsLowercase(bytes, "upgrade") || asciiEqualsLowercase(bytes, "trailer")
-            case 10: return asciiEqualsLowercase(bytes, "connection") || asciiEqualsLowercase(bytes, "keep-alive")
-            case 14: return asciiEqualsLowercase(bytes, "content-length")
-            case 16: return asciiEqualsLowercase(bytes, "proxy-connection")
-            case 17: return asciiEqualsLowercase(bytes, "transfer-encoding")
-            case 18: return asciiEqualsLowercase(bytes, "proxy-authenticate")
-            case 19: return asciiEqualsLowercase(bytes, "proxy-authorization")
-            default: return false
-            }
+        switch name.utf8.count {
+        case 2: equalsLowercase(name, "te")
+        case 6: equalsLowercase(name, "expect")
+        case 7: equalsLowercase(name, "upgrade") || equalsLowercase(name, "trailer")
+        case 10: equalsLowercase(name, "connection") || equalsLowercase(name, "keep-alive")
+        case 16: equalsLowercase(name, "proxy-connection")
+        case 17: equalsLowercase(name, "transfer-encoding")
+        case 18: equalsLowercase(name, "proxy-authenticate")
+        case 19: equalsLowercase(name, "proxy-authorization")
+        default: false
         }
     }
 
@@ -43,13 +43,15 @@ extension HTTPHeaders {
         return false
     }
 
-    private static func asciiEqualsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
-        guard bytes.count == lower.utf8CodeUnitCount else { return false }
+    /// ASCII case-insensitive equality with a lowercase literal.
+    static func equalsLowercase(_ text: String, _ lower: StaticString) -> Bool {
+        guard text.utf8.count == lower.utf8CodeUnitCount else { return false }
         let expected = lower.utf8Start
-        for i in 0..<bytes.count {
-            let byte = bytes[i]
+        var i = 0
+        for byte in text.utf8 {
             let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
             if lowered != expected[i] { return false }
+            i += 1
         }
         return true
     }

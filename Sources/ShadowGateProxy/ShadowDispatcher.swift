@@ -5,87 +5,83 @@ import ShadowGateCore
 /// Sends one inference request to its serving model and, in shadow, to the other; answers from the
 /// serving model; records the pair.
 ///
-/// Promises: the returned future completes as soon as the serving model's exchange does — never later
+/// Promises: `respond` is called as soon as the serving model's exchange completes — never later
 /// because of the shadow, the adapter or the sink. The serving model's body is passed on byte for byte.
-/// Every mirrored-or-not request of a mirroring mode yields exactly one ``PairRecord``.
+/// Every request of a mirroring mode yields exactly one ``PairRecord``, mirrored or not.
 /// Runs entirely on the client connection's event loop.
 struct ShadowDispatcher {
+    typealias Respond = (GatewayResponse) -> Void
+
     let context: GatewayContext
     let upstreams: LoopUpstreams
 
-    func dispatch(_ request: BufferedRequest, routeIndex: Int, requestID: String) -> EventLoopFuture<GatewayResponse> {
+    func dispatch(_ request: BufferedRequest, routeIndex: Int, requestID: String, respond: @escaping Respond) {
         let route = context.routeTable.routes[routeIndex]
         let flags = context.flags.flags(routeIndex: routeIndex)
         // Only a canary split needs the sticky bucket; hashing is skipped otherwise.
         let bucket = flags.mode == .canary ? StickyBucket.bucket(for: stickyKey(of: request, route: route, requestID: requestID)) : 0
         let serving = flags.servingModel(bucket: bucket)
-        let shadowRole = serving.other
-        let now = NIODeadline.now()
 
         guard let primaryPool = upstreams.pool(route: routeIndex, role: serving) else {
             // Validation guarantees a legacy upstream; a learner-served route always has a learner.
-            return upstreams.eventLoop.makeSucceededFuture(errorResponse(.init(status: .badGateway, message: "route '\(route.name)' has no \(serving.rawValue) upstream"), requestID: requestID, request: request))
+            respond(.json(.init(status: .badGateway, message: "route '\(route.name)' has no \(serving.rawValue) upstream"), version: request.head.version, requestID: requestID))
+            return
         }
-        let upstreamHead = forwardedHead(request.head, bodyBytes: request.body?.readableBytes ?? 0, upstream: primaryPool.upstream, requestID: requestID)
-        let primary = primaryPool.execute(
-            UpstreamRequest(head: upstreamHead, body: request.body),
-            deadline: now + .milliseconds(Int64(primaryPool.upstream.timeoutMillis)))
+        let forwarded = forwardedHeaders(request, requestID: requestID)
+        let metrics = context.metrics
 
         guard flags.mirrors else {
-            return primary.map { result in
-                context.metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
-                return clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, route: route, requestID: requestID, request: request)
+            primaryPool.execute(upstreamRequest(request, headers: forwarded, to: primaryPool.upstream)) { result in
+                metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
+                respond(clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
             }
+            return
         }
 
         context.inFlight.begin()
-        var skip: ShadowSkipReason?
-        var shadow: EventLoopFuture<UpstreamResult>?
-        if let shadowPool = upstreams.pool(route: routeIndex, role: shadowRole) {
+        let join = PairJoin(recorder: PairRecorder(
+            context: context, routeIndex: routeIndex, route: route, flags: flags, serving: serving,
+            requestID: requestID, request: request))
+        var shadowPool: UpstreamPool?
+        if let pool = upstreams.pool(route: routeIndex, role: serving.other) {
             if (request.body?.readableBytes ?? 0) > context.config.limits.mirrorMaxBodyBytes {
-                skip = .bodyTooLarge
+                join.skip = .bodyTooLarge
             } else if flags.shadowPercent < 100, !isSampled(requestID: requestID, percent: flags.shadowPercent) {
-                skip = .sampledOut
-            } else if shadowPool.isSaturated {
-                skip = .poolSaturated
+                join.skip = .sampledOut
+            } else if pool.isSaturated {
+                join.skip = .poolSaturated
             } else {
-                shadow = shadowPool.execute(
-                    UpstreamRequest(head: forwardedHead(request.head, bodyBytes: request.body?.readableBytes ?? 0, upstream: shadowPool.upstream, requestID: requestID), body: request.body),
-                    deadline: now + .milliseconds(Int64(shadowPool.upstream.timeoutMillis)))
+                shadowPool = pool
             }
         } else {
-            skip = .noShadowUpstream
+            join.skip = .noShadowUpstream
         }
+        if let skip = join.skip { metrics.shadowSkipped(route: routeIndex, reason: skip) }
 
-        let response = primary.map { result in
-            context.metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
-            return clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, route: route, requestID: requestID, request: request)
+        primaryPool.execute(upstreamRequest(request, headers: forwarded, to: primaryPool.upstream)) { result in
+            metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
+            respond(clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
+            join.primaryDone(result)
         }
-        let recorder = PairRecorder(context: context, routeIndex: routeIndex, route: route, flags: flags, serving: serving, requestID: requestID, request: request)
-        if let shadow {
-            primary.and(shadow).whenSuccess { primaryResult, shadowResult in
-                recorder.record(primary: primaryResult, shadow: shadowResult, skip: nil)
-            }
-        } else {
-            let reason = skip ?? .noShadowUpstream
-            context.metrics.shadowSkipped(route: routeIndex, reason: reason)
-            primary.whenSuccess { primaryResult in
-                recorder.record(primary: primaryResult, shadow: nil, skip: reason)
+        if let shadowPool {
+            join.awaitingShadow = true
+            shadowPool.execute(upstreamRequest(request, headers: forwarded, to: shadowPool.upstream)) { result in
+                join.shadowDone(result)
             }
         }
-        return response
     }
 
     /// Forwards a model metadata or readiness call to the model serving the route; nothing mirrored or recorded.
-    func passThrough(_ request: BufferedRequest, routeIndex: Int, requestID: String) -> EventLoopFuture<GatewayResponse> {
+    func passThrough(_ request: BufferedRequest, routeIndex: Int, requestID: String, respond: @escaping Respond) {
         let route = context.routeTable.routes[routeIndex]
         let role: ModelRole = context.flags.flags(routeIndex: routeIndex).mode == .promoted ? .learner : .legacy
         guard let pool = upstreams.pool(route: routeIndex, role: role) else {
-            return upstreams.eventLoop.makeSucceededFuture(errorResponse(.init(status: .badGateway, message: "route '\(route.name)' has no \(role.rawValue) upstream"), requestID: requestID, request: request))
+            respond(.json(.init(status: .badGateway, message: "route '\(route.name)' has no \(role.rawValue) upstream"), version: request.head.version, requestID: requestID))
+            return
         }
-        let head = forwardedHead(request.head, bodyBytes: request.body?.readableBytes ?? 0, upstream: pool.upstream, requestID: requestID)
-        return pool.execute(UpstreamRequest(head: head, body: request.body), deadline: .now() + .milliseconds(Int64(pool.upstream.timeoutMillis)))
-            .map { clientResponse($0, role: role, upstream: pool.upstream, routeIndex: routeIndex, route: route, requestID: requestID, request: request) }
+        pool.execute(upstreamRequest(request, headers: forwardedHeaders(request, requestID: requestID), to: pool.upstream)) { result in
+            respond(clientResponse(result, role: role, upstream: pool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
+        }
     }
 
     private func stickyKey(of request: BufferedRequest, route: RouteConfig, requestID: String) -> String {
@@ -107,19 +103,30 @@ struct ShadowDispatcher {
         return StickyBucket.isLearner(bucket: hash, percent: percent)
     }
 
-    private func forwardedHead(_ head: HTTPRequestHead, bodyBytes: Int, upstream: UpstreamConfig, requestID: String) -> HTTPRequestHead {
-        var headers = head.headers.strippingHopByHop()
-        headers.replaceOrAdd(name: "host", value: upstream.authority)
+    /// The client's headers as both upstreams get them (before `host`): hop-by-hop removed, request id and length set.
+    private func forwardedHeaders(_ request: BufferedRequest, requestID: String) -> HTTPHeaders {
+        var headers = request.head.headers
+        headers.removeHopByHop()
+        headers.remove(name: "content-length")
         headers.replaceOrAdd(name: "x-request-id", value: requestID)
-        if bodyBytes > 0 || !(head.method == .GET || head.method == .HEAD || head.method == .DELETE || head.method == .OPTIONS) {
+        let bodyBytes = request.body?.readableBytes ?? 0
+        let method = request.head.method
+        if bodyBytes > 0 || !(method == .GET || method == .HEAD || method == .DELETE || method == .OPTIONS) {
             headers.add(name: "content-length", value: String(bodyBytes))
         }
-        return HTTPRequestHead(version: .http1_1, method: head.method, uri: upstream.basePath + head.uri, headers: headers)
+        return headers
+    }
+
+    private func upstreamRequest(_ request: BufferedRequest, headers: HTTPHeaders, to upstream: UpstreamConfig) -> UpstreamRequest {
+        var headers = headers
+        headers.replaceOrAdd(name: "host", value: upstream.authority)
+        let uri = upstream.basePath.isEmpty ? request.head.uri : upstream.basePath + request.head.uri
+        return UpstreamRequest(head: HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: headers), body: request.body)
     }
 
     private func clientResponse(
-        _ result: UpstreamResult, role: ModelRole, upstream: UpstreamConfig, routeIndex: Int, route: RouteConfig,
-        requestID: String, request: BufferedRequest
+        _ result: UpstreamResult, role: ModelRole, upstream: UpstreamConfig, routeIndex: Int,
+        request: BufferedRequest, requestID: String
     ) -> GatewayResponse {
         guard let response = result.response else {
             let failure = result.failure ?? .connectionClosed
@@ -130,22 +137,47 @@ struct ShadowDispatcher {
             }
             let detail = failure == .timeout ? "timed out after \(upstream.timeoutMillis) ms" : failure.reason
             context.metrics.request(route: routeIndex, servedBy: role, status: Int(status.code))
-            return errorResponse(.init(status: status, message: "\(role.rawValue) upstream \(upstream.url) for route '\(route.name)': \(detail)"), requestID: requestID, request: request, servedBy: role)
+            let route = context.routeTable.routes[routeIndex].name
+            return .json(.init(status: status, message: "\(role.rawValue) upstream \(upstream.url) for route '\(route)': \(detail)"),
+                         version: request.head.version, requestID: requestID, servedBy: role)
         }
-        var headers = response.head.headers.strippingHopByHop()
-        if request.head.method == .HEAD, let length = response.head.headers.first(name: "content-length") {
-            headers.add(name: "content-length", value: length)
-        } else {
-            headers.add(name: "content-length", value: String(response.body.readableBytes))
+        var headers = response.head.headers
+        headers.removeHopByHop()
+        // The body is passed on whole: its length is known even when the upstream sent it chunked.
+        if request.head.method != .HEAD {
+            let length = String(response.body.readableBytes)
+            if headers.first(name: "content-length") != length { headers.replaceOrAdd(name: "content-length", value: length) }
         }
         headers.replaceOrAdd(name: "x-request-id", value: requestID)
         headers.add(name: "x-shadowgate-served-by", value: role.rawValue)
         context.metrics.request(route: routeIndex, servedBy: role, status: Int(response.head.status.code))
         return GatewayResponse(head: HTTPResponseHead(version: request.head.version, status: response.head.status, headers: headers), body: response.body)
     }
+}
 
-    func errorResponse(_ error: JSONErrorResponse, requestID: String, request: BufferedRequest, servedBy: ModelRole? = nil) -> GatewayResponse {
-        GatewayResponse.json(error, version: request.head.version, requestID: requestID, servedBy: servedBy)
+/// Waits for both sides of a mirrored request, then records the pair once. Confined to the event loop.
+final class PairJoin {
+    let recorder: PairRecorder
+    var skip: ShadowSkipReason?
+    var awaitingShadow = false
+    private var primary: UpstreamResult?
+    private var shadow: UpstreamResult?
+
+    init(recorder: PairRecorder) { self.recorder = recorder }
+
+    func primaryDone(_ result: UpstreamResult) {
+        primary = result
+        finishIfReady()
+    }
+
+    func shadowDone(_ result: UpstreamResult) {
+        shadow = result
+        finishIfReady()
+    }
+
+    private func finishIfReady() {
+        guard let primary, !awaitingShadow || shadow != nil else { return }
+        recorder.record(primary: primary, shadow: shadow, skip: skip)
     }
 }
 

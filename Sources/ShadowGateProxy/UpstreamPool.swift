@@ -3,23 +3,34 @@ import NIOHTTP1
 import NIOPosix
 import ShadowGateCore
 
+/// Called once per exchange, on the pool's event loop, with the result (failures are values).
+typealias UpstreamCompletion = (UpstreamResult) -> Void
+
 /// Keep-alive connections to one upstream, owned by one event loop.
 ///
 /// Promises: at most `maxConnections` connections are open at once; at most `maxWaiting` exchanges
 /// wait for one (beyond that an exchange fails at once with `.poolSaturated`); every exchange
 /// completes by its deadline (`.timeout` otherwise, and a connection with a late answer in flight
 /// is closed rather than reused); idle connections are closed after `idleTimeout`.
-/// Not thread-safe: every call happens on `eventLoop`, which is what makes it lock-free.
+///
+/// Not thread-safe: every call happens on `eventLoop`, which is what makes it lock-free (hence
+/// `@unchecked Sendable`: it is only handed across threads to be stored). Every exchange of a pool
+/// has the same timeout, so deadlines expire in the order exchanges start: one FIFO queue and one
+/// timer per pool replace a scheduled task per request.
 final class UpstreamPool: @unchecked Sendable {
     let eventLoop: EventLoop
     let upstream: UpstreamConfig
     private let maxConnections: Int
     private let maxWaiting: Int
     private let maxResponseBytes: Int
+    private let timeout: TimeAmount
     private let idleTimeout: TimeAmount
     private var idle: [UpstreamConnection] = []
     private var openCount = 0
     private var waiters = CircularBuffer<PendingExchange>()
+    /// Exchanges by start time (so by deadline); finished ones are dropped lazily from the front.
+    private var deadlines = CircularBuffer<PendingExchange>()
+    private var deadlineTimer: Scheduled<Void>?
     private var sweepTask: Scheduled<Void>?
     private var isShutDown = false
     private let bootstrap: ClientBootstrap
@@ -33,27 +44,33 @@ final class UpstreamPool: @unchecked Sendable {
         self.maxConnections = max(1, maxConnections)
         self.maxWaiting = upstream.maxWaiting
         self.maxResponseBytes = maxResponseBytes
+        self.timeout = .milliseconds(Int64(upstream.timeoutMillis))
         self.idleTimeout = idleTimeout
         self.bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.milliseconds(Int64(min(upstream.timeoutMillis, 10_000))))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // llhttp already validated the headers the gateway forwards; a second check costs time per request.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        leftOverBytesStrategy: .dropBytes, enableOutboundHeaderValidation: false)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamConnectionHandler())
+                }
+            }
     }
 
-    /// Sends `request` and completes with its result by `deadline`. Never fails the future.
-    func execute(_ request: UpstreamRequest, deadline: NIODeadline) -> EventLoopFuture<UpstreamResult> {
+    /// Sends `request`; `completion` runs exactly once, on the event loop, within the upstream's timeout.
+    func execute(_ request: UpstreamRequest, completion: @escaping UpstreamCompletion) {
         eventLoop.assertInEventLoop()
-        let promise = eventLoop.makePromise(of: UpstreamResult.self)
-        let exchange = PendingExchange(request: request, promise: promise, started: .now())
+        let now = NIODeadline.now()
+        let exchange = PendingExchange(request: request, completion: completion, started: now, deadline: now + timeout)
         guard !isShutDown else {
             exchange.complete(.failure(.shuttingDown))
-            return promise.futureResult
+            return
         }
-        exchange.timeoutTask = eventLoop.scheduleTask(deadline: deadline) { [weak self, weak exchange] in
-            guard let self, let exchange else { return }
-            self.timeOut(exchange)
-        }
+        deadlines.append(exchange)
+        if deadlineTimer == nil { armDeadlineTimer(for: exchange.deadline) }
         dispatch(exchange)
-        return promise.futureResult
     }
 
     /// Whether a new exchange would be refused right now (all connections busy and the queue full).
@@ -65,6 +82,8 @@ final class UpstreamPool: @unchecked Sendable {
     func shutdown() {
         isShutDown = true
         sweepTask?.cancel()
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
         while let waiter = waiters.popFirst() { waiter.complete(.failure(.shuttingDown)) }
         for connection in idle { connection.channel.close(promise: nil) }
         idle.removeAll()
@@ -90,17 +109,15 @@ final class UpstreamPool: @unchecked Sendable {
     private func connect(for exchange: PendingExchange) {
         openCount += 1
         connectionsOpened += 1
-        let handler = UpstreamConnectionHandler()
-        bootstrap.channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
-                try channel.pipeline.syncOperations.addHandler(handler)
-            }
-        }
-        .connect(host: upstream.host, port: upstream.port)
-        .whenComplete { [self] result in
+        bootstrap.connect(host: upstream.host, port: upstream.port).whenComplete { [self] result in
             switch result {
             case .success(let channel):
+                guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self) else {
+                    openCount -= 1
+                    channel.close(promise: nil)
+                    exchange.complete(.failure(.connectFailed("pipeline setup failed")))
+                    return
+                }
                 let connection = UpstreamConnection(channel: channel, handler: handler)
                 channel.closeFuture.whenComplete { [weak self] _ in self?.connectionClosed(connection) }
                 if exchange.isDone {
@@ -167,6 +184,30 @@ final class UpstreamPool: @unchecked Sendable {
         if let next = nextWaiter(), !isShutDown { connect(for: next) }
     }
 
+    // MARK: Deadlines
+
+    private func armDeadlineTimer(for deadline: NIODeadline) {
+        deadlineTimer = eventLoop.scheduleTask(deadline: deadline) { [weak self] in
+            self?.expireDeadlines()
+        }
+    }
+
+    private func expireDeadlines() {
+        deadlineTimer = nil
+        let now = NIODeadline.now()
+        while let first = deadlines.first {
+            if first.isDone {
+                deadlines.removeFirst()
+            } else if first.deadline <= now {
+                deadlines.removeFirst()
+                timeOut(first)
+            } else {
+                armDeadlineTimer(for: first.deadline)
+                return
+            }
+        }
+    }
+
     private func timeOut(_ exchange: PendingExchange) {
         guard !exchange.isDone else { return }
         if let connection = exchange.connection {
@@ -177,6 +218,8 @@ final class UpstreamPool: @unchecked Sendable {
     }
 
     private func scheduleSweepIfNeeded() {
+        // Keep the deadline queue from holding on to finished exchanges between timer firings.
+        while let first = deadlines.first, first.isDone { deadlines.removeFirst() }
         guard sweepTask == nil else { return }
         sweepTask = eventLoop.scheduleTask(in: idleTimeout) { [weak self] in
             guard let self else { return }
@@ -193,39 +236,36 @@ final class UpstreamPool: @unchecked Sendable {
 
     static func describe(_ error: Error) -> String {
         if let error = error as? IOError { return error.description }
-        if error is ChannelError { return "\(error)" }
         return String(describing: error)
     }
 }
 
-/// One request making its way through a pool.
-/// Confined to its pool's event loop, like the pool.
+/// One request making its way through a pool. Confined to the pool's event loop, like the pool.
 private final class PendingExchange: @unchecked Sendable {
     let request: UpstreamRequest
-    let promise: EventLoopPromise<UpstreamResult>
     let started: NIODeadline
-    var timeoutTask: Scheduled<Void>?
+    let deadline: NIODeadline
+    private var completion: UpstreamCompletion?
     var connection: UpstreamConnection?
     var retried = false
-    private(set) var isDone = false
+    var isDone: Bool { completion == nil }
 
-    init(request: UpstreamRequest, promise: EventLoopPromise<UpstreamResult>, started: NIODeadline) {
+    init(request: UpstreamRequest, completion: @escaping UpstreamCompletion, started: NIODeadline, deadline: NIODeadline) {
         self.request = request
-        self.promise = promise
+        self.completion = completion
         self.started = started
+        self.deadline = deadline
     }
 
     func complete(_ result: Result<UpstreamResponse, UpstreamFailure>) {
-        guard !isDone else { return }
-        isDone = true
-        timeoutTask?.cancel()
-        timeoutTask = nil
+        guard let completion else { return }
+        self.completion = nil
         let micros = (NIODeadline.now() - started).nanoseconds / 1000
         switch result {
         case .success(let response):
-            promise.succeed(UpstreamResult(response: response, failure: nil, latencyMicros: micros))
+            completion(UpstreamResult(response: response, failure: nil, latencyMicros: micros))
         case .failure(let failure):
-            promise.succeed(UpstreamResult(response: nil, failure: failure, latencyMicros: micros))
+            completion(UpstreamResult(response: nil, failure: failure, latencyMicros: micros))
         }
     }
 }
