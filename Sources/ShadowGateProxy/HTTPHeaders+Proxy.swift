@@ -12,6 +12,10 @@ extension HTTPHeaders {
             if name.utf8.count == 10, Self.equalsLowercase(name, "connection") { connectionValue = value }
         }
         guard found else { return }
+        // `Connection: keep-alive` / `close` (what servers send) name no other header to drop.
+        if let value = connectionValue, Self.equalsLowercase(value, "keep-alive") || Self.equalsLowercase(value, "close") {
+            connectionValue = nil
+        }
         var names: [String] = []
         for (name, _) in self where Self.isHopByHop(name) || connectionValue.map({ Self.isListed(name, in: $0) }) == true {
             names.append(name)
