@@ -16,6 +16,8 @@ public struct PairLogStatistics: Sendable, Hashable {
     public var rejected = 0
     /// COPY batches committed.
     public var batches = 0
+    /// Seconds the database thread spent in COPY and commit (busy time, for throughput analysis).
+    public var copySeconds = 0.0
     /// Records waiting in the in-memory queue now.
     public var queueDepth = 0
     /// Bytes in the spool now.

@@ -182,6 +182,7 @@ extension PairLogWriter {
         stats.written += written
         stats.rejected += rejected
         stats.batches += 1
+        stats.copySeconds += Double(dt) / 1e9
         cond.unlock()
     }
 
