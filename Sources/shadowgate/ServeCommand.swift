@@ -8,12 +8,20 @@ import ShadowGateProxy
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the gateway until SIGTERM or SIGINT, then drain and exit 0.")
+        abstract: "Run the gateway until SIGTERM or SIGINT, then drain, flush the pair log and exit 0.",
+        discussion: """
+            Pairs go to database.url (or SHADOWGATE_DATABASE_URL). With neither, the gateway starts a \
+            private PostgreSQL cluster in database.embedded_data_dir and stops it on exit. Migrations \
+            are applied at start-up.
+            """)
 
     @OptionGroup var options: ConfigOptions
 
     @Flag(help: "Discard pair records instead of writing them to PostgreSQL (proxy benchmarks, legacy-only use).")
     var noPairLog = false
+
+    @Option(help: "Directory of numbered SQL migrations (default: ./migrations or SHADOWGATE_MIGRATIONS_DIR).")
+    var migrations: String?
 
     func run() async throws {
         let config = try options.loadConfig()
@@ -21,23 +29,37 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = MetricsBootstrap.prometheus()
         let logger = Logger(label: "shadowgate")
 
-        var services: [any Service] = []
+        var pairLog: PairLogSetup?
         let sink: any PairRecordSink
         if noPairLog {
             sink = DiscardingPairSink()
             logger.notice("pair log off (--no-pair-log): pair records are discarded")
         } else {
-            sink = DiscardingPairSink()
+            let setup = try await PairLogSetup.make(config: config, migrationsDirectory: migrations, logger: logger)
+            pairLog = setup
+            sink = setup.writer
         }
         let server = GatewayServer(
             config: config, sink: sink, logger: logger,
             renderMetrics: { registry.emitToString() })
-        // Shut down in reverse order: the server drains first, then the sink flushes what the server handed it.
+        // Services shut down in reverse order: the server drains first, then the writer flushes what it was handed.
+        var services: [any Service] = []
+        if let pairLog { services.append(pairLog.writer) }
         services.append(server)
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await pairLog?.stopEmbedded(logger: logger)
+            throw error
+        }
+        if let writer = pairLog?.writer {
+            let stats = writer.statistics
+            logger.notice("pair log flushed", metadata: ["statistics": "\(stats)"])
+        }
+        await pairLog?.stopEmbedded(logger: logger)
     }
 }

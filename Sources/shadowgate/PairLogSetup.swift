@@ -1,0 +1,46 @@
+import Logging
+import ShadowGateCore
+import ShadowGatePairLog
+
+/// The pair log a `serve` run writes to: the configured database, or a private embedded cluster.
+struct PairLogSetup {
+    let writer: PairLogWriter
+    /// Set when the gateway started its own cluster; stopped after the writer has flushed.
+    let embedded: EmbeddedPostgres?
+    let connectionString: String
+
+    /// Connects (starting the embedded cluster when no URL is configured), applies migrations, makes the writer.
+    static func make(config: GatewayConfig, migrationsDirectory: String?, logger: Logger) async throws -> PairLogSetup {
+        var embedded: EmbeddedPostgres?
+        let url: String
+        if let configured = ConfigOptions.databaseURL(config) {
+            url = configured
+        } else {
+            let cluster = try EmbeddedPostgres(dataDirectory: config.database.embeddedDataDir, logger: logger)
+            url = try await onDedicatedThread { try cluster.start() }
+            embedded = cluster
+            logger.notice("no database.url: started the embedded PostgreSQL cluster", metadata: [
+                "data_dir": "\(cluster.dataDirectory)", "connect": "psql '\(url)'",
+            ])
+        }
+        do {
+            let applied = try await onDedicatedThread { try MigrationRunner(directory: migrationsDirectory, logger: logger).migrate(connectionString: url) }
+            if !applied.isEmpty { logger.notice("applied \(applied.count) migration(s)") }
+            let writer = try PairLogWriter(connectionString: url, config: config.database, logger: logger)
+            return PairLogSetup(writer: writer, embedded: embedded, connectionString: url)
+        } catch {
+            if let embedded { try? await onDedicatedThread { try embedded.stop() } }
+            throw error
+        }
+    }
+
+    /// Stops the embedded cluster, if this run started one.
+    func stopEmbedded(logger: Logger) async {
+        guard let embedded else { return }
+        do {
+            try await onDedicatedThread { try embedded.stop() }
+        } catch {
+            logger.error("stopping the embedded PostgreSQL cluster failed: \(error)")
+        }
+    }
+}
