@@ -151,7 +151,9 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
         }
         if queue.isEmpty { firstQueuedNanos = monotonicNanos() }
         queue.append(record)
-        let wake = queue.count == config.batchRows || queue.count == config.queueCapacity / 2
+        // Wake the encoder when its flush deadline starts (first record), when a batch is full,
+        // and at half capacity (spool pressure); otherwise it sleeps until its deadline.
+        let wake = queue.count == 1 || queue.count == config.batchRows || queue.count == config.queueCapacity / 2
         cond.unlock()
         if wake { cond.broadcast() }
         return true

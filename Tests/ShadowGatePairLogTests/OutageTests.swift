@@ -52,7 +52,8 @@ import Testing
         stop.store(true, ordering: .relaxed)
         try await Task.sleep(for: .milliseconds(50))
 
-        #expect(await eventually(timeout: .seconds(60)) { writer.isIdle })
+        let idle = await eventually(timeout: .seconds(60)) { writer.isIdle }
+        #expect(idle, "writer not idle: \(writer.statistics)")
         await writer.shutdown()
         let sent = accepted.load(ordering: .relaxed)
         let rows = try await onThread {

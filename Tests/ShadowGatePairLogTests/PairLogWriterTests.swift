@@ -182,3 +182,27 @@ import Testing
         #expect(writer.statistics.dropped == 0)
     }
 }
+
+@Suite struct PairLogWriterLatencyTests {
+    /// A lone record on an idle writer is written within about `flushMillis`, not when the next
+    /// batch fills up or at shutdown.
+    @Test func aSingleRecordIsFlushedPromptly() async throws {
+        let cs = try TestDatabase.migrated("lat")
+        var config = DatabaseConfig()
+        config.flushMillis = 20
+        config.spoolDir = TestDatabase.tempDir("lat-spool")
+        let writer = try PairLogWriter(connectionString: cs, config: config)
+        writer.start()
+        #expect(await eventually(timeout: .seconds(5)) { writer.statistics.connected })
+        try await Task.sleep(for: .milliseconds(200))  // encoder and database thread asleep
+        var rng = SeededGenerator(seed: 51)
+        for round in 0..<3 {
+            writer.submit(PairRecordFactory.record(round, rng: &rng))
+            let start = ContinuousClock.now
+            #expect(await eventually(timeout: .seconds(5)) { writer.statistics.written == round + 1 })
+            #expect(ContinuousClock.now - start < .seconds(1), "round \(round)")
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        await writer.shutdown()
+    }
+}
