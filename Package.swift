@@ -93,7 +93,7 @@ let package = Package(
         // Runs the built `shadowgate` binary: exit codes, messages, signals.
         .testTarget(
             name: "ShadowGateCLITests",
-            dependencies: ["ShadowGateTesting", "ShadowGateCore"]
+            dependencies: ["ShadowGateTesting", "ShadowGateCore", "ShadowGatePairLog", "LibPQ"]
         ),
         .testTarget(
             name: "ShadowGatePairLogTests",

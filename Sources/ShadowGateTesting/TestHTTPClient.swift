@@ -58,12 +58,24 @@ public final class TestHTTPClient: Sendable {
             for (name, value) in headers { head.headers.add(name: name, value: value) }
             if let bodyBytes { head.headers.replaceOrAdd(name: "content-length", value: String(bodyBytes.count)) }
             let promise = channel.eventLoop.makePromise(of: TestResponse.self)
+            guard channel.isActive else {
+                promise.fail(ChannelError.ioOnClosedChannel)
+                return promise.futureResult
+            }
             handler.value.pending.append(promise)
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             if let bodyBytes {
                 channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: bodyBytes))), promise: nil)
             }
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            // A request the server never got (the connection closed under it) fails instead of waiting forever.
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { error in
+                // Fail it only if the collector has not (channelInactive fails whatever is pending).
+                let pending = handler.value.pending
+                if let index = pending.firstIndex(where: { $0.futureResult === promise.futureResult }) {
+                    handler.value.pending.remove(at: index)
+                    promise.fail(error)
+                }
+            }
             return promise.futureResult
         }.get()
     }

@@ -4,12 +4,6 @@ import Testing
 
 @Suite("shadowgate binary")
 struct ServeCommandTests {
-    func writeConfig(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sg-\(UUID().uuidString).yaml").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     @Test("a bad config is refused at start-up with a sentence naming the key; exit status 1")
     func badConfigRefused() throws {
         let path = try writeConfig("""

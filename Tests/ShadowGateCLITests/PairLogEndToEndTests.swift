@@ -1,0 +1,145 @@
+import Foundation
+import LibPQ
+import ShadowGatePairLog
+import ShadowGateTesting
+import Synchronization
+import Testing
+
+/// The whole product, as a user runs it: the `shadowgate` binary, real upstreams, real PostgreSQL.
+@Suite("Pair log end to end")
+struct PairLogEndToEndTests {
+    @Test("N proxied requests give exactly N rows with the right fields; SIGTERM under traffic loses none")
+    func requestsBecomeRowsAndSigtermLosesNone() async throws {
+        let database = try CLITestDatabase.fresh()
+        let legacy = try await UpstreamStub(.json(#"{"model_version":"v7","predictions":[0.25]}"#))
+        let learner = try await UpstreamStub(.delayed(milliseconds: 20, then: .json(#"{"predictions":["spam"]}"#)))
+        let port = try freePort()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sg-e2e-\(UUID().uuidString)").path
+        let config = try writeConfig("""
+            listen: 127.0.0.1:\(port)
+            event_loops: 1
+            database:
+              url: "\(database)"
+              flush_ms: 20
+              spool_dir: \(scratch)/spool
+            routes:
+              - name: m
+                match: ["/v1/models/m:predict"]
+                protocol: kserve-v1
+                legacy: { url: "\(legacy.url)" }
+                learner: { url: "\(learner.url)" }
+            """)
+        let running = try BinaryRunner.start(["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory])
+        try await waitUntilListening(port: port)
+
+        // Phase 1: a known number of requests, then the exact rows.
+        let client = try await TestHTTPClient(port: port)
+        for i in 0..<50 {
+            let response = try await client.send(.POST, "/v1/models/m:predict", headers: [("x-request-id", "seq-\(i)")], body: #"{"instances":[[\#(i),"a\tb"]]}"#)
+            #expect(response.status == 200)
+        }
+        await client.close()
+        let rows = try await eventuallyRows(database, atLeast: 50)
+        #expect(rows == 50)
+        let conn = try PGConnection(connectionString: database)
+        let row = try conn.execute("""
+            SELECT route, served_by, mode, legacy_status, learner_status, legacy_score, learner_label, legacy_version,
+                   legacy_outcome, learner_outcome, features::text, learner_latency_us >= 20000
+            FROM shadowgate.pairs WHERE request_id = $1
+            """, ["seq-7"]).rows.first
+        #expect(row == ["m", "legacy", "shadow", "200", "200", "0.25", "spam", "v7", "ok", "ok", #"[[7, "a\tb"]]"#, "t"])
+
+        // Phase 2: four clients send while SIGTERM arrives; every answered request is a row, exactly once.
+        let answered = AnsweredIDs()
+        let pid = running.process.processIdentifier
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    guard let client = try? await TestHTTPClient(port: port) else { return }
+                    for i in 0..<500 {
+                        let id = "load-\(worker)-\(i)"
+                        guard let response = try? await client.send(.POST, "/v1/models/m:predict", headers: [("x-request-id", id)], body: #"{"instances":[[1]]}"#),
+                              response.status == 200 else { break }
+                        answered.add(id)
+                    }
+                    await client.close()
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            kill(pid, SIGTERM)
+            try await group.waitForAll()
+        }
+        let output = running.finish()
+        #expect(output.status == 0)
+        let ids = answered.all
+        #expect(ids.count > 0)
+        let stored = try conn.execute("SELECT request_id FROM shadowgate.pairs WHERE request_id LIKE 'load-%'").rows.compactMap { $0[0] }
+        #expect(stored.count == Set(stored).count)
+        #expect(Set(stored) == Set(ids))
+        conn.close()
+        await legacy.stop()
+        await learner.stop()
+    }
+
+    private func eventuallyRows(_ database: String, atLeast count: Int) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(20)
+        var rows = 0
+        while ContinuousClock.now < deadline {
+            let conn = try PGConnection(connectionString: database)
+            rows = Int(try conn.execute("SELECT count(*) FROM shadowgate.pairs").rows.first?.first??.description ?? "0") ?? 0
+            conn.close()
+            if rows >= count { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return rows
+    }
+}
+
+/// Request ids that got a 200, from several client tasks.
+final class AnsweredIDs: Sendable {
+    private let ids = Mutex<[String]>([])
+    func add(_ id: String) { ids.withLock { $0.append(id) } }
+    var all: [String] { ids.withLock { $0 } }
+}
+
+func writeConfig(_ text: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("sg-\(UUID().uuidString).yaml").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// PostgreSQL for the binary's tests: `SHADOWGATE_TEST_DATABASE_URL` (set by Scripts/test.sh), else a
+/// throwaway embedded cluster for this test process. Each test gets a database of its own.
+enum CLITestDatabase {
+    static let serverURL: String = {
+        if let url = ProcessInfo.processInfo.environment["SHADOWGATE_TEST_DATABASE_URL"], !url.isEmpty { return url }
+        let dir = NSTemporaryDirectory() + "shadowgate-cli-tests-\(getpid())"
+        do {
+            let cluster = try EmbeddedPostgres(dataDirectory: dir, durable: false)
+            let url = try cluster.start()
+            embedded = cluster
+            atexit {
+                try? CLITestDatabase.embedded?.stop()
+                try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "shadowgate-cli-tests-\(getpid())")
+            }
+            return url
+        } catch {
+            fatalError("no SHADOWGATE_TEST_DATABASE_URL and no embedded cluster: \(error)")
+        }
+    }()
+    nonisolated(unsafe) static var embedded: EmbeddedPostgres?
+
+    static func fresh() throws -> String {
+        let name = "sg_cli_\(UInt32.random(in: 0...UInt32.max))"
+        let admin = try PGConnection(connectionString: serverURL)
+        defer { admin.close() }
+        _ = try admin.execute("CREATE DATABASE \(PGConnection.quoteIdentifier(name))")
+        return try PGConnectionString.overriding(serverURL, with: ["dbname": name])
+    }
+
+    static let migrationsDirectory: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("migrations").path
+    }()
+}
