@@ -6,3 +6,12 @@ func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) 
         Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
+
+/// A fresh directory under the system's temporary directory.
+enum FileManagerTemporary {
+    static func directory(prefix: String) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}

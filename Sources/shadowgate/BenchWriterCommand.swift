@@ -1,0 +1,40 @@
+import ArgumentParser
+import ShadowGateCore
+import ShadowGatePairLog
+
+struct BenchWriterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-writer",
+        abstract: "Benchmark the pair-log writer alone: write synthetic pairs with batched COPY and report rows/s.",
+        discussion: """
+            Empties shadowgate.pairs first and afterwards: point it at a throwaway database with the \
+            migrations applied (Scripts/pg/bench_copy.sh does, and times psql \\copy of the same rows).
+            """)
+
+    @Option(help: "Database URL of a throwaway database with the migrations applied.")
+    var databaseURL: String
+
+    @Option(help: "Rows to write.")
+    var rows: Int = 500_000
+
+    @Option(help: "Rows per COPY batch.")
+    var batchRows: Int = 5000
+
+    func validate() throws {
+        guard rows > 0 else { throw ValidationError("--rows must be positive") }
+        guard batchRows > 0 else { throw ValidationError("--batch-rows must be positive") }
+    }
+
+    func run() async throws {
+        var config = DatabaseConfig()
+        config.batchRows = batchRows
+        config.spoolDir = FileManagerTemporary.directory(prefix: "shadowgate-bench-spool")
+        let url = databaseURL
+        let rows = rows
+        let settings = config
+        let result = try await onDedicatedThread {
+            try PairLogBenchmark.runWriterBenchmark(connectionString: url, rows: rows, config: settings)
+        }
+        print(result)
+    }
+}
