@@ -66,13 +66,13 @@ struct BadInputTests {
 
     @Test("legacy unreachable: 502 naming the upstream; the pair records it")
     func legacyDown() async throws {
-        let harness = try await GatewayHarness.start()
-        await harness.legacy.stop()
+        let down = try RefusingPort()
+        let harness = try await GatewayHarness.start { $0.routes[0].legacy = try! UpstreamConfig(url: down.url) }
         let client = try await harness.client()
         let response = try await client.send(.POST, "/v2/models/churn/infer", body: inferBody)
         #expect(response.status == 502)
         let message = try errorMessage(response.body)
-        #expect(message.contains("legacy upstream \(harness.legacy.url)"))
+        #expect(message.contains("legacy upstream \(down.url)"))
         let record = try #require(try await harness.records(count: 1).first)
         #expect(record.legacy.outcome == .unreachable)
         #expect(record.learner.outcome == .ok)

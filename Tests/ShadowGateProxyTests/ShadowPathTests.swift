@@ -119,8 +119,10 @@ struct ShadowPathTests {
           arguments: ["down", "500", "garbage"])
     func brokenLearner(kind: String) async throws {
         let behavior: UpstreamStub.Behavior = kind == "500" ? .status(500) : kind == "garbage" ? .garbage : .json(GatewayHarness.learnerBody)
-        let harness = try await GatewayHarness.start(learner: behavior)
-        if kind == "down" { await harness.learner.stop() }
+        let down = try RefusingPort()
+        let harness = try await GatewayHarness.start(learner: behavior) { config in
+            if kind == "down" { config.routes[0].learner = try! UpstreamConfig(url: down.url) }
+        }
         let client = try await harness.client()
         for _ in 0..<5 {
             let response = try await client.send(.POST, "/v2/models/churn/infer", body: inferBody)
