@@ -57,7 +57,7 @@ grep -E "pair log flushed" .shadowgate-demo.log | sed 's/.*statistics=/  /' || t
 step "Comparing the two models in SQL"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-as_pg "$PGBIN/pg_ctl" -D .shadowgate/demo/postgres -w -l .shadowgate/demo/postgres.log \
+as_pg "$PGBIN/pg_ctl" -D .shadowgate/demo/postgres -w -l "$PWD/.shadowgate/demo/postgres/demo-psql.log" \
     -o "-c listen_addresses='' -c unix_socket_directories='$PWD/.shadowgate/demo/postgres'" start >/dev/null
 PSQL=(psql "host=$PWD/.shadowgate/demo/postgres user=postgres dbname=postgres" -v ON_ERROR_STOP=1)
 "${PSQL[@]}" -c "
