@@ -3,7 +3,12 @@
 # gateway (route in `legacy` mode, route in `shadow` mode), side by side in ONE run on the SAME
 # nginx stub upstreams, targets interleaved round-robin per repetition so drift hits all equally.
 #
-# usage: Scripts/bench.sh
+# usage: Scripts/bench.sh [proxy|pairlog|writer]
+#   proxy    (default) the four fronts below, pair log off
+#   pairlog  the gateway in shadow mode with its pair log on, writing to a throwaway PostgreSQL
+#            cluster (Scripts/pg/start.sh), then requests completed vs rows stored
+#   writer   the pair writer alone vs `psql \copy` of the same rows on the same server
+#            (Scripts/pg/bench_copy.sh; ROWS, default 500000, REPS)
 # env:
 #   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow")
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)
@@ -32,6 +37,31 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=$REPO/Scripts/bench
+
+case ${1:-proxy} in
+proxy) ;;
+writer)
+    "$REPO/Scripts/install-deps.sh"
+    if [[ -z ${GATEWAY_BIN:-} ]]; then
+        (cd "$REPO" && swift build -c release --product shadowgate ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"} >&2)
+        GATEWAY_BIN=$(cd "$REPO" && swift build -c release ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"} --show-bin-path)/shadowgate
+    fi
+    PG_DIR=$(mktemp -d /tmp/shadowgate-bench-writer-pg.XXXXXX)
+    trap '"$REPO/Scripts/pg/stop.sh" --rm "$PG_DIR"' EXIT
+    SHADOWGATE_BENCH_DATABASE_URL=$("$REPO/Scripts/pg/start.sh" "$PG_DIR") \
+        SHADOWGATE_BIN=$GATEWAY_BIN "$REPO/Scripts/pg/bench_copy.sh" "${ROWS:-500000}"
+    exit 0 ;;
+pairlog)
+    "$REPO/Scripts/install-deps.sh"
+    PG_DIR=$(mktemp -d /tmp/shadowgate-bench-pairlog-pg.XXXXXX)
+    trap '"$REPO/Scripts/pg/stop.sh" --rm "$PG_DIR"' EXIT
+    BENCH_DATABASE_URL=$("$REPO/Scripts/pg/start.sh" "$PG_DIR")
+    psql -X -q "$BENCH_DATABASE_URL" -c "CREATE DATABASE shadowgate_pairlog_bench" >/dev/null
+    BENCH_DATABASE_URL=${BENCH_DATABASE_URL%/*}/shadowgate_pairlog_bench
+    BENCH_PAIR_LOG=1 BENCH_DATABASE_URL=$BENCH_DATABASE_URL TARGETS=${TARGETS:-gate-shadow} "$0" proxy
+    exit $? ;;
+*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer]" >&2; exit 2 ;;
+esac
 # shellcheck source=Scripts/bench/lib.sh
 source "$B/lib.sh"
 
@@ -197,7 +227,7 @@ for t in $TARGETS; do
     gate-*)
         write_gate_config "$t" "$WORK/$t.yaml"
         args=("$GATE_SERVE" --config "$WORK/$t.yaml")
-        [[ $PAIR_LOG == 1 ]] || args+=(--no-pair-log)
+        if [[ $PAIR_LOG == 1 ]]; then args+=(--migrations "$REPO/migrations"); else args+=(--no-pair-log); fi
         log "starting $t: $GATEWAY ${args[*]}"
         "$GATEWAY" "${args[@]}" </dev/null >"$WORK/$t.log" 2>&1 &
         PID[$t]=$!; GATE_PIDS+=("${PID[$t]}")

@@ -41,6 +41,15 @@ struct PairLogEndToEndTests {
         await client.close()
         let rows = try await eventuallyRows(database, atLeast: 50)
         #expect(rows == 50)
+
+        // What operators watch, in Prometheus text format.
+        let scraper = try await TestHTTPClient(port: port)
+        let metrics = try await scraper.send(.GET, "/metrics").bodyString
+        await scraper.close()
+        #expect(metrics.contains(#"shadowgate_requests_total{route="m",served_by="legacy",status="200"} 50"#))
+        #expect(metrics.contains(#"shadowgate_shadow_requests_total{route="m",model="learner",outcome="ok"} 50"#))
+        #expect(metrics.contains("shadowgate_upstream_latency_seconds_bucket"))
+        #expect(metrics.contains("shadowgate_pairs_written_total"))
         let conn = try PGConnection(connectionString: database)
         let row = try conn.execute("""
             SELECT route, served_by, mode, legacy_status, learner_status, legacy_score, learner_label, legacy_version,
