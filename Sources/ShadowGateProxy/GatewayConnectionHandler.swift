@@ -18,7 +18,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     private enum Queued {
         case request(BufferedRequest)
-        case immediate(GatewayResponse, version: HTTPVersion)
+        case immediate(GatewayResponse)
     }
 
     private static let maxQueued = 16
@@ -114,7 +114,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         body = nil
         var response = GatewayResponse.json(JSONErrorResponse(status: status, message: message), version: version, requestID: nil)
         response.head.headers.replaceOrAdd(name: "connection", value: "close")
-        queue.append(.immediate(response, version: version))
+        queue.append(.immediate(response))
         processNext(context: context)
     }
 
@@ -128,7 +128,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             context.read()
         }
         switch next {
-        case .immediate(let response, _):
+        case .immediate(let response):
             write(response, keepAlive: false, context: context)
         case .request(let request):
             let keepAlive = request.head.isKeepAlive
