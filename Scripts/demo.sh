@@ -29,11 +29,11 @@ python3 Scripts/demo/stub_model.py 18481 churn legacy-2024.1 0.8 & PIDS+=($!)
 python3 Scripts/demo/stub_model.py 18482 churn learner-live 1.1 --error-rate 0.02 & PIDS+=($!)
 
 step "Starting ShadowGate on :18480 (embedded PostgreSQL under .shadowgate/demo)"
-rm -rf .shadowgate/demo/spool
-"$BIN" serve --config Scripts/demo/demo.yaml --log-level notice 2> .shadowgate-demo.log & GATE_PID=$!
+rm -rf .shadowgate/demo/spool; mkdir -p .shadowgate/demo
+"$BIN" serve --config Scripts/demo/demo.yaml --log-level notice 2> .shadowgate/demo/gateway.log & GATE_PID=$!
 PIDS=("$GATE_PID" "${PIDS[@]}")
 for _ in $(seq 1 150); do curl -sf "$GATE/readyz" >/dev/null && break; sleep 0.2; done
-curl -sf "$GATE/readyz" >/dev/null || { echo "gateway did not start; see .shadowgate-demo.log"; exit 1; }
+curl -sf "$GATE/readyz" >/dev/null || { echo "gateway did not start; see .shadowgate/demo/gateway.log"; exit 1; }
 
 step "One request, as a client sees it (the legacy model answers; the learner runs in shadow)"
 curl -s -i -X POST "$GATE/v2/models/churn/infer" -H 'content-type: application/json' -H 'x-user-id: u-1' \
@@ -52,7 +52,7 @@ echo
 step "Stopping the gateway (SIGTERM: drain, flush the pair log, stop PostgreSQL)"
 kill -TERM "$GATE_PID"; wait "$GATE_PID" || true
 PIDS=("${PIDS[@]:1}")
-grep -E "pair log flushed" .shadowgate-demo.log | sed 's/.*statistics=/  /' || true
+grep -E "pair log flushed" .shadowgate/demo/gateway.log | sed 's/.*statistics=/  /' || true
 
 step "Comparing the two models in SQL"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
