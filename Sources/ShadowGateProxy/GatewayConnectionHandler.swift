@@ -144,6 +144,10 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             respond(own)
             return
         }
+        if request.head.uri == FeedbackHandler.path || request.head.uri.hasPrefix(FeedbackHandler.path + "?") {
+            FeedbackHandler(context: gateway, upstreams: dispatcher.upstreams).handle(request, requestID: requestID, respond: respond)
+            return
+        }
         switch gateway.routeTable.match(uri: request.head.uri) {
         case .inference(let routeIndex):
             dispatcher.dispatch(request, routeIndex: routeIndex, requestID: requestID, respond: respond)

@@ -10,6 +10,8 @@ final class GatewayContext: Sendable {
     let flags: RouteFlagsStore
     let adapters: [PredictionAdapter]
     let sink: any PairRecordSink
+    /// Where `POST /v1/feedback` stores labels; `nil` when the pair log is off.
+    let feedback: (any FeedbackStore)?
     let metrics: GatewayMetrics
     let logger: Logger
     let inFlight = InFlightTracker()
@@ -21,6 +23,7 @@ final class GatewayContext: Sendable {
         config: GatewayConfig,
         flags: RouteFlagsStore,
         sink: any PairRecordSink,
+        feedback: (any FeedbackStore)?,
         metrics: GatewayMetrics,
         logger: Logger,
         renderMetrics: @escaping @Sendable () -> String
@@ -32,6 +35,7 @@ final class GatewayContext: Sendable {
             PredictionAdapter(protocol: $0.inferenceProtocol, predictionPointer: $0.predictionPointer, featuresPointer: $0.featuresPointer)
         }
         self.sink = sink
+        self.feedback = feedback
         self.metrics = metrics
         self.logger = logger
         self.renderMetrics = renderMetrics

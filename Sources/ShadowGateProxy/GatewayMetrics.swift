@@ -7,7 +7,7 @@ import ShadowGateCore
 ///
 /// Names (all prefixed `shadowgate_`): `requests_total{route,served_by,status}`,
 /// `upstream_latency_seconds{route,model}` (histogram), `shadow_requests_total{route,model,outcome}`,
-/// `shadow_skipped_total{route,reason}`, `sink_dropped_total`, `errors_total{kind}`.
+/// `shadow_skipped_total{route,reason}`, `sink_dropped_total`, `errors_total{kind}`, `feedback_total{outcome}`.
 public final class GatewayMetrics: Sendable {
     private struct StatusKey: Hashable { var route: Int; var role: ModelRole; var status: Int }
 
@@ -20,6 +20,22 @@ public final class GatewayMetrics: Sendable {
     private let skips: [[ShadowSkipReason: Counter]]
     private let errors: [String: Counter]
     let sinkDropped = Counter(label: "shadowgate_sink_dropped_total")
+
+    /// What happened to feedback labels (`shadowgate_feedback_total{outcome}`).
+    enum FeedbackOutcome: String, CaseIterable {
+        case received, stored, unknown, invalid
+        case storeError = "store_error"
+        case forwarded
+        case forwardError = "forward_error"
+    }
+    private let feedbackCounters: [FeedbackOutcome: Counter] = Dictionary(uniqueKeysWithValues: FeedbackOutcome.allCases.map {
+        ($0, Counter(label: "shadowgate_feedback_total", dimensions: [("outcome", $0.rawValue)]))
+    })
+
+    func feedback(_ outcome: FeedbackOutcome, count: Int = 1) {
+        guard count > 0 else { return }
+        feedbackCounters[outcome]?.increment(by: count)
+    }
 
     static let errorKinds = ["not_found", "body_too_large", "bad_request", "internal"]
     private static let statuses = [200, 201, 204, 400, 404, 422, 429, 500, 502, 503, 504]

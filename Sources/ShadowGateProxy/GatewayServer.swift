@@ -32,6 +32,7 @@ public final class GatewayServer: Service, Sendable {
     public init(
         config: GatewayConfig,
         sink: any PairRecordSink,
+        feedback: (any FeedbackStore)? = nil,
         flags: RouteFlagsStore? = nil,
         logger: Logger = Logger(label: "shadowgate.server"),
         drainTimeout: TimeAmount = .seconds(30),
@@ -43,7 +44,7 @@ public final class GatewayServer: Service, Sendable {
         self.logger = logger
         self.drainTimeout = drainTimeout
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoops)
-        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, metrics: self.metrics, logger: logger, renderMetrics: renderMetrics)
+        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, feedback: feedback, metrics: self.metrics, logger: logger, renderMetrics: renderMetrics)
         var loops: [ObjectIdentifier: LoopUpstreams] = [:]
         let all = Array(group.makeIterator())
         for loop in all {

@@ -30,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "shadowgate")
 
         var pairLog: PairLogSetup?
+        var labels: LabelStore?
         let sink: any PairRecordSink
         if noPairLog {
             sink = DiscardingPairSink()
@@ -38,9 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
             let setup = try await PairLogSetup.make(config: config, migrationsDirectory: migrations, logger: logger)
             pairLog = setup
             sink = setup.writer
+            labels = LabelStore(connectionString: setup.connectionString, logger: logger)
         }
         let server = GatewayServer(
-            config: config, sink: sink, logger: logger,
+            config: config, sink: sink, feedback: labels, logger: logger,
             renderMetrics: { registry.emitToString() })
         // Services shut down in reverse order: the server drains first, then the writer flushes what it was handed.
         var services: [any Service] = []
@@ -53,9 +55,11 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            labels?.shutdown()
             await pairLog?.stopEmbedded(logger: logger)
             throw error
         }
+        labels?.shutdown()
         if let writer = pairLog?.writer {
             let stats = writer.statistics
             logger.notice("pair log flushed", metadata: ["statistics": "\(stats)"])
