@@ -97,7 +97,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ShadowGatePairLogTests",
-            dependencies: ["ShadowGatePairLog", "LibPQ", "ShadowGateCore", "ShadowGateProxy", "ShadowGateTesting"]
+            dependencies: ["ShadowGatePairLog", "LibPQ", "ShadowGateCore", "ShadowGateProxy", "ShadowGateTesting"],
+            // SciPy fixtures, read through #filePath (Scripts/stats/make_fixtures.py makes them).
+            exclude: ["Fixtures"]
         ),
     ]
 )
