@@ -68,6 +68,7 @@ let package = Package(
                 "ShadowGateCore",
                 "ShadowGateProxy",
                 "ShadowGatePairLog",
+                "LibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
