@@ -3,12 +3,13 @@
 # gateway (route in `legacy` mode, route in `shadow` mode), side by side in ONE run on the SAME
 # nginx stub upstreams, targets interleaved round-robin per repetition so drift hits all equally.
 #
-# usage: Scripts/bench.sh [proxy|pairlog|writer]
+# usage: Scripts/bench.sh [proxy|pairlog|writer|compare]
 #   proxy    (default) the four fronts below, pair log off
 #   pairlog  the gateway in shadow mode with its pair log on, writing to a throwaway PostgreSQL
 #            cluster (Scripts/pg/start.sh), then requests completed vs rows stored
 #   writer   the pair writer alone vs `psql \copy` of the same rows on the same server
 #            (Scripts/pg/bench_copy.sh; ROWS, default 500000, REPS)
+#   compare  shadowgate.compare() over a window of 1,000,000 pairs (Scripts/bench/compare.sh; PAIRS, REPS)
 # env:
 #   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow")
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)
@@ -60,7 +61,10 @@ pairlog)
     BENCH_DATABASE_URL=${BENCH_DATABASE_URL%/*}/shadowgate_pairlog_bench
     BENCH_PAIR_LOG=1 BENCH_DATABASE_URL=$BENCH_DATABASE_URL TARGETS=${TARGETS:-gate-shadow} "$0" proxy
     exit $? ;;
-*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer]" >&2; exit 2 ;;
+compare)
+    "$REPO/Scripts/install-deps.sh"
+    exec "$B/compare.sh" ;;
+*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare]" >&2; exit 2 ;;
 esac
 # shellcheck source=Scripts/bench/lib.sh
 source "$B/lib.sh"

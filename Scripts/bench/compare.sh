@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# compare() over a window of PAIRS pairs (default 1,000,000, a fifth of them labelled), on a throwaway
+# PostgreSQL cluster with the project's migrations. Prints each timing and the median of REPS (default 3).
+#
+# usage: Scripts/bench/compare.sh     env: PAIRS, REPS, KEEP_PG=1 (leave the cluster running)
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+PAIRS=${PAIRS:-1000000}
+REPS=${REPS:-3}
+PG_DIR=$(mktemp -d /tmp/shadowgate-bench-compare-pg.XXXXXX)
+[[ ${KEEP_PG:-0} == 1 ]] || trap '"$REPO/Scripts/pg/stop.sh" --rm "$PG_DIR"' EXIT
+URL=$("$REPO/Scripts/pg/start.sh" "$PG_DIR")
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$URL")
+for f in "$REPO"/migrations/[0-9]*.sql; do "${PSQL[@]}" -f "$f" >/dev/null; done
+
+echo "compare: generating $PAIRS pairs over the last 50 minutes (20 % labelled)" >&2
+"${PSQL[@]}" <<SQL
+SELECT shadowgate.ensure_partitions(1);
+INSERT INTO shadowgate.pairs (request_id, route, received_at, served_by, mode, canary_percent,
+    legacy_status, learner_status, legacy_latency_us, learner_latency_us, legacy_outcome, learner_outcome,
+    legacy_output, learner_output, legacy_score, learner_score, features, features_truncated)
+SELECT 'b' || g, 'churn', now() - (g % 3000) * interval '1 second', 'legacy', 'shadow', 0,
+       200, CASE WHEN g % 100 = 0 THEN 500 ELSE 200 END,
+       800 + (g % 997), 1200 + (g % 1499),
+       'ok', CASE WHEN g % 100 = 0 THEN 'http_error' WHEN g % 250 = 0 THEN 'timeout' ELSE 'ok' END,
+       jsonb_build_array(s1), jsonb_build_array(s2), s1, s2,
+       jsonb_build_array(jsonb_build_array(g % 17, (g % 101) / 10.0)), false
+FROM (SELECT g, (hashint4(g) & 1023) / 1023.0 AS s1, (hashint4(g + 7) & 1023) / 1023.0 AS s2
+      FROM generate_series(1, $PAIRS) g) t;
+INSERT INTO shadowgate.labels (request_id, route, label)
+SELECT 'b' || g, 'churn', (hashint4(g + 3) & 1)::text FROM generate_series(1, $PAIRS, 5) g;
+VACUUM ANALYZE shadowgate.pairs;
+VACUUM ANALYZE shadowgate.labels;
+SQL
+"${PSQL[@]}" -Atc "SELECT 'pairs in window: ' || pairs || ', labelled: ' || labelled_pairs FROM shadowgate.compare('churn', interval '1 hour')"
+
+times=()
+for rep in $(seq "$REPS"); do
+    ms=$("${PSQL[@]}" -At <<'SQL' | tail -1
+\timing on
+SELECT count(*) FROM shadowgate.compare('churn', interval '1 hour');
+SQL
+)
+    ms=${ms#Time: }; ms=${ms%% ms*}
+    times+=("$ms")
+    echo "compare rep=$rep ms=$ms"
+done
+median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+echo "compare median_ms=$median pairs=$PAIRS (goal: under 2000 ms)"
