@@ -409,7 +409,9 @@ $$;
 -- divided by n in float8), p_value = kstwo.sf(d, round(n1 n2 / (n1 + n2))) (round half to even).
 CREATE FUNCTION shadowgate.ks_2samp(a double precision[], b double precision[],
                                     OUT d double precision, OUT p_value double precision)
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET work_mem = '128MB'  -- sorts of a million scores stay in memory
+AS $$
 DECLARE
     n1 bigint;
     n2 bigint;
@@ -417,15 +419,17 @@ DECLARE
     lo double precision;
     en double precision;
 BEGIN
-    SELECT count(*) INTO n1 FROM unnest(a) x WHERE x IS NOT NULL AND x <> 'NaN';
-    SELECT count(*) INTO n2 FROM unnest(b) x WHERE x IS NOT NULL AND x <> 'NaN';
+    n1 := coalesce(cardinality(array_remove(array_remove(a, NULL), 'NaN')), 0);
+    n2 := coalesce(cardinality(array_remove(array_remove(b, NULL), 'NaN')), 0);
     IF n1 = 0 OR n2 = 0 THEN RETURN; END IF;
+    -- the empirical CDFs at every pooled value: running counts over the pooled sort, ties
+    -- included (numpy.searchsorted(sorted, x, side='right')), divided by n in float8 as scipy does.
     SELECT max(c1::double precision / n1 - c2::double precision / n2),
            min(c1::double precision / n1 - c2::double precision / n2) INTO hi, lo
-    FROM (SELECT sum(w1) OVER o AS c1, sum(w2) OVER o AS c2
-          FROM (SELECT x, 1 AS w1, 0 AS w2 FROM unnest(a) x WHERE x IS NOT NULL AND x <> 'NaN'
+    FROM (SELECT sum(w) OVER o AS c1, count(*) OVER o - sum(w) OVER o AS c2
+          FROM (SELECT x, 1 AS w FROM unnest(a) x WHERE x IS NOT NULL AND x <> 'NaN'
                 UNION ALL
-                SELECT x, 0, 1 FROM unnest(b) x WHERE x IS NOT NULL AND x <> 'NaN') v
+                SELECT x, 0 FROM unnest(b) x WHERE x IS NOT NULL AND x <> 'NaN') v
           WINDOW o AS (ORDER BY x)) c;
     -- as scipy: the larger of max(cdf1 - cdf2) and clip(-min(cdf1 - cdf2), 0, 1)
     lo := least(greatest(-lo, 0), 1);
@@ -451,23 +455,33 @@ $$;
 CREATE FUNCTION shadowgate.psi(reference double precision[], current double precision[],
                                buckets int DEFAULT 10, eps double precision DEFAULT 1e-4)
 RETURNS double precision
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    WITH r AS (SELECT x FROM unnest(reference) x WHERE x IS NOT NULL AND x <> 'NaN'),
-         c AS (SELECT x FROM unnest(current) x WHERE x IS NOT NULL AND x <> 'NaN'),
-         n AS (SELECT (SELECT count(*) FROM r) AS nr, (SELECT count(*) FROM c) AS nc),
-         q AS (SELECT percentile_cont(ARRAY(SELECT i::double precision / buckets
-                                            FROM generate_series(1, buckets - 1) i))
-                      WITHIN GROUP (ORDER BY x) AS qs FROM r),
-         e AS (SELECT coalesce(ARRAY(SELECT DISTINCT u FROM unnest((SELECT qs FROM q)) u ORDER BY u),
-                               '{}') AS edges),
-         rb AS (SELECT width_bucket(x, (SELECT edges FROM e)) AS b, count(*) AS k FROM r GROUP BY 1),
-         cb AS (SELECT width_bucket(x, (SELECT edges FROM e)) AS b, count(*) AS k FROM c GROUP BY 1),
-         f AS (SELECT CASE WHEN rb.k IS NULL THEN eps ELSE rb.k::double precision / n.nr END AS pr,
-                      CASE WHEN cb.k IS NULL THEN eps ELSE cb.k::double precision / n.nc END AS pc
-               FROM rb FULL JOIN cb ON rb.b = cb.b CROSS JOIN n)
-    SELECT CASE WHEN n.nr = 0 OR n.nc = 0 THEN NULL
-                ELSE (SELECT sum((pc - pr) * ln(pc / pr)) FROM f) END
-    FROM n
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET work_mem = '128MB'
+AS $$
+DECLARE
+    nr     bigint;
+    nc     bigint;
+    qs     double precision[];
+    edges  double precision[];
+    result double precision;
+BEGIN
+    SELECT count(*), percentile_cont(ARRAY(SELECT i::double precision / buckets FROM generate_series(1, buckets - 1) i))
+                         WITHIN GROUP (ORDER BY x)
+      INTO nr, qs
+      FROM unnest(reference) x WHERE x IS NOT NULL AND x <> 'NaN';
+    SELECT count(*) INTO nc FROM unnest(current) x WHERE x IS NOT NULL AND x <> 'NaN';
+    IF nr = 0 OR nc = 0 THEN RETURN NULL; END IF;
+    edges := ARRAY(SELECT DISTINCT u FROM unnest(qs) u ORDER BY u);
+    WITH rb AS (SELECT width_bucket(x, edges) AS b, count(*) AS k
+                FROM unnest(reference) x WHERE x IS NOT NULL AND x <> 'NaN' GROUP BY 1),
+         cb AS (SELECT width_bucket(x, edges) AS b, count(*) AS k
+                FROM unnest(current) x WHERE x IS NOT NULL AND x <> 'NaN' GROUP BY 1),
+         f AS (SELECT CASE WHEN rb.k IS NULL THEN eps ELSE rb.k::double precision / nr END AS pr,
+                      CASE WHEN cb.k IS NULL THEN eps ELSE cb.k::double precision / nc END AS pc
+               FROM rb FULL JOIN cb ON rb.b = cb.b)
+    SELECT sum((pc - pr) * ln(pc / pr)) INTO result FROM f;
+    RETURN result;
+END
 $$;
 
 -- PSI over categories (strings): one bucket per category seen on either side, same formula and
@@ -624,7 +638,9 @@ RETURNS TABLE (
     learner_p50_ms double precision, learner_p95_ms double precision, learner_p99_ms double precision,
     legacy_error_rate double precision, learner_error_rate double precision,
     legacy_timeout_rate double precision, learner_timeout_rate double precision)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+SET work_mem = '128MB'  -- the latency percentiles sort the window in memory
+AS $$
     WITH w AS (
         SELECT p.legacy_outcome AS lo, p.learner_outcome AS ro,
                p.legacy_score AS ls, p.learner_score AS rs,
