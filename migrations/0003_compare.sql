@@ -424,13 +424,28 @@ BEGIN
     IF n1 = 0 OR n2 = 0 THEN RETURN; END IF;
     -- the empirical CDFs at every pooled value: running counts over the pooled sort, ties
     -- included (numpy.searchsorted(sorted, x, side='right')), divided by n in float8 as scipy does.
-    SELECT max(c1::double precision / n1 - c2::double precision / n2),
-           min(c1::double precision / n1 - c2::double precision / n2) INTO hi, lo
-    FROM (SELECT sum(w) OVER o AS c1, count(*) OVER o - sum(w) OVER o AS c2
-          FROM (SELECT x, 1 AS w FROM unnest(a) x WHERE x IS NOT NULL AND x <> 'NaN'
-                UNION ALL
-                SELECT x, 0 FROM unnest(b) x WHERE x IS NOT NULL AND x <> 'NaN') v
-          WINDOW o AS (ORDER BY x)) c;
+    -- When the values repeat a lot (rounded scores, 0/1 predictions) they are first grouped by
+    -- value, which gives the same D much faster; a sample of 20,000 values decides.
+    IF (SELECT count(DISTINCT x) FROM (SELECT unnest(a[1:10000]) UNION ALL SELECT unnest(b[1:10000])) s(x))
+       < 0.5 * (least(n1, 10000) + least(n2, 10000)) THEN
+        SELECT max(c1::double precision / n1 - c2::double precision / n2),
+               min(c1::double precision / n1 - c2::double precision / n2) INTO hi, lo
+        FROM (SELECT sum(k1) OVER o AS c1, sum(k2) OVER o AS c2
+              FROM (SELECT x, sum(w) AS k1, count(*) - sum(w) AS k2
+                    FROM (SELECT x, 1 AS w FROM unnest(a) x WHERE x IS NOT NULL AND x <> 'NaN'
+                          UNION ALL
+                          SELECT x, 0 FROM unnest(b) x WHERE x IS NOT NULL AND x <> 'NaN') v
+                    GROUP BY x) g
+              WINDOW o AS (ORDER BY x)) c;
+    ELSE
+        SELECT max(c1::double precision / n1 - c2::double precision / n2),
+               min(c1::double precision / n1 - c2::double precision / n2) INTO hi, lo
+        FROM (SELECT sum(w) OVER o AS c1, count(*) OVER o - sum(w) OVER o AS c2
+              FROM (SELECT x, 1 AS w FROM unnest(a) x WHERE x IS NOT NULL AND x <> 'NaN'
+                    UNION ALL
+                    SELECT x, 0 FROM unnest(b) x WHERE x IS NOT NULL AND x <> 'NaN') v
+              WINDOW o AS (ORDER BY x)) c;
+    END IF;
     -- as scipy: the larger of max(cdf1 - cdf2) and clip(-min(cdf1 - cdf2), 0, 1)
     lo := least(greatest(-lo, 0), 1);
     d := CASE WHEN lo > hi THEN lo ELSE hi END;
