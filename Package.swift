@@ -80,6 +80,8 @@ let package = Package(
             dependencies: [
                 "ShadowGateCore",
                 "ShadowGateProxy",
+                "ShadowGatePairLog",
+                "LibPQ",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -117,38 +117,5 @@ func writeConfig(_ text: String) throws -> String {
     return path
 }
 
-/// PostgreSQL for the binary's tests: `SHADOWGATE_TEST_DATABASE_URL` (set by Scripts/test.sh), else a
-/// throwaway embedded cluster for this test process. Each test gets a database of its own.
-enum CLITestDatabase {
-    static let serverURL: String = {
-        if let url = ProcessInfo.processInfo.environment["SHADOWGATE_TEST_DATABASE_URL"], !url.isEmpty { return url }
-        let dir = NSTemporaryDirectory() + "shadowgate-cli-tests-\(getpid())"
-        do {
-            let cluster = try EmbeddedPostgres(dataDirectory: dir, durable: false)
-            let url = try cluster.start()
-            embedded = cluster
-            atexit {
-                try? CLITestDatabase.embedded?.stop()
-                try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "shadowgate-cli-tests-\(getpid())")
-            }
-            return url
-        } catch {
-            fatalError("no SHADOWGATE_TEST_DATABASE_URL and no embedded cluster: \(error)")
-        }
-    }()
-    nonisolated(unsafe) static var embedded: EmbeddedPostgres?
-
-    static func fresh() throws -> String {
-        let name = "sg_cli_\(UInt32.random(in: 0...UInt32.max))"
-        let admin = try PGConnection(connectionString: serverURL)
-        defer { admin.close() }
-        _ = try admin.execute("CREATE DATABASE \(PGConnection.quoteIdentifier(name))")
-        return try PGConnectionString.overriding(serverURL, with: ["dbname": name])
-    }
-
-    static let migrationsDirectory: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("migrations").path
-    }()
-}
+/// The binary's tests use the shared ``TestPostgres`` databases.
+typealias CLITestDatabase = TestPostgres

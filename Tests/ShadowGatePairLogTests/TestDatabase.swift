@@ -1,54 +1,15 @@
 import Foundation
 import LibPQ
 import ShadowGatePairLog
+import ShadowGateTesting
 
-/// Where the pair-log tests find PostgreSQL (postgres-nio `Utilities.swift` style).
-///
-/// `SHADOWGATE_TEST_DATABASE_URL` (set by `Scripts/test.sh` via `Scripts/pg/start.sh`) wins;
-/// without it a throwaway embedded cluster is started once per test process in a temporary
-/// directory and stopped (and deleted) at exit, so `swift test` alone works too.
-/// Every test gets a database of its own, so tests run in parallel without seeing each other.
+/// The pair-log tests' database helpers: PostgreSQL from ``TestPostgres`` (ShadowGateTesting),
+/// plus scratch directories of their own.
 enum TestDatabase {
-    static let serverURL: String = {
-        if let url = ProcessInfo.processInfo.environment["SHADOWGATE_TEST_DATABASE_URL"], !url.isEmpty { return url }
-        let dir = NSTemporaryDirectory() + "shadowgate-pairlog-tests-\(getpid())"
-        do {
-            let pg = try EmbeddedPostgres(dataDirectory: dir, durable: false)
-            let cs = try pg.start()
-            embedded = pg
-            atexit {
-                try? TestDatabase.embedded?.stop()
-                if let d = TestDatabase.embedded?.dataDirectory { try? FileManager.default.removeItem(atPath: d) }
-            }
-            return cs
-        } catch {
-            fatalError("no SHADOWGATE_TEST_DATABASE_URL and the embedded cluster could not start: \(error)")
-        }
-    }()
-    nonisolated(unsafe) static var embedded: EmbeddedPostgres?
-
-    /// Creates an empty database and returns its connection string.
-    static func fresh(_ prefix: String = "t") throws -> String {
-        let name = "sg_\(prefix)_\(UInt32.random(in: 0...UInt32.max))"
-        let admin = try PGConnection(connectionString: serverURL)
-        defer { admin.close() }
-        try admin.execute("CREATE DATABASE \(PGConnection.quoteIdentifier(name))")
-        return try PGConnectionString.overriding(serverURL, with: ["dbname": name])
-    }
-
-    /// A fresh database with the migrations applied.
-    static func migrated(_ prefix: String = "t") throws -> String {
-        let cs = try fresh(prefix)
-        try MigrationRunner(directory: migrationsDirectory).migrate(connectionString: cs)
-        return cs
-    }
-
-    /// `migrations/` of this package, found from this source file's path.
-    static let migrationsDirectory: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("migrations").path
-    }()
+    static var serverURL: String { TestPostgres.serverURL }
+    static func fresh(_ prefix: String = "t") throws -> String { try TestPostgres.fresh(prefix) }
+    static func migrated(_ prefix: String = "t") throws -> String { try TestPostgres.migrated(prefix) }
+    static var migrationsDirectory: String { TestPostgres.migrationsDirectory }
 
     /// One directory per test process for spools and scratch files, removed at exit.
     static let scratchRoot: String = {
