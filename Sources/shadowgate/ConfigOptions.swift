@@ -35,6 +35,16 @@ struct ConfigOptions: ParsableArguments {
         }
     }
 
+    /// The database a command works on: `explicit` (its `--database-url`), else the config's, else
+    /// `SHADOWGATE_DATABASE_URL`; a sentence saying how to name one when there is none.
+    func databaseURL(explicit: String?, purpose: String, hint: String = "") throws -> String {
+        if let explicit { return explicit }
+        guard let configured = Self.databaseURL(try loadConfig()) else {
+            throw CommandFailure("no database to \(purpose): set database.url in the config, SHADOWGATE_DATABASE_URL, or --database-url\(hint)")
+        }
+        return configured
+    }
+
     /// The database URL: the config's, else `SHADOWGATE_DATABASE_URL`, else `nil` (embedded cluster).
     static func databaseURL(_ config: GatewayConfig) -> String? {
         if let url = config.database.url { return url }

@@ -17,17 +17,10 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         options.bootstrapLogging()
-        let url: String
-        if let databaseURL {
-            url = databaseURL
-        } else {
-            let config = try options.loadConfig()
-            guard let configured = ConfigOptions.databaseURL(config) else {
-                throw CommandFailure("no database to migrate: set database.url in the config, SHADOWGATE_DATABASE_URL, or --database-url (the embedded cluster is migrated by 'shadowgate serve' itself)")
-            }
-            url = configured
-        }
-        let applied = try MigrationRunner(directory: migrations).migrate(connectionString: url)
+        let url = try options.databaseURL(
+            explicit: databaseURL, purpose: "migrate", hint: " (the embedded cluster is migrated by 'shadowgate serve' itself)")
+        let directory = migrations
+        let applied = try await onDedicatedThread { try MigrationRunner(directory: directory).migrate(connectionString: url) }
         if applied.isEmpty {
             print("database is up to date")
         } else {

@@ -26,16 +26,7 @@ struct ReportCommand: AsyncParsableCommand {
     var databaseURL: String?
 
     func run() async throws {
-        let url: String
-        if let databaseURL {
-            url = databaseURL
-        } else {
-            let config = try options.loadConfig()
-            guard let configured = ConfigOptions.databaseURL(config) else {
-                throw CommandFailure("no database to read: set database.url in the config, SHADOWGATE_DATABASE_URL, or --database-url")
-            }
-            url = configured
-        }
+        let url = try options.databaseURL(explicit: databaseURL, purpose: "read")
         let route = route
         let since = since
         let text: [String: String?] = try await onDedicatedThread {

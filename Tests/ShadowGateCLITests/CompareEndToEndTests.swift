@@ -18,27 +18,11 @@ struct CompareEndToEndTests {
 
     @Test("requests, then feedback for half of them: compare() and `shadowgate report` give both models' true accuracies")
     func trueAccuracies() async throws {
-        let database = try CLITestDatabase.fresh()
         let legacy = try await UpstreamStub(Self.stub(wrongEvery: 5))
         let learner = try await UpstreamStub(Self.stub(wrongEvery: 10))
-        let port = try freePort()
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sg-cmp-\(UUID().uuidString)").path
-        let config = try writeConfig("""
-            listen: 127.0.0.1:\(port)
-            event_loops: 1
-            database:
-              url: "\(database)"
-              flush_ms: 10
-              spool_dir: \(scratch)/spool
-            routes:
-              - name: churn
-                match: ["/v1/models/churn:predict"]
-                protocol: kserve-v1
-                legacy: { url: "\(legacy.url)" }
-                learner: { url: "\(learner.url)" }
-            """)
-        let running = try BinaryRunner.start(["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory])
-        try await waitUntilListening(port: port)
+        let gateway = try await GatewayProcess.start(route: "churn", legacy: legacy, learner: learner)
+        let port = gateway.port
+        let database = gateway.database
         let client = try await TestHTTPClient(port: port)
         for i in 0..<100 {
             let response = try await client.send(.POST, "/v1/models/churn:predict", headers: [("x-request-id", "q\(i)")], body: #"{"instances":[[\#(i)]]}"#)
@@ -49,8 +33,7 @@ struct CompareEndToEndTests {
         #expect(feedback.status == 200)
         #expect(feedback.bodyString.contains(#""stored":50"#))
         await client.close()
-        kill(running.process.processIdentifier, SIGTERM)
-        #expect(running.finish().status == 0)
+        #expect(gateway.stop() == 0)
 
         let json = try BinaryRunner.run(["report", "--route", "churn", "--since", "1h", "--format", "json", "--database-url", database])
         #expect(json.status == 0, "\(json.stderr)")

@@ -8,30 +8,14 @@ import Testing
 struct FeedbackEndToEndTests {
     @Test("labels are stored and forwarded with the request's features; unknown ids and bad bodies get clear errors")
     func feedbackLoop() async throws {
-        let database = try CLITestDatabase.fresh()
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.2]}"#))
         let learner = try await UpstreamStub(.dynamic { request in
             request.uri == "/learn" ? (200, #"{"learned":true}"#) : (200, #"{"predictions":[0.9]}"#)
         })
-        let port = try freePort()
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sg-fb-\(UUID().uuidString)").path
-        let config = try writeConfig("""
-            listen: 127.0.0.1:\(port)
-            event_loops: 1
-            database:
-              url: "\(database)"
-              flush_ms: 10
-              spool_dir: \(scratch)/spool
-            routes:
-              - name: m
-                match: ["/v1/models/m:predict"]
-                protocol: kserve-v1
-                legacy: { url: "\(legacy.url)" }
-                learner: { url: "\(learner.url)", feedback_path: /learn }
-            """)
-        let running = try BinaryRunner.start(["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory])
-        defer { kill(running.process.processIdentifier, SIGTERM); _ = running.finish() }
-        try await waitUntilListening(port: port)
+        let gateway = try await GatewayProcess.start(route: "m", legacy: legacy, learner: learner, learnerExtra: "feedback_path: /learn")
+        defer { _ = gateway.stop() }
+        let port = gateway.port
+        let database = gateway.database
         let client = try await TestHTTPClient(port: port)
         for i in 0..<10 {
             let response = try await client.send(.POST, "/v1/models/m:predict", headers: [("x-request-id", "r\(i)")], body: #"{"instances":[[\#(i),1],[\#(i),2]]}"#)

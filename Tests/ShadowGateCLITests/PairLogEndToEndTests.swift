@@ -10,27 +10,12 @@ import Testing
 struct PairLogEndToEndTests {
     @Test("N proxied requests give exactly N rows with the right fields; SIGTERM under traffic loses none")
     func requestsBecomeRowsAndSigtermLosesNone() async throws {
-        let database = try CLITestDatabase.fresh()
         let legacy = try await UpstreamStub(.json(#"{"model_version":"v7","predictions":[0.25]}"#))
         let learner = try await UpstreamStub(.delayed(milliseconds: 20, then: .json(#"{"predictions":["spam"]}"#)))
-        let port = try freePort()
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sg-e2e-\(UUID().uuidString)").path
-        let config = try writeConfig("""
-            listen: 127.0.0.1:\(port)
-            event_loops: 1
-            database:
-              url: "\(database)"
-              flush_ms: 20
-              spool_dir: \(scratch)/spool
-            routes:
-              - name: m
-                match: ["/v1/models/m:predict"]
-                protocol: kserve-v1
-                legacy: { url: "\(legacy.url)" }
-                learner: { url: "\(learner.url)" }
-            """)
-        let running = try BinaryRunner.start(["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory])
-        try await waitUntilListening(port: port)
+        let gateway = try await GatewayProcess.start(route: "m", legacy: legacy, learner: learner, flushMillis: 20)
+        let running = gateway.running
+        let port = gateway.port
+        let database = gateway.database
 
         // Phase 1: a known number of requests, then the exact rows.
         let client = try await TestHTTPClient(port: port)

@@ -1,0 +1,42 @@
+import Foundation
+import ShadowGateTesting
+
+/// `shadowgate serve` as a child process with one KServe v1 route in front of two stubs and a
+/// fresh database of its own, listening and ready when `start` returns.
+struct GatewayProcess {
+    let running: RunningBinary
+    let port: Int
+    let database: String
+
+    static func start(
+        route: String, legacy: UpstreamStub, learner: UpstreamStub,
+        learnerExtra: String = "", flushMillis: Int = 10
+    ) async throws -> GatewayProcess {
+        let database = try CLITestDatabase.fresh()
+        let port = try freePort()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sg-gw-\(UUID().uuidString)").path
+        let config = try writeConfig("""
+            listen: 127.0.0.1:\(port)
+            event_loops: 1
+            database:
+              url: "\(database)"
+              flush_ms: \(flushMillis)
+              spool_dir: \(scratch)/spool
+            routes:
+              - name: \(route)
+                match: ["/v1/models/\(route):predict"]
+                protocol: kserve-v1
+                legacy: { url: "\(legacy.url)" }
+                learner: { url: "\(learner.url)"\(learnerExtra.isEmpty ? "" : ", " + learnerExtra) }
+            """)
+        let running = try BinaryRunner.start(["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory])
+        try await waitUntilListening(port: port)
+        return GatewayProcess(running: running, port: port, database: database)
+    }
+
+    /// SIGTERM, then the exit status.
+    func stop() -> Int32 {
+        kill(running.process.processIdentifier, SIGTERM)
+        return running.finish().status
+    }
+}
