@@ -1,4 +1,3 @@
-import Logging
 import NIOCore
 import ShadowGateCore
 import Synchronization
@@ -13,7 +12,6 @@ final class GatewayContext: Sendable {
     /// Where `POST /v1/feedback` stores labels; `nil` when the pair log is off.
     let feedback: (any FeedbackStore)?
     let metrics: GatewayMetrics
-    let logger: Logger
     let inFlight = InFlightTracker()
     /// Renders `/metrics` (Prometheus text format).
     let renderMetrics: @Sendable () -> String
@@ -25,7 +23,6 @@ final class GatewayContext: Sendable {
         sink: any PairRecordSink,
         feedback: (any FeedbackStore)?,
         metrics: GatewayMetrics,
-        logger: Logger,
         renderMetrics: @escaping @Sendable () -> String
     ) {
         self.config = config
@@ -37,7 +34,6 @@ final class GatewayContext: Sendable {
         self.sink = sink
         self.feedback = feedback
         self.metrics = metrics
-        self.logger = logger
         self.renderMetrics = renderMetrics
     }
 

@@ -44,7 +44,7 @@ public final class GatewayServer: Service, Sendable {
         self.logger = logger
         self.drainTimeout = drainTimeout
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoops)
-        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, feedback: feedback, metrics: self.metrics, logger: logger, renderMetrics: renderMetrics)
+        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, feedback: feedback, metrics: self.metrics, renderMetrics: renderMetrics)
         var loops: [ObjectIdentifier: LoopUpstreams] = [:]
         let all = Array(group.makeIterator())
         for loop in all {
@@ -135,15 +135,5 @@ public final class GatewayServer: Service, Sendable {
         channel.closeFuture.whenComplete { [weak self] _ in
             _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
         }
-    }
-
-    /// Upstream connections opened so far, per route and model, summed over event loops (for tests and diagnostics).
-    public func upstreamConnectionsOpened(route: String, model: ModelRole) async -> Int {
-        guard let index = config.routes.firstIndex(where: { $0.name == route }) else { return 0 }
-        var total = 0
-        for upstreams in loops.values {
-            total += (try? await upstreams.eventLoop.submit { upstreams.pool(route: index, role: model)?.connectionsOpened ?? 0 }.get()) ?? 0
-        }
-        return total
     }
 }

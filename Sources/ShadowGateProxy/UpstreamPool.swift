@@ -35,9 +35,6 @@ final class UpstreamPool: @unchecked Sendable {
     private var isShutDown = false
     private let bootstrap: ClientBootstrap
 
-    /// Connections opened over the pool's life (for tests and metrics).
-    private(set) var connectionsOpened = 0
-
     init(eventLoop: EventLoop, upstream: UpstreamConfig, maxConnections: Int, maxResponseBytes: Int, idleTimeout: TimeAmount) {
         self.eventLoop = eventLoop
         self.upstream = upstream
@@ -108,7 +105,6 @@ final class UpstreamPool: @unchecked Sendable {
 
     private func connect(for exchange: PendingExchange) {
         openCount += 1
-        connectionsOpened += 1
         bootstrap.connect(host: upstream.host, port: upstream.port).whenComplete { [self] result in
             switch result {
             case .success(let channel):
