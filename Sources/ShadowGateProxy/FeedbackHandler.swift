@@ -86,12 +86,7 @@ struct FeedbackHandler {
             body.writeJSONString(id)
         }
         body.writeStaticString("]}\n")
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        headers.add(name: "x-request-id", value: requestID)
-        headers.add(name: "x-shadowgate-served-by", value: "gateway")
-        return GatewayResponse(head: HTTPResponseHead(version: version, status: .ok, headers: headers), body: body)
+        return .own(status: .ok, body: body, contentType: "application/json", version: version, requestID: requestID, servedBy: "gateway")
     }
 
     private func storeFailed(_ error: any Error, version: HTTPVersion, requestID: String) -> GatewayResponse {

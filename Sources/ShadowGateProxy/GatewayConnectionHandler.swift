@@ -223,17 +223,6 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 }
 
-extension GatewayResponse {
-    static func text(_ text: String, contentType: String, version: HTTPVersion) -> GatewayResponse {
-        var body = ByteBufferAllocator().buffer(capacity: text.utf8.count)
-        body.writeString(text)
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: contentType)
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        return GatewayResponse(head: HTTPResponseHead(version: version, status: .ok, headers: headers), body: body)
-    }
-}
-
 /// Wall-clock time for pair records.
 enum WallClock {
     static func nowMicros() -> Int64 {

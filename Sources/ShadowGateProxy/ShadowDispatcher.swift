@@ -180,16 +180,3 @@ final class PairJoin {
         recorder.record(primary: primary, shadow: shadow, skip: skip)
     }
 }
-
-extension GatewayResponse {
-    /// A gateway-made JSON error response.
-    static func json(_ error: JSONErrorResponse, version: HTTPVersion, requestID: String?, servedBy: ModelRole? = nil) -> GatewayResponse {
-        let body = error.body(allocator: ByteBufferAllocator())
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        if let requestID { headers.add(name: "x-request-id", value: requestID) }
-        headers.add(name: "x-shadowgate-served-by", value: servedBy?.rawValue ?? "gateway")
-        return GatewayResponse(head: HTTPResponseHead(version: version, status: error.status, headers: headers), body: body)
-    }
-}
