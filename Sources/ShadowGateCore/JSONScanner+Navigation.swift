@@ -247,32 +247,23 @@ extension JSONScanner {
         var significantDigits = 0
         var decimalExponent = 0
         var sawNonZero = false
+        /// Adds one digit to the mantissa (leading zeros skipped); false past 19 significant digits.
+        @inline(__always) func accumulate(_ d: UInt8) -> Bool {
+            guard d != 0 || sawNonZero else { return true }
+            sawNonZero = true
+            guard significantDigits < 19 else { return false }
+            mantissa = mantissa * 10 + UInt64(d)
+            significantDigits += 1
+            return true
+        }
         while i < end, ASCII.isDigit(bytes[i]) {
-            let d = bytes[i] - ASCII.zero
-            if d != 0 || sawNonZero {
-                sawNonZero = true
-                if significantDigits < 19 {
-                    mantissa = mantissa * 10 + UInt64(d)
-                    significantDigits += 1
-                } else {
-                    return slowNumber(range)
-                }
-            }
+            guard accumulate(bytes[i] - ASCII.zero) else { return slowNumber(range) }
             i += 1
         }
         if i < end, bytes[i] == ASCII.dot {
             i += 1
             while i < end, ASCII.isDigit(bytes[i]) {
-                let d = bytes[i] - ASCII.zero
-                if d != 0 || sawNonZero {
-                    sawNonZero = true
-                    if significantDigits < 19 {
-                        mantissa = mantissa * 10 + UInt64(d)
-                        significantDigits += 1
-                    } else {
-                        return slowNumber(range)
-                    }
-                }
+                guard accumulate(bytes[i] - ASCII.zero) else { return slowNumber(range) }
                 decimalExponent -= 1
                 i += 1
             }
