@@ -62,12 +62,38 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Flags in PostgreSQL, the flag watcher every replica runs, and the promotion controller.
+        .target(
+            name: "ShadowGateControl",
+            dependencies: [
+                "ShadowGateCore",
+                "LibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // The admin HTTP API (its own listener, bearer token): read and change flags.
+        .target(
+            name: "ShadowGateAdmin",
+            dependencies: [
+                "ShadowGateCore",
+                "ShadowGateControl",
+                "LibPQ",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "shadowgate",
             dependencies: [
                 "ShadowGateCore",
                 "ShadowGateProxy",
                 "ShadowGatePairLog",
+                "ShadowGateControl",
+                "ShadowGateAdmin",
                 "LibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -93,17 +93,15 @@ public struct ComparisonReport: Sendable, Equatable {
 
     /// One JSON object: `route`, `since`, then every column (`null` for SQL NULL).
     public func renderJSON() -> String {
-        var parts = ["\"route\":\(Self.jsonString(route))", "\"since\":\(Self.jsonString(since))"]
-        for column in Self.columns {
-            let text: String
-            if let number = value(column), number.isFinite {
-                text = column == "pairs" || column == "labelled_pairs" ? String(Int64(number)) : "\(number)"
-            } else {
-                text = "null"
-            }
-            parts.append("\"\(column)\":\(text)")
+        let head = ["\"route\":\(JSONLiteral.string(route))", "\"since\":\(JSONLiteral.string(since))"]
+        return "{" + (head + columnFields).joined(separator: ",") + "}\n"
+    }
+
+    /// `"column":value` for every column of `compare()` (`null` for SQL NULL), in its order.
+    var columnFields: [String] {
+        Self.columns.map { column in
+            "\"\(column)\":" + JSONLiteral.number(value(column), integer: column == "pairs" || column == "labelled_pairs")
         }
-        return "{" + parts.joined(separator: ",") + "}\n"
     }
 
     static func format(_ value: Double?, integer: Bool = false) -> String {
@@ -114,26 +112,6 @@ public struct ComparisonReport: Sendable, Equatable {
         var text = String(rounded)
         if text.hasSuffix(".0") { text.removeLast(2) }
         return text
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 

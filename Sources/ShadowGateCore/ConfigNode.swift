@@ -61,6 +61,15 @@ struct ConfigNode {
         return value
     }
 
+    /// `500ms`, `30s`, `10m`, `1h` or a number of seconds.
+    func duration(atLeast minimum: Duration) throws(ConfigError) -> Duration {
+        guard case .scalar = node, let value = Duration(parsingConfig: rawText) else {
+            throw fail("expected a duration such as 500ms, 30s, 10m or 1h, got '\(rawText)'")
+        }
+        guard value >= minimum else { throw fail("must be at least \(minimum.configText)") }
+        return value
+    }
+
     func hostPort() throws(ConfigError) -> HostPort {
         let text = try string()
         guard let value = HostPort(parsing: text) else { throw fail("'\(text)' is not host:port") }

@@ -114,7 +114,7 @@ extension GatewayConfig {
     private static func readRoute(_ node: ConfigNode) throws(ConfigError) -> RouteConfig {
         let map = try node.mapping(allowed: [
             "name", "match", "protocol", "prediction_pointer", "features_pointer", "mode",
-            "canary_percent", "shadow_percent", "sticky_key", "legacy", "learner",
+            "canary_percent", "shadow_percent", "sticky_key", "legacy", "learner", "promotion",
         ])
         guard let nameNode = map["name"] else { throw node.fail("'name' is required") }
         let name = try nameNode.nonEmptyString()
@@ -173,10 +173,68 @@ extension GatewayConfig {
         if learner == nil, mode != .legacy {
             throw ConfigError(key: node.childPath("mode"), problem: "mode '\(mode.rawValue)' needs a 'learner' upstream", line: node.line)
         }
+        let promotion = try map["promotion"].map { n throws(ConfigError) in try readPromotion(n) }
+        if let promotion, promotion.enabled, learner == nil {
+            throw ConfigError(key: node.childPath("promotion.enabled"), problem: "promotion needs a 'learner' upstream", line: node.line)
+        }
         return RouteConfig(
             name: name, match: match, inferenceProtocol: proto,
             predictionPointer: predictionPointer, featuresPointer: featuresPointer,
             mode: mode, canaryPercent: canary, shadowPercent: shadow, stickyKey: sticky,
-            legacy: legacy, learner: learner)
+            legacy: legacy, learner: learner, promotion: promotion)
+    }
+
+    private static func readPromotion(_ node: ConfigNode) throws(ConfigError) -> PromotionPolicy {
+        let map = try node.mapping(allowed: [
+            "enabled", "steps", "window", "dwell", "evaluate_every", "min_pairs", "min_labels", "gates",
+        ])
+        var policy = PromotionPolicy()
+        policy.enabled = try map["enabled"]?.bool() ?? true
+        if let n = map["steps"] {
+            var steps: [Double] = []
+            for entry in try n.sequence() {
+                let step = try entry.double(in: 0.01...100)
+                guard (step * 100).rounded() == step * 100 else { throw entry.fail("\(step) is finer than the 0.01 % resolution") }
+                if let last = steps.last, step <= last { throw entry.fail("steps must increase (\(step.formattedShort) after \(last.formattedShort))") }
+                steps.append(step)
+            }
+            guard !steps.isEmpty else { throw n.fail("list at least one step (e.g. [1, 5, 25, 50, 100])") }
+            policy.steps = steps
+        }
+        if let n = map["window"] { policy.window = try n.duration(atLeast: .milliseconds(100)) }
+        if let n = map["dwell"] { policy.dwell = try n.duration(atLeast: .zero) }
+        if let n = map["evaluate_every"] { policy.evaluateEvery = try n.duration(atLeast: .milliseconds(100)) }
+        if let n = map["min_pairs"] { policy.minPairs = try n.int(in: 0...Int(Int32.max)) }
+        if let n = map["min_labels"] { policy.minLabels = try n.int(in: 0...Int(Int32.max)) }
+        if let n = map["gates"] {
+            let known = Set(GateRule.Metric.allCases.map(\.rawValue))
+            let gates = try n.mapping(allowed: known)
+            var rules: [GateRule] = []
+            for metric in GateRule.Metric.allCases {
+                if let gate = gates[metric.rawValue] { rules.append(try readGate(gate, metric: metric)) }
+            }
+            policy.gates = rules
+        }
+        return policy
+    }
+
+    /// A gate is `0.01`, `"1.2x legacy"`, or `{threshold: …, hard: false}`.
+    private static func readGate(_ node: ConfigNode, metric: GateRule.Metric) throws(ConfigError) -> GateRule {
+        var thresholdNode = node
+        var hard = GateRule.Metric.defaultHard
+        if node.node.mapping != nil {
+            let map = try node.mapping(allowed: ["threshold", "hard"])
+            guard let t = map["threshold"] else { throw node.fail("'threshold' is required (a number or e.g. \"1.2x legacy\")") }
+            thresholdNode = t
+            hard = try map["hard"]?.bool() ?? hard
+        }
+        let text = try thresholdNode.string()
+        guard let threshold = GateRule.Threshold(parsing: text) else {
+            throw thresholdNode.fail("'\(text)' is neither a number nor a factor of the legacy value such as '1.2x legacy'")
+        }
+        if case .relativeToLegacy = threshold, metric.legacyColumn == nil {
+            throw thresholdNode.fail("\(metric.rawValue) compares the two models already; give an absolute number")
+        }
+        return GateRule(metric: metric, threshold: threshold, hard: hard)
     }
 }

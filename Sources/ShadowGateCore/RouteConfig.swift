@@ -17,6 +17,8 @@ public struct RouteConfig: Sendable, Hashable {
     public var legacy: UpstreamConfig
     /// The continuous learner; a route without one can only run in `legacy` mode.
     public var learner: UpstreamConfig?
+    /// The promotion controller's policy for this route; `nil` (or not enabled) leaves flags to people.
+    public var promotion: PromotionPolicy?
 
     public init(
         name: String,
@@ -29,7 +31,8 @@ public struct RouteConfig: Sendable, Hashable {
         shadowPercent: Double = 100,
         stickyKey: StickyKey = .requestID,
         legacy: UpstreamConfig,
-        learner: UpstreamConfig?
+        learner: UpstreamConfig?,
+        promotion: PromotionPolicy? = nil
     ) {
         self.name = name
         self.match = match
@@ -42,6 +45,7 @@ public struct RouteConfig: Sendable, Hashable {
         self.stickyKey = stickyKey
         self.legacy = legacy
         self.learner = learner
+        self.promotion = promotion
     }
 
     /// The upstream of a model role.

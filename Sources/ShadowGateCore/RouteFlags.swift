@@ -31,3 +31,12 @@ extension RouteConfig {
         RouteFlags(mode: mode, canaryPercent: canaryPercent, shadowPercent: shadowPercent)
     }
 }
+
+extension Double {
+    /// `5 %`, `0.25 %`: a percentage for people, to the flags' 0.01 resolution.
+    public var formattedShortPercent: String {
+        var text = String((self * 100).rounded() / 100)
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return text + " %"
+    }
+}

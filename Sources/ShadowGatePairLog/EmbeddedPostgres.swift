@@ -170,6 +170,16 @@ public final class EmbeddedPostgres: Sendable {
         h.write(Data("\ninclude_if_exists = 'shadowgate.conf'\n".utf8))
     }
 
+    /// The connection string of a cluster a gateway started in `dataDirectory` and that is still
+    /// running (its `postmaster.pid` exists); `nil` otherwise. Lets CLI commands reach the embedded
+    /// default without a URL.
+    public static func runningConnectionString(dataDirectory: String) -> String? {
+        guard FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid"),
+              let conf = try? String(contentsOfFile: dataDirectory + "/shadowgate.conf", encoding: .utf8)
+        else { return nil }
+        return connectionString(fromConf: conf, dataDirectory: dataDirectory)
+    }
+
     static func connectionString(fromConf conf: String, dataDirectory: String) -> String? {
         var port: String?
         var tcp = false

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ShadowGateCore
+import ShadowGatePairLog
 
 /// Options every subcommand that reads the configuration shares.
 struct ConfigOptions: ParsableArguments {
@@ -36,10 +37,13 @@ struct ConfigOptions: ParsableArguments {
     }
 
     /// The database a command works on: `explicit` (its `--database-url`), else the config's, else
-    /// `SHADOWGATE_DATABASE_URL`; a sentence saying how to name one when there is none.
+    /// `SHADOWGATE_DATABASE_URL`, else the embedded cluster a running gateway started in
+    /// `database.embedded_data_dir`; a sentence saying how to name one when there is none.
     func databaseURL(explicit: String?, purpose: String, hint: String = "") throws -> String {
         if let explicit { return explicit }
-        guard let configured = Self.databaseURL(try loadConfig()) else {
+        let config = try loadConfig()
+        guard let configured = Self.databaseURL(config)
+                ?? EmbeddedPostgres.runningConnectionString(dataDirectory: config.database.embeddedDataDir) else {
             throw CommandFailure("no database to \(purpose): set database.url in the config, SHADOWGATE_DATABASE_URL, or --database-url\(hint)")
         }
         return configured

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Logging
 import ServiceLifecycle
+import ShadowGateAdmin
+import ShadowGateControl
 import ShadowGateCore
 import ShadowGatePairLog
 import ShadowGateProxy
@@ -12,7 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Pairs go to database.url (or SHADOWGATE_DATABASE_URL). With neither, the gateway starts a \
             private PostgreSQL cluster in database.embedded_data_dir and stops it on exit. Migrations \
-            are applied at start-up.
+            are applied at start-up. Flags come from shadowgate.flags (the config seeds a route's row the \
+            first time); the admin API listens on admin.listen with the token in SHADOWGATE_ADMIN_TOKEN.
             """)
 
     @OptionGroup var options: ConfigOptions
@@ -41,13 +44,21 @@ struct ServeCommand: AsyncParsableCommand {
             sink = setup.writer
             labels = LabelStore(connectionString: setup.connectionString, logger: logger)
         }
+        let flags = RouteFlagsStore(routes: config.routes)
+        var control: RolloutControl?
+        if let pairLog {
+            control = try await RolloutControl.start(config: config, connectionString: pairLog.connectionString, flags: flags, logger: logger)
+        } else if config.adminListen != nil {
+            logger.warning("admin.listen is ignored with --no-pair-log: flags live in PostgreSQL")
+        }
         let server = GatewayServer(
-            config: config, sink: sink, feedback: labels, logger: logger,
+            config: config, sink: sink, feedback: labels, flags: flags, logger: logger,
             renderMetrics: { registry.emitToString() })
         // Services shut down in reverse order: the server drains first, then the writer flushes what it was handed.
         var services: [any Service] = []
         if let pairLog { services.append(pairLog.writer) }
         services.append(server)
+        if let admin = control?.admin { services.append(admin) }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -55,10 +66,12 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            control?.stop()
             labels?.shutdown()
             await pairLog?.stopEmbedded(logger: logger)
             throw error
         }
+        control?.stop()
         labels?.shutdown()
         if let writer = pairLog?.writer {
             let stats = writer.statistics

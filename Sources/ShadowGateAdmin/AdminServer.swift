@@ -1,0 +1,40 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import ShadowGateCore
+
+/// The admin API's own HTTP listener (`admin.listen`), apart from the data path's.
+///
+/// Promises: it runs on one event loop of its own, so admin calls never queue behind inference
+/// traffic; on graceful shutdown it stops accepting and closes its connections.
+public final class AdminServer: Service, Sendable {
+    private let address: HostPort
+    private let api: AdminAPI
+    private let logger: Logger
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    public init(address: HostPort, api: AdminAPI, logger: Logger) {
+        self.address = address
+        self.api = api
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let api = self.api
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(AdminRequestHandler(api: api))
+                }
+            }
+            .bind(host: address.host, port: address.port).get()
+        logger.info("admin API listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        try? await gracefulShutdown()
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+    }
+}
