@@ -7,6 +7,7 @@ import Foundation
 final class BackgroundThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var stopping = false
+    private var started = false
     private var finished = false
     private let name: String
 
@@ -15,6 +16,9 @@ final class BackgroundThread: @unchecked Sendable {
     }
 
     func start(_ body: @escaping @Sendable (BackgroundThread) -> Void) {
+        condition.lock()
+        started = true
+        condition.unlock()
         let thread = Thread { [self] in
             body(self)
             condition.lock()
@@ -44,13 +48,13 @@ final class BackgroundThread: @unchecked Sendable {
         return !stopping
     }
 
-    /// Asks the body to finish and waits until it has (at most `timeout`).
+    /// Asks the body to finish and waits until it has (at most `timeout`); returns at once if it never started.
     func stop(timeout: Duration = .seconds(10)) {
         let deadline = Date(timeIntervalSinceNow: timeout.seconds)
         condition.lock()
         stopping = true
         condition.broadcast()
-        while !finished, Date() < deadline {
+        while started, !finished, Date() < deadline {
             condition.wait(until: deadline)
         }
         condition.unlock()

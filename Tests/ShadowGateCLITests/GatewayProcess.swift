@@ -8,15 +8,21 @@ struct GatewayProcess {
     let port: Int
     let database: String
 
+    /// - Parameters:
+    ///   - database: an existing database to share (two gateways, one database); default a fresh one.
+    ///   - routeExtra: more YAML keys of the route, each line indented by four spaces.
+    ///   - adminPort: serve the admin API there, with `environment`'s SHADOWGATE_ADMIN_TOKEN.
     static func start(
         route: String, legacy: UpstreamStub, learner: UpstreamStub,
-        learnerExtra: String = "", flushMillis: Int = 10
+        learnerExtra: String = "", flushMillis: Int = 10, database: String? = nil,
+        routeExtra: String = "", adminPort: Int? = nil, environment: [String: String] = [:]
     ) async throws -> GatewayProcess {
-        let database = try CLITestDatabase.fresh()
+        let database = try database ?? CLITestDatabase.fresh()
         let port = try freePort()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sg-gw-\(UUID().uuidString)").path
         let config = try writeConfig("""
             listen: 127.0.0.1:\(port)
+            \(adminPort.map { "admin: { listen: 127.0.0.1:\($0) }" } ?? "")
             event_loops: 1
             database:
               url: "\(database)"
@@ -28,11 +34,15 @@ struct GatewayProcess {
                 protocol: kserve-v1
                 legacy: { url: "\(legacy.url)" }
                 learner: { url: "\(learner.url)"\(learnerExtra.isEmpty ? "" : ", " + learnerExtra) }
+            \(routeExtra)
             """)
-        let running = try BinaryRunner.start(["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory])
+        let running = try BinaryRunner.start(
+            ["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory], environment: environment)
         try await waitUntilListening(port: port)
         return GatewayProcess(running: running, port: port, database: database)
     }
+
+    var pid: Int32 { running.process.processIdentifier }
 
     /// SIGTERM, then the exit status.
     func stop() -> Int32 {
