@@ -122,7 +122,10 @@ let package = Package(
         // Runs the built `shadowgate` binary: exit codes, messages, signals.
         .testTarget(
             name: "ShadowGateCLITests",
-            dependencies: ["ShadowGateTesting", "ShadowGateCore", "ShadowGatePairLog", "LibPQ"]
+            dependencies: [
+                "ShadowGateTesting", "ShadowGateCore", "ShadowGatePairLog", "LibPQ",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "ShadowGatePairLogTests",

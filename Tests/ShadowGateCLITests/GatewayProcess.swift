@@ -38,7 +38,13 @@ struct GatewayProcess {
             """)
         let running = try BinaryRunner.start(
             ["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory], environment: environment)
-        try await waitUntilListening(port: port)
+        do {
+            try await waitUntilListening(port: port)
+        } catch {
+            kill(running.process.processIdentifier, SIGKILL)
+            let output = running.finish()
+            throw GatewayStartFailure(description: "the gateway did not listen on \(port) (exit \(output.status)): \(output.stderr.suffix(2000))")
+        }
         return GatewayProcess(running: running, port: port, database: database)
     }
 
@@ -49,4 +55,8 @@ struct GatewayProcess {
         kill(running.process.processIdentifier, SIGTERM)
         return running.finish().status
     }
+}
+
+struct GatewayStartFailure: Error, CustomStringConvertible {
+    var description: String
 }

@@ -85,11 +85,14 @@ func freePort() throws -> Int {
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
-func waitUntilListening(port: Int, seconds: Double = 30) async throws {
+/// Waits until `port` answers `GET /healthz` with 200 (or, with `anyAnswer`, answers at all:
+/// the admin listener has no health endpoint and wants a token).
+func waitUntilListening(port: Int, seconds: Double = 30, anyAnswer: Bool = false) async throws {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if let client = try? await TestHTTPClient(port: port) {
-            let ok = (try? await client.send(.GET, "/healthz"))?.status == 200
+            let status = (try? await client.send(.GET, "/healthz"))?.status
+            let ok = anyAnswer ? status != nil : status == 200
             await client.close()
             if ok { return }
         }

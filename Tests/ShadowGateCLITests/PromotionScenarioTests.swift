@@ -1,0 +1,183 @@
+import Foundation
+import LibPQ
+import ShadowGateTesting
+import Synchronization
+import Testing
+
+/// A continuous learner as a stub: its decision boundary moves toward the truth with every label
+/// it is fed, so its accuracy overtakes a legacy model frozen on an old boundary. It can be told
+/// to answer garbage.
+final class LearningStub: Sendable {
+    private let state = Mutex<(learned: Int, garbage: Bool)>((0, false))
+
+    /// The truth of the drifted stream: class 1 from 0.5 up.
+    static func label(_ x: Double) -> Int { x >= 0.5 ? 1 : 0 }
+    /// The legacy model learned the boundary at 0.8 before the drift: 70 % accurate on uniform x.
+    static func legacyAnswer(_ x: Double) -> String { #"{"predictions":[\#(x >= 0.8 ? 0.9 : 0.1)],"model_version":"legacy-2024"}"# }
+
+    var learned: Int { state.withLock { $0.learned } }
+    func answerGarbage(_ on: Bool) { state.withLock { $0.garbage = on } }
+
+    func answer(_ request: UpstreamStub.ReceivedRequest) -> (status: Int, body: String) {
+        if request.uri == "/feedback" {
+            state.withLock { $0.learned += 1 }
+            return (200, #"{"learned":true}"#)
+        }
+        let (learned, garbage) = state.withLock { ($0.learned, $0.garbage) }
+        if garbage { return (200, "garbage{{") }
+        // Starts predicting class 0 everywhere (boundary 1.0), reaches the truth after 125 labels.
+        let boundary = max(0.5, 1.0 - Double(learned) * 0.004)
+        let x = Self.feature(request.bodyString) ?? 0
+        return (200, #"{"predictions":[\#(x >= boundary ? 0.9 : 0.1)],"model_version":"river-\#(learned / 25 * 25)"}"#)
+    }
+
+    /// The first number of `{"instances":[[x]]}`.
+    static func feature(_ body: String) -> Double? {
+        guard let start = body.range(of: "[[") else { return nil }
+        return Double(body[start.upperBound...].prefix { $0.isNumber || $0 == "." || $0 == "-" })
+    }
+}
+
+@Suite("Promotion controller scenarios", .serialized)
+struct PromotionScenarioTests {
+    static let promotion = """
+            promotion:
+              steps: [1, 5, 25, 50, 100]
+              window: 2s
+              dwell: 500ms
+              evaluate_every: 200ms
+              min_pairs: 30
+              min_labels: 20
+              gates:
+                accuracy_delta_min: 0.0
+                learner_error_rate_max: 0.05
+                learner_p99_ms_max: 1000
+        """
+
+    @Test("the learner overtakes, the controller walks to promoted; garbage from the learner rolls it back within one window")
+    func promoteThenRollBack() async throws {
+        let model = LearningStub()
+        let legacy = try await UpstreamStub(.dynamic { request in
+            (200, LearningStub.legacyAnswer(LearningStub.feature(request.bodyString) ?? 0))
+        })
+        let learner = try await UpstreamStub(.dynamic { model.answer($0) })
+        let gateway = try await GatewayProcess.start(
+            route: "m", legacy: legacy, learner: learner, routeExtra: "    sticky_key: header:x-user-id\n" + Self.promotion)
+        defer { _ = gateway.stop() }
+        let database = gateway.database
+        let client = try await TestHTTPClient(port: gateway.port)
+        var sent: [(id: String, x: Double)] = []
+        var next = 0
+
+        /// One request of the stream, and the label of the request 20 back (labels arrive late).
+        func step() async throws -> TestResponse {
+            let x = (Double(next) * 0.6180339887).truncatingRemainder(dividingBy: 1)
+            let response = try await client.send(
+                .POST, "/v1/models/m:predict", headers: [("x-user-id", "u-\(next % 97)")], body: #"{"instances":[[\#(x)]]}"#)
+            sent.append((response.header("x-request-id") ?? "", x))
+            if sent.count > 20 {
+                let (id, x) = sent[sent.count - 21]
+                _ = try await client.send(.POST, "/v1/feedback", body: #"{"request_id":"\#(id)","label":\#(LearningStub.label(x))}"#)
+            }
+            next += 1
+            try await Task.sleep(for: .milliseconds(5))
+            return response
+        }
+        func mode() throws -> String? { try query(database, "SELECT mode FROM shadowgate.flags WHERE route = 'm'").first?.first ?? nil }
+
+        // 1. Shadow → canary steps → promoted, while the learner learns.
+        let walkDeadline = ContinuousClock.now + .seconds(90)
+        while try mode() != "promoted", ContinuousClock.now < walkDeadline {
+            for _ in 0..<10 { _ = try await step() }
+        }
+        let walked = try mode()
+        let statusText = try rolloutStatus(database)
+        #expect(walked == "promoted", "learned \(model.learned) labels; status:\n\(statusText)")
+        var servedByLearner = 0
+        for _ in 0..<20 {
+            let response = try await step()
+            if response.header("x-shadowgate-served-by") == "learner", response.bodyString.contains("river-") { servedByLearner += 1 }
+        }
+        #expect(servedByLearner == 20)
+
+        // 2. The learner starts answering garbage: back to shadow within one window (2 s).
+        model.answerGarbage(true)
+        let brokeAt = ContinuousClock.now
+        let rollbackDeadline = brokeAt + .seconds(10)
+        while try mode() != "shadow", ContinuousClock.now < rollbackDeadline {
+            for _ in 0..<5 { _ = try await step() }
+        }
+        let rolledBackAfter = ContinuousClock.now - brokeAt
+        #expect(try mode() == "shadow")
+        #expect(rolledBackAfter < .seconds(2), "rolled back after \(rolledBackAfter)")
+        let afterRollback = try await step()
+        #expect(afterRollback.header("x-shadowgate-served-by") == "legacy")
+        #expect(afterRollback.bodyString.contains("legacy-2024"))
+
+        // 3. Both kinds of decision are in the audit trail with their metrics and the learner's version.
+        let events = try query(database, """
+            SELECT action, to_mode, to_percent, actor LIKE 'controller:%', learner_version,
+                   (metrics->>'learner_accuracy')::float8 > (metrics->>'legacy_accuracy')::float8,
+                   (metrics->>'learner_error_rate')::float8, metrics->>'outcome', jsonb_array_length(metrics->'gates')
+            FROM shadowgate.rollout_events WHERE route = 'm' ORDER BY id
+            """)
+        #expect(events.map { [$0[0], $0[1], $0[2]] } == [
+            ["seed", "shadow", "0"], ["advance", "canary", "1"], ["advance", "canary", "5"], ["advance", "canary", "25"],
+            ["advance", "canary", "50"], ["advance", "promoted", "100"], ["auto_rollback", "shadow", "0"],
+        ])
+        for advance in events.dropFirst().dropLast() {
+            #expect(advance[3] == "t")
+            #expect(advance[4]?.hasPrefix("river-") == true)
+            #expect(advance[5] == "t", "an advance whose learner was not more accurate: \(advance)")
+            #expect(advance[7] == "pass")
+            #expect(advance[8] == "3")
+        }
+        let rollback = events.last ?? []
+        #expect(rollback[3] == "t")
+        #expect((rollback[6].flatMap(Double.init) ?? 0) > 0.05)
+        #expect(rollback[7] == "fail")
+        let status = try rolloutStatus(database)
+        #expect(status.contains("route 'm': shadow"))
+        #expect(status.contains("auto_rollback"))
+
+        await client.close()
+        #expect(gateway.stop() == 0)
+        await legacy.stop()
+        await learner.stop()
+    }
+
+    @Test("with too few labels in the window the controller holds, and rollout status says so")
+    func inconclusiveHolds() async throws {
+        let legacy = try await UpstreamStub(.json(#"{"predictions":[0.1]}"#))
+        let learner = try await UpstreamStub(.json(#"{"predictions":[0.1],"model_version":"river-0"}"#))
+        let gateway = try await GatewayProcess.start(route: "m", legacy: legacy, learner: learner, routeExtra: Self.promotion)
+        defer { _ = gateway.stop() }
+        let client = try await TestHTTPClient(port: gateway.port)
+        // Plenty of pairs, no labels; then wait a few evaluations.
+        for _ in 0..<60 {
+            _ = try await client.send(.POST, "/v1/models/m:predict", body: #"{"instances":[[0.3]]}"#)
+        }
+        let evaluated = try await eventually(within: 10) {
+            try query(gateway.database, "SELECT outcome FROM shadowgate.rollout_state WHERE route = 'm' AND (metrics->>'pairs')::int >= 30")
+                .first?.first == "inconclusive"
+        }
+        #expect(evaluated != nil)
+        let status = try rolloutStatus(gateway.database)
+        #expect(status.contains("route 'm': shadow"))
+        #expect(status.contains("INCONCLUSIVE → hold"))
+        #expect(status.contains("only 0 labelled pairs in the window (min_labels 20)"))
+        #expect(status.contains("accuracy_delta_min"))
+        let changes = try query(gateway.database, "SELECT count(*) FROM shadowgate.rollout_events WHERE action <> 'seed'")
+        #expect(changes == [["0"]])
+        await client.close()
+        #expect(gateway.stop() == 0)
+        await legacy.stop()
+        await learner.stop()
+    }
+}
+
+/// `shadowgate rollout status m` against a database, as its text.
+func rolloutStatus(_ database: String, route: String = "m") throws -> String {
+    let output = try BinaryRunner.run(["rollout", "status", route, "--database-url", database])
+    return output.stdout + output.stderr
+}
