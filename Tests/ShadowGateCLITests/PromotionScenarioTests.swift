@@ -140,6 +140,15 @@ struct PromotionScenarioTests {
         #expect(status.contains("route 'm': shadow"))
         #expect(status.contains("auto_rollback"))
 
+        // Operators see the gates, their bounds and the leadership in /metrics.
+        let metrics = try await client.send(.GET, "/metrics").bodyString
+        for line in [#"shadowgate_controller_leader 1"#, #"shadowgate_gate_threshold{route="m",gate="learner_error_rate_max"} 0.05"#,
+                     #"shadowgate_gate_passing{route="m",gate="learner_error_rate_max"} 0"#, #"shadowgate_route_mode{route="m",mode="shadow"} 1"#,
+                     #"shadowgate_rollout_decisions_total{route="m",decision="rollback"} 1"#] {
+            #expect(metrics.contains(line), "missing \(line)")
+        }
+        #expect(metrics.contains(#"shadowgate_gate_value{route="m",gate="learner_error_rate_max"}"#))
+
         await client.close()
         #expect(gateway.stop() == 0)
         await legacy.stop()
