@@ -17,10 +17,16 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try options.loadConfig()
-            print("\(options.config): valid, listening on \(config.listen), \(config.routes.count) route(s)")
+            print("\(options.config): valid, listening on \(config.listen), \(config.routes.count) route(s)"
+                  + (config.adminListen.map { ", admin API on \($0)" } ?? ""))
             for route in config.routes {
                 let learner = route.learner?.url ?? "none"
                 print("  \(route.name): \(route.match.joined(separator: ", ")) [\(route.inferenceProtocol.rawValue)] mode=\(route.mode.rawValue) legacy=\(route.legacy.url) learner=\(learner)")
+                if let promotion = route.promotion, promotion.enabled {
+                    let steps = promotion.steps.map { $0.formattedShortPercent }.joined(separator: " → ")
+                    let gates = promotion.gates.map { "\($0.metric.rawValue) \($0.threshold)\($0.hard ? "" : " (soft)")" }.joined(separator: ", ")
+                    print("    promotion: \(steps), window \(promotion.window.configText), dwell \(promotion.dwell.configText); gates: \(gates)")
+                }
             }
         }
     }
