@@ -141,7 +141,9 @@ struct ShadowPathTests {
 
     @Test("upstream connections are kept alive: 1,000 sequential requests open at most the pool size")
     func connectionsReused() async throws {
-        let harness = try await GatewayHarness.start(pool: 4)
+        // Generous timeouts: a timed-out exchange closes its connection by design, and on a loaded
+        // machine a 300 ms shadow timeout would test the scheduler instead of keep-alive.
+        let harness = try await GatewayHarness.start(legacyTimeoutMillis: 10_000, learnerTimeoutMillis: 10_000, pool: 4)
         let client = try await harness.client()
         for _ in 0..<1000 {
             let response = try await client.send(.POST, "/v2/models/churn/infer", body: inferBody)
