@@ -36,6 +36,9 @@ public struct ComparisonReport: Sendable, Equatable {
     /// A metric compared side by side, and which model does better on it.
     public struct Row: Sendable, Equatable {
         public var metric: String
+        /// The `compare()` columns the two values come from (`legacy_accuracy`, `learner_accuracy`).
+        public var legacyColumn: String
+        public var learnerColumn: String
         public var legacy: Double?
         public var learner: Double?
         /// `nil` when tied or when a side has no value.
@@ -48,7 +51,8 @@ public struct ComparisonReport: Sendable, Equatable {
             let l = value(legacyColumn), r = value(learnerColumn)
             var better: ModelRole?
             if let l, let r, l != r { better = (r > l) == higherIsBetter ? .learner : .legacy }
-            return Row(metric: metric, legacy: l, learner: r, better: better)
+            return Row(metric: metric, legacyColumn: legacyColumn, learnerColumn: learnerColumn,
+                       legacy: l, learner: r, better: better)
         }
         return [
             row("accuracy", "legacy_accuracy", "learner_accuracy", higherIsBetter: true),
@@ -104,7 +108,8 @@ public struct ComparisonReport: Sendable, Equatable {
         }
     }
 
-    static func format(_ value: Double?, integer: Bool = false) -> String {
+    /// A value as the table shows it: three decimals, scientific below 0.001, `n/a` for NULL.
+    public static func format(_ value: Double?, integer: Bool = false) -> String {
         guard let value, value.isFinite else { return "n/a" }
         if integer { return String(Int64(value)) }
         if value != 0, abs(value) < 0.001 { return String(format3Scientific: value) }
