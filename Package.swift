@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "ShadowGateProxy", targets: ["ShadowGateProxy"]),
         .library(name: "ShadowGatePairLog", targets: ["ShadowGatePairLog"]),
         .library(name: "LibPQ", targets: ["LibPQ"]),
+        .library(name: "ShadowGateReport", targets: ["ShadowGateReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -86,6 +87,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The HTML report: data read over LibPQ, rendered by pure functions (inline SVG charts, no network).
+        .target(name: "ShadowGateReport", dependencies: ["ShadowGateCore", "LibPQ"]),
         .executableTarget(
             name: "shadowgate",
             dependencies: [
@@ -94,6 +97,7 @@ let package = Package(
                 "ShadowGatePairLog",
                 "ShadowGateControl",
                 "ShadowGateAdmin",
+                "ShadowGateReport",
                 "LibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -115,6 +119,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShadowGateCoreTests", dependencies: ["ShadowGateCore"]),
+        // Pure rendering: scales, ticks, gaps, escaping; no database.
+        .testTarget(name: "ShadowGateReportTests", dependencies: ["ShadowGateReport", "ShadowGateCore"]),
         .testTarget(
             name: "ShadowGateProxyTests",
             dependencies: ["ShadowGateProxy", "ShadowGateTesting", "ShadowGateCore"]
