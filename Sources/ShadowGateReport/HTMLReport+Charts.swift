@@ -1,0 +1,56 @@
+extension HTMLReport {
+    /// The five time charts, each in a section of its own with a one-line reading guide.
+    func charts() -> String {
+        let window = data.window
+        let markers = data.events.map(Self.marker)
+        func series(_ name: String, _ column: String, _ color: String, dash: String? = nil) -> ChartSeries {
+            ChartSeries(name: name, key: column, color: color, dash: dash, points: data.series.points(column, window: window))
+        }
+        var s = ""
+        s += section("accuracy", "1. Accuracy over time", "Share of labelled pairs each model got right, per \(data.bucket.description). Gaps are buckets without labelled pairs.",
+                     SVGLineChart(id: "chart-accuracy", title: "Accuracy of both models over time", yTitle: "accuracy", format: .fractionAsPercent,
+                                  xDomain: window,
+                                  series: [series("legacy", "legacy_accuracy", ReportPalette.legacy),
+                                           series("learner", "learner_accuracy", ReportPalette.learner)],
+                                  markers: markers, includeZero: false, yLimit: 0...1).render())
+        s += section("agreement", "2. Agreement", "Share of pairs where both models answered and gave the same class (or scores within the tolerance).",
+                     SVGLineChart(id: "chart-agreement", title: "Agreement between the models over time", yTitle: "agreement", format: .fractionAsPercent,
+                                  xDomain: window, series: [series("agreement", "agreement", ReportPalette.agreement)],
+                                  markers: markers, includeZero: false, yLimit: 0...1).render())
+        s += section("distribution", "3. Score distributions: KS D and PSI", "How far the learner's scores are from the legacy model's (0 = same distribution).",
+                     SVGLineChart(id: "chart-distribution", title: "KS D and PSI over time", yTitle: "distance", format: .number,
+                                  xDomain: window,
+                                  series: [series("KS D", "ks_d", ReportPalette.ksD), series("PSI", "psi", ReportPalette.psi)],
+                                  markers: markers).render())
+        s += section("latency", "4. Latency", "Percentiles of each model's call latency; solid p50, dashed p95, dotted p99.",
+                     SVGLineChart(id: "chart-latency", title: "Latency percentiles of both models over time", yTitle: "latency", format: .milliseconds,
+                                  xDomain: window,
+                                  series: [
+                                    series("legacy p50", "legacy_p50_ms", ReportPalette.legacy, dash: ReportPalette.p50Dash),
+                                    series("legacy p95", "legacy_p95_ms", ReportPalette.legacy, dash: ReportPalette.p95Dash),
+                                    series("legacy p99", "legacy_p99_ms", ReportPalette.legacy, dash: ReportPalette.p99Dash),
+                                    series("learner p50", "learner_p50_ms", ReportPalette.learner, dash: ReportPalette.p50Dash),
+                                    series("learner p95", "learner_p95_ms", ReportPalette.learner, dash: ReportPalette.p95Dash),
+                                    series("learner p99", "learner_p99_ms", ReportPalette.learner, dash: ReportPalette.p99Dash),
+                                  ],
+                                  markers: markers).render())
+        s += section("canary", "5. Learner's share of traffic", "Canary percentage over time (promoted = 100%, shadow and legacy = 0%); hover a decision for who made it and why.",
+                     SVGStepChart(id: "chart-canary", title: "Learner's share of live traffic over time", yTitle: "share of requests",
+                                  seriesName: "learner answers", color: ReportPalette.learner, format: .percent,
+                                  xDomain: window, yDomain: 0...100, initial: data.learnerShareAtWindowStart,
+                                  changes: data.events.map { SVGStepChart.Change(x: $0.at, value: $0.learnerShare, marker: Self.marker($0)) }).render())
+        return s
+    }
+
+    private func section(_ key: String, _ title: String, _ note: String, _ svg: String) -> String {
+        "<section class=\"chart\" id=\"section-\(key)\">\n<h2>\(title)</h2>\n<p class=\"note\">\(note)</p>\n\(svg)\n</section>\n"
+    }
+
+    /// A rollout decision as a chart marker: `advance → canary 5%` drawn, the rest on hover.
+    static func marker(_ event: RolloutEvent) -> ChartMarker {
+        var detail = "\(UTCTime.dateTime(event.at)) · \(event.actor) · \(event.action) · \(event.transition)"
+        if !event.reason.isEmpty { detail += " · reason: \(event.reason)" }
+        if let version = event.learnerVersion { detail += " · learner \(version)" }
+        return ChartMarker(x: event.at, label: "\(event.action) → \(RolloutEvent.state(mode: event.toMode, percent: event.toPercent))", detail: detail)
+    }
+}

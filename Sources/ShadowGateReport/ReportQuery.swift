@@ -1,0 +1,143 @@
+import Foundation
+import LibPQ
+import ShadowGateCore
+
+/// Reads a ``ReportData`` for one route and window over a libpq connection.
+///
+/// Every query runs in one read-only REPEATABLE READ transaction, so `now()` and the data are the
+/// same for the summary, the series, the flags and the events: the summary's numbers are exactly
+/// what `compare(route, since)` returned in that snapshot. Blocking: call it off the cooperative
+/// thread pool.
+public struct ReportQuery: Sendable {
+    public var route: String
+    /// A PostgreSQL interval (`1h`, `30 minutes`, `2 days`).
+    public var since: String
+    /// A PostgreSQL interval, or `nil` for ``ReportBucket/automatic(windowSeconds:)``.
+    public var bucket: String?
+
+    /// Most buckets `--bucket` may ask for; beyond it a chart is unreadable and the query slow.
+    public static let maximumBucketCount = 2000.0
+
+    public init(route: String, since: String, bucket: String? = nil) {
+        self.route = route
+        self.since = since
+        self.bucket = bucket
+    }
+
+    public func load(from connection: PGConnection) throws(ReportQueryError) -> ReportData {
+        try run(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", code: .queryFailed, "could not start a read transaction")
+        defer { _ = try? connection.execute("ROLLBACK") }
+
+        let window = try run(connection, "SELECT extract(epoch FROM now()), extract(epoch FROM now() - $1::interval), extract(epoch FROM $1::interval)",
+                             [since], code: .badWindow, "'\(since)' is not a PostgreSQL interval such as 1h or '30 minutes'")
+        guard let end = double(window, 0, 0), let start = double(window, 0, 1), let windowSeconds = double(window, 0, 2), windowSeconds > 0 else {
+            throw ReportQueryError(.badWindow, route: route, since: since, detail: "the window must be longer than zero")
+        }
+        let chosenBucket = try resolveBucket(connection, windowSeconds: windowSeconds)
+
+        let summary = try run(connection, "SELECT * FROM shadowgate.compare($1, $2::interval)", [route, since],
+                              code: .queryFailed, "compare() failed")
+        var summaryText: [String: String?] = [:]
+        for column in ComparisonReport.columns { summaryText[column] = summary.value(column) }
+
+        let seriesResult = try run(connection, "SELECT extract(epoch FROM bucket_start) AS bucket_epoch, * FROM shadowgate.compare_series($1, $2::interval, $3::interval)",
+                                   [route, since, chosenBucket.interval], code: .queryFailed, "compare_series() failed")
+        let buckets = seriesResult.rows.indices.map { row in
+            ComparisonSeries.Bucket(
+                start: seriesResult.value("bucket_epoch", row: row).flatMap(Double.init) ?? start,
+                values: Dictionary(uniqueKeysWithValues: ComparisonReport.columns.map { ($0, seriesResult.value($0, row: row).flatMap(Double.init)) }))
+        }
+
+        let flags = try run(connection, """
+            SELECT mode, canary_percent, shadow_percent, revision, extract(epoch FROM updated_at), updated_by, reason
+            FROM shadowgate.flags WHERE route = $1
+            """, [route], code: .queryFailed, "reading shadowgate.flags failed")
+        let version = try run(connection, "SELECT shadowgate.learner_version($1, $2::interval)", [route, since],
+                              code: .queryFailed, "reading the learner's model version failed")
+        let eventColumns = """
+            SELECT id, extract(epoch FROM at), actor, action, from_mode, from_percent, to_mode, to_percent, reason,
+                   learner_version, metrics::text
+            FROM shadowgate.rollout_events
+            """
+        let events = try run(connection, eventColumns + " WHERE route = $1 AND at >= now() - $2::interval ORDER BY at, id",
+                             [route, since], code: .queryFailed, "reading shadowgate.rollout_events failed")
+        let before = try run(connection, eventColumns + " WHERE route = $1 AND at < now() - $2::interval ORDER BY at DESC, id DESC LIMIT 1",
+                             [route, since], code: .queryFailed, "reading shadowgate.rollout_events failed")
+
+        return ReportData(
+            route: route, since: since, windowStart: start, windowEnd: end, bucket: chosenBucket,
+            summary: ComparisonReport(route: route, since: since, text: summaryText),
+            series: ComparisonSeries(buckets: buckets, bucketSeconds: chosenBucket.seconds),
+            flags: flags.rows.isEmpty ? nil : FlagsSnapshot(
+                mode: flags.rows[0][0] ?? "", canaryPercent: double(flags, 0, 1) ?? 0, shadowPercent: double(flags, 0, 2) ?? 0,
+                revision: flags.rows[0][3].flatMap { Int64($0) } ?? 0, updatedAt: double(flags, 0, 4) ?? end,
+                updatedBy: flags.rows[0][5] ?? "", reason: flags.rows[0][6] ?? ""),
+            learnerVersion: version.scalar,
+            events: events.rows.map(Self.event),
+            eventBeforeWindow: before.rows.first.map(Self.event))
+    }
+
+    /// `--bucket` as given (checked), else the automatic choice for the window.
+    private func resolveBucket(_ connection: PGConnection, windowSeconds: Double) throws(ReportQueryError) -> ReportBucket {
+        guard let bucket else { return .automatic(windowSeconds: windowSeconds) }
+        let result = try run(connection, "SELECT extract(epoch FROM $1::interval)", [bucket],
+                             code: .badBucket, "bucket '\(bucket)' is not a PostgreSQL interval such as 5min")
+        guard let seconds = double(result, 0, 0), seconds > 0 else {
+            throw ReportQueryError(.badBucket, route: route, since: since, detail: "bucket '\(bucket)' must be longer than zero")
+        }
+        guard windowSeconds / seconds <= Self.maximumBucketCount else {
+            let smallest = ReportBucket(interval: "", seconds: (windowSeconds / Self.maximumBucketCount).rounded(.up))
+            throw ReportQueryError(.tooManyBuckets, route: route, since: since,
+                                   detail: "bucket '\(bucket)' would cut the window into more than \(Int(Self.maximumBucketCount)) buckets; use at least \(smallest.description)")
+        }
+        return ReportBucket(interval: bucket, seconds: seconds)
+    }
+
+    static func event(_ row: [String?]) -> RolloutEvent {
+        RolloutEvent(
+            id: row[0].flatMap { Int64($0) } ?? 0, at: row[1].flatMap(Double.init) ?? 0,
+            actor: row[2] ?? "", action: row[3] ?? "", fromMode: row[4], fromPercent: row[5].flatMap(Double.init),
+            toMode: row[6] ?? "", toPercent: row[7].flatMap(Double.init) ?? 0, reason: row[8] ?? "",
+            learnerVersion: row[9], metrics: row[10].map(numericMembers) ?? [:])
+    }
+
+    /// The numeric members of a JSON object's top level (strings, booleans and nested values are skipped).
+    static func numericMembers(_ json: String) -> [String: Double] {
+        (try? JSONDecoder().decode(NumericMembers.self, from: Data(json.utf8)))?.values ?? [:]
+    }
+
+    private struct NumericMembers: Decodable {
+        var values: [String: Double] = [:]
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            for key in container.allKeys {
+                if let value = try? container.decode(Double.self, forKey: key) { values[key.stringValue] = value }
+            }
+        }
+    }
+
+    @discardableResult
+    private func run(_ connection: PGConnection, _ sql: String, _ params: [String?] = [], code: ReportQueryError.Code,
+                     _ detail: @autoclosure () -> String) throws(ReportQueryError) -> PGResult {
+        do {
+            return try connection.execute(sql, params)
+        } catch let error as PGError {
+            throw ReportQueryError(code, route: route, since: since, detail: detail(), underlying: error)
+        } catch {
+            throw ReportQueryError(code, route: route, since: since, detail: "\(detail()): \(error)")
+        }
+    }
+
+    private func double(_ result: PGResult, _ row: Int, _ column: Int) -> Double? {
+        guard row < result.rows.count, column < result.rows[row].count else { return nil }
+        return result.rows[row][column].flatMap(Double.init)
+    }
+}
