@@ -10,8 +10,8 @@ struct ChartFrame {
     static let laneHeight = 16.0
 
     var height: Double
-    var left = 70.0
-    var right = 24.0
+    static let left = 70.0
+    static let right = 24.0
     var top: Double
     var bottom = 46.0
     var x: LinearScale
@@ -21,23 +21,37 @@ struct ChartFrame {
     var yStep: Double
     var format: ChartValueFormat
 
-    /// `extraTop` makes room above the plot (marker label lanes).
-    init(plotHeight: Double, extraTop: Double = 0, xDomain: ClosedRange<Double>, yDomain: ClosedRange<Double>,
-         format: ChartValueFormat) {
-        top = 34 + extraTop
+    /// The labels drawn above the marker lines (one per marker, in order) and their lanes.
+    var markers: [ChartMarker]
+    var markerLabels: [String]
+    var lanes: MarkerLanes
+
+    /// Room above the plot is made for as many lanes of marker labels as `markerLabels` need.
+    init(plotHeight: Double, xDomain: ClosedRange<Double>, yDomain: ClosedRange<Double>, format: ChartValueFormat,
+         markers: [ChartMarker], markerLabel: (ChartMarker) -> String) {
+        let plotRight = Self.width - Self.right
+        let xScale = LinearScale(domain: xDomain, from: Self.left, to: plotRight)
+        x = xScale
+        let visible = markers.filter { xDomain.contains($0.x) }
+        let labels = visible.map(markerLabel)
+        self.markers = visible
+        markerLabels = labels
+        lanes = MarkerLanes(
+            centres: visible.map { xScale($0.x) },
+            widths: labels.map { MarkerLanes.textWidth($0, fontSize: Self.markerFontSize) },
+            minX: Self.left, maxX: plotRight)
+        top = 30 + Double(lanes.laneCount) * Self.laneHeight
         height = top + plotHeight + bottom
-        let plotRight = Self.width - right
-        x = LinearScale(domain: xDomain, from: left, to: plotRight)
         y = LinearScale(domain: yDomain, from: top + plotHeight, to: top)
         // Room for ~90 px per time label keeps them apart.
-        timeTicks = TimeTicks(start: xDomain.lowerBound, end: xDomain.upperBound, maxCount: Int((plotRight - left) / 90))
+        timeTicks = TimeTicks(start: xDomain.lowerBound, end: xDomain.upperBound, maxCount: Int((plotRight - Self.left) / 90))
         yTicks = y.ticks(count: 5)
         yStep = yTicks.count > 1 ? yTicks[1] - yTicks[0] : LinearScale.niceStep(span: yDomain.upperBound - yDomain.lowerBound, count: 5)
         self.format = format
     }
 
-    var plotLeft: Double { left }
-    var plotRight: Double { Self.width - right }
+    var plotLeft: Double { Self.left }
+    var plotRight: Double { Self.width - Self.right }
     var plotTop: Double { top }
     var plotBottom: Double { height - bottom }
 
@@ -85,34 +99,25 @@ struct ChartFrame {
         return s + "</g>"
     }
 
-    /// Vertical dashed lines at `markers` inside the plot, each with its hover text; `lanes`
-    /// (when given) places their labels above the plot.
-    func markers(_ markers: [ChartMarker], lanes: MarkerLanes?) -> String {
+    /// A vertical dashed line per marker from its label down through the plot, with its hover
+    /// text; labels sit in their lanes above the plot, the first lane nearest to it.
+    func markerLines() -> String {
         var s = "<g class=\"markers\">"
         for (index, marker) in markers.enumerated() {
             let mx = x(marker.x)
-            guard mx >= plotLeft - 0.5, mx <= plotRight + 0.5 else { continue }
+            let placement = lanes.placements[index]
+            let labelY = plotTop - 6 - Double(placement.lane) * Self.laneHeight
             s += "<g class=\"marker\"><title>\(HTMLText.escape(marker.detail))</title>"
-            var lineTop = plotTop
-            if let placement = lanes?.placements[index] {
-                let labelY = plotTop - 8 - Double(lanes!.laneCount - 1 - placement.lane) * Self.laneHeight
-                lineTop = labelY + 3
-                s += "<text class=\"marker-label\" x=\"\(n(placement.start))\" y=\"\(n(labelY))\" font-size=\"\(n(Self.markerFontSize))\" fill=\"#374151\">\(HTMLText.escape(marker.label))</text>"
+            if !markerLabels[index].isEmpty {
+                s += "<text class=\"marker-label\" x=\"\(n(placement.start))\" y=\"\(n(labelY))\" font-size=\"\(n(Self.markerFontSize))\" fill=\"#374151\">\(HTMLText.escape(markerLabels[index]))</text>"
             }
+            let lineTop = markerLabels[index].isEmpty ? plotTop : labelY + 3
             s += "<line x1=\"\(n(mx))\" x2=\"\(n(mx))\" y1=\"\(n(lineTop))\" y2=\"\(n(plotBottom))\" stroke=\"#6b7280\" stroke-width=\"1\" stroke-dasharray=\"3 3\"/>"
             // A wider transparent line makes the hover text easy to reach.
             s += "<line x1=\"\(n(mx))\" x2=\"\(n(mx))\" y1=\"\(n(lineTop))\" y2=\"\(n(plotBottom))\" stroke=\"transparent\" stroke-width=\"8\"/>"
             s += "</g>"
         }
         return s + "</g>"
-    }
-
-    /// Lanes for the labels of `markers` (only those inside the plot get room).
-    func lanes(for markers: [ChartMarker]) -> MarkerLanes {
-        MarkerLanes(
-            centres: markers.map { x($0.x) },
-            widths: markers.map { MarkerLanes.textWidth($0.label, fontSize: Self.markerFontSize) },
-            minX: plotLeft, maxX: plotRight)
     }
 
     /// A note in the middle of an empty plot.

@@ -30,16 +30,19 @@ public struct ChartSeries: Sendable, Equatable {
     }
 }
 
-/// A vertical line at an instant (a rollout decision), with a short label and a hover text.
+/// A vertical line at an instant (a rollout decision), with a tag, a short label and a hover text.
 public struct ChartMarker: Sendable, Equatable {
     public var x: Double
-    /// Drawn above the plot by charts that label their markers (`advance 25%`).
+    /// Drawn above the line in every chart, to find the same decision in all of them (`#3`).
+    public var tag: String
+    /// Drawn after the tag by charts that label their markers (`advance → canary 25%`).
     public var label: String
     /// Shown on hover (SVG `<title>`): when, who, what and why.
     public var detail: String
 
-    public init(x: Double, label: String, detail: String) {
+    public init(x: Double, tag: String = "", label: String, detail: String) {
         self.x = x
+        self.tag = tag
         self.label = label
         self.detail = detail
     }

@@ -14,7 +14,7 @@ public struct SVGLineChart: Sendable {
     /// The time range drawn, seconds since the epoch.
     public var xDomain: ClosedRange<Double>
     public var series: [ChartSeries]
-    /// Drawn as vertical dashed lines (labels only on hover).
+    /// Drawn as vertical dashed lines topped by their tag; the rest of their text is on hover.
     public var markers: [ChartMarker]
     /// Whether the y axis reaches down to 0 (latencies, distances); accuracies zoom in instead.
     public var includeZero: Bool
@@ -60,10 +60,11 @@ public struct SVGLineChart: Sendable {
     }
 
     public func render() -> String {
-        let frame = ChartFrame(plotHeight: plotHeight, xDomain: xDomain, yDomain: yDomain, format: format)
+        let frame = ChartFrame(plotHeight: plotHeight, xDomain: xDomain, yDomain: yDomain, format: format,
+                               markers: markers, markerLabel: \.tag)
         var s = frame.open(id: id, classes: "sg-chart line-chart", label: title)
         s += frame.axes(yTitle: yTitle)
-        s += frame.markers(markers, lanes: nil)
+        s += frame.markerLines()
         let hasData = series.contains { $0.points.contains { $0.y?.isFinite == true } }
         if !hasData { s += frame.emptyNote("no data in this window") }
         for line in series {

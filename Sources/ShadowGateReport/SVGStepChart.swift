@@ -66,14 +66,11 @@ public struct SVGStepChart: Sendable {
 
     public func render() -> String {
         let inside = changes.filter { xDomain.contains($0.x) }.sorted { $0.x < $1.x }
-        let markers = inside.map(\.marker)
-        // The lanes depend on x positions only, which the top margin does not move.
-        let lanes = ChartFrame(plotHeight: plotHeight, xDomain: xDomain, yDomain: yDomain, format: format).lanes(for: markers)
-        let frame = ChartFrame(plotHeight: plotHeight, extraTop: Double(lanes.laneCount) * ChartFrame.laneHeight,
-                               xDomain: xDomain, yDomain: yDomain, format: format)
+        let frame = ChartFrame(plotHeight: plotHeight, xDomain: xDomain, yDomain: yDomain, format: format,
+                               markers: inside.map(\.marker)) { $0.tag.isEmpty ? $0.label : "\($0.tag) \($0.label)" }
         var s = frame.open(id: id, classes: "sg-chart step-chart", label: title)
         s += frame.axes(yTitle: yTitle)
-        s += frame.markers(markers, lanes: lanes)
+        s += frame.markerLines()
         let corners = vertices
         if corners.isEmpty {
             s += frame.emptyNote("no rollout decisions recorded")

@@ -84,6 +84,13 @@ struct SVGChartTests {
         let svg = chart.render()
         #expect(svg.components(separatedBy: "class=\"change\"").count - 1 == 3)
         #expect(svg.contains(">l20.0</text>") && !svg.contains("l150.0"))
+        // a tag goes before the label, and is all a line chart draws of a marker
+        var tagged = chart
+        tagged.changes[0].marker.tag = "#1"
+        #expect(tagged.render().contains(">#1 l20.0</text>"))
+        let line = SVGLineChart(id: "l", title: "t", yTitle: "y", format: .number, xDomain: 0...100, series: [],
+                                markers: [ChartMarker(x: 20, tag: "#1", label: "l20", detail: "d")])
+        #expect(line.render().contains(">#1</text>") && !line.render().contains("l20"))
         // unknown start: the line begins at the first change
         var unknown = chart
         unknown.initial = nil
