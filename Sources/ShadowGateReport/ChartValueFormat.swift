@@ -25,7 +25,7 @@ public enum ChartValueFormat: Sendable, Equatable {
         case .fractionAsPercent: return Self.fixed(value * 100, decimals: 1) + "%"
         case .percent: return Self.fixed(value, decimals: 2).replacingTrailingZeros() + "%"
         case .number: return Self.fixed(value, decimals: 4).replacingTrailingZeros()
-        case .milliseconds: return Self.fixed(value, decimals: 2) + " ms"
+        case .milliseconds: return Self.fixed(value, decimals: 1) + " ms"
         }
     }
 

@@ -1,28 +1,33 @@
 extension HTMLReport {
+    /// Fewest pairs (labelled pairs for accuracy) a bucket needs to be drawn.
+    static let minimumBucketPairs = 20.0
+
     /// The five time charts, each in a section of its own with a one-line reading guide.
     func charts() -> String {
         let window = data.window
-        let markers = data.events.map(Self.marker)
-        func series(_ name: String, _ column: String, _ color: String, dash: String? = nil) -> ChartSeries {
-            ChartSeries(name: name, key: column, color: color, dash: dash, points: data.series.points(column, window: window))
+        let markers = data.events.enumerated().map { Self.marker($1, number: $0 + 1) }
+        func series(_ name: String, _ column: String, _ color: String, dash: String? = nil, countColumn: String = "pairs") -> ChartSeries {
+            ChartSeries(name: name, key: column, color: color, dash: dash,
+                        points: data.series.points(column, window: window, countColumn: countColumn, minimumCount: Self.minimumBucketPairs))
         }
+        let few = "Buckets with fewer than \(Int(Self.minimumBucketPairs))"
         var s = ""
-        s += section("accuracy", "1. Accuracy over time", "Share of labelled pairs each model got right, per \(data.bucket.description). Gaps are buckets without labelled pairs.",
+        s += section("accuracy", "1. Accuracy over time", "Share of labelled pairs each model got right, per \(data.bucket.description). \(few) labelled pairs are gaps.",
                      SVGLineChart(id: "chart-accuracy", title: "Accuracy of both models over time", yTitle: "accuracy", format: .fractionAsPercent,
                                   xDomain: window,
-                                  series: [series("legacy", "legacy_accuracy", ReportPalette.legacy),
-                                           series("learner", "learner_accuracy", ReportPalette.learner)],
+                                  series: [series("legacy", "legacy_accuracy", ReportPalette.legacy, countColumn: "labelled_pairs"),
+                                           series("learner", "learner_accuracy", ReportPalette.learner, countColumn: "labelled_pairs")],
                                   markers: markers, includeZero: false, yLimit: 0...1).render())
-        s += section("agreement", "2. Agreement", "Share of pairs where both models answered and gave the same class (or scores within the tolerance).",
+        s += section("agreement", "2. Agreement", "Share of pairs where both models answered and gave the same class (or scores within the tolerance). \(few) pairs are gaps.",
                      SVGLineChart(id: "chart-agreement", title: "Agreement between the models over time", yTitle: "agreement", format: .fractionAsPercent,
                                   xDomain: window, series: [series("agreement", "agreement", ReportPalette.agreement)],
                                   markers: markers, includeZero: false, yLimit: 0...1).render())
-        s += section("distribution", "3. Score distributions: KS D and PSI", "How far the learner's scores are from the legacy model's (0 = same distribution).",
+        s += section("distribution", "3. Score distributions: KS D and PSI", "How far the learner's scores are from the legacy model's (0 = same distribution). \(few) pairs are gaps.",
                      SVGLineChart(id: "chart-distribution", title: "KS D and PSI over time", yTitle: "distance", format: .number,
                                   xDomain: window,
                                   series: [series("KS D", "ks_d", ReportPalette.ksD), series("PSI", "psi", ReportPalette.psi)],
                                   markers: markers).render())
-        s += section("latency", "4. Latency", "Percentiles of each model's call latency; solid p50, dashed p95, dotted p99.",
+        s += section("latency", "4. Latency", "Percentiles of each model's call latency: solid p50, dashed p95, dotted p99. \(few) pairs are gaps.",
                      SVGLineChart(id: "chart-latency", title: "Latency percentiles of both models over time", yTitle: "latency", format: .milliseconds,
                                   xDomain: window,
                                   series: [
@@ -34,11 +39,11 @@ extension HTMLReport {
                                     series("learner p99", "learner_p99_ms", ReportPalette.learner, dash: ReportPalette.p99Dash),
                                   ],
                                   markers: markers).render())
-        s += section("canary", "5. Learner's share of traffic", "Canary percentage over time (promoted = 100%, shadow and legacy = 0%); hover a decision for who made it and why.",
+        s += section("canary", "5. Learner's share of traffic", "Canary percentage over time (promoted = 100%, shadow and legacy = 0%); hover a decision for who made it and why; #n is row n of the table below.",
                      SVGStepChart(id: "chart-canary", title: "Learner's share of live traffic over time", yTitle: "share of requests",
                                   seriesName: "learner answers", color: ReportPalette.learner, format: .percent,
                                   xDomain: window, yDomain: 0...100, initial: data.learnerShareAtWindowStart,
-                                  changes: data.events.map { SVGStepChart.Change(x: $0.at, value: $0.learnerShare, marker: Self.marker($0)) }).render())
+                                  changes: zip(data.events, markers).map { SVGStepChart.Change(x: $0.at, value: $0.learnerShare, marker: $1) }).render())
         return s
     }
 
@@ -46,11 +51,12 @@ extension HTMLReport {
         "<section class=\"chart\" id=\"section-\(key)\">\n<h2>\(title)</h2>\n<p class=\"note\">\(note)</p>\n\(svg)\n</section>\n"
     }
 
-    /// A rollout decision as a chart marker: `advance → canary 5%` drawn, the rest on hover.
-    static func marker(_ event: RolloutEvent) -> ChartMarker {
+    /// The `number`th rollout decision of the window as a chart marker: `#3` in every chart,
+    /// `advance → canary 5%` where there is room, the rest on hover.
+    static func marker(_ event: RolloutEvent, number: Int) -> ChartMarker {
         var detail = "\(UTCTime.dateTime(event.at)) · \(event.actor) · \(event.action) · \(event.transition)"
         if !event.reason.isEmpty { detail += " · reason: \(event.reason)" }
         if let version = event.learnerVersion { detail += " · learner \(version)" }
-        return ChartMarker(x: event.at, label: "\(event.action) → \(RolloutEvent.state(mode: event.toMode, percent: event.toPercent))", detail: detail)
+        return ChartMarker(x: event.at, tag: "#\(number)", label: "\(event.action) → \(RolloutEvent.state(mode: event.toMode, percent: event.toPercent))", detail: detail)
     }
 }

@@ -36,9 +36,13 @@ enum ReportStyleSheet {
         svg.sg-chart { display: block; width: 100%; height: auto; }
         svg.sg-chart text { font-family: inherit; }
         svg.sg-chart .axis-title { fill: #6b7280; }
-        table.events td { font-size: 13px; }
-        table.events td.reason { max-width: 320px; overflow-wrap: anywhere; }
-        table.events td.metrics { color: #374151; white-space: nowrap; }
+        table.events th, table.events td { padding: 6px 7px; font-size: 13px; }
+        table.events td.tag { color: #6b7280; font-weight: 600; }
+        table.events td.time, table.events td.metrics, table.events td.version { white-space: nowrap; }
+        table.events td.reason { overflow-wrap: anywhere; min-width: 200px; }
+        table.events td.metrics { color: #374151; font-size: 12px; }
+        .legacy-text { color: #b45309; font-weight: 600; }
+        .learner-text { color: #1d4ed8; font-weight: 600; }
         footer { color: #6b7280; font-size: 12px; text-align: center; }
         """
 }

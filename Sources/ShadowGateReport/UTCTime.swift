@@ -7,6 +7,9 @@ public enum UTCTime {
         return "\(p.date) \(two(p.hour)):\(two(p.minute)):\(two(p.second)) UTC"
     }
 
+    /// `2026-05-01`
+    public static func date(_ epoch: Double) -> String { parts(epoch).date }
+
     /// `12:34`, or `12:34:56` when `seconds` is set.
     public static func clock(_ epoch: Double, seconds: Bool = false) -> String {
         let p = parts(epoch)

@@ -32,7 +32,7 @@ struct HTMLReportTests {
                      toPercent: 0, reason: "initial state from the config file", learnerVersion: nil, metrics: [:]),
         RolloutEvent(id: 2, at: start + 1800, actor: "cli:ana", action: "set", fromMode: "shadow", fromPercent: 0, toMode: "canary",
                      toPercent: 25, reason: "<script>alert(1)</script>", learnerVersion: "river-7",
-                     metrics: ["learner_accuracy": 0.9, "pairs": 300]),
+                     metrics: ["legacy_accuracy": 0.8, "learner_accuracy": 0.9, "pairs": 300]),
     ]
 
     @Test("every compare() column appears once with its exact value; NULL is an empty data-value")
@@ -78,9 +78,10 @@ struct HTMLReportTests {
         let data = Self.data()
         let html = HTMLReport(data).render()
         #expect(html.contains("<tr data-event-id=\"1\" data-action=\"seed\">"))
-        #expect(html.contains("<td>shadow → canary 25%</td>"))
-        #expect(html.contains("<td>→ shadow</td>"))
-        #expect(html.contains("pairs 300<br>acc learner 90.0%"))
+        #expect(html.contains("<td class=\"transition\">shadow → canary 25%</td>"))
+        #expect(html.contains("<td class=\"transition\">→ shadow</td>"))
+        #expect(html.contains("<td class=\"metrics\">accuracy <span class=\"legacy-text\">80.0%</span> / <span class=\"learner-text\">90.0%</span><br>300 pairs</td>"))
+        #expect(html.contains("<td class=\"tag\">#2</td>"))
         #expect(data.learnerShareAtWindowStart == nil)
         var later = data
         later.events.removeFirst()
