@@ -9,14 +9,6 @@ public struct ReportBucket: Sendable, Equatable {
         self.seconds = seconds
     }
 
-    /// Round widths the automatic choice picks from.
-    static let roundSeconds: [Double] = [
-        1, 2, 5, 10, 15, 30,
-        60, 120, 300, 600, 900, 1800,
-        3600, 7200, 10_800, 21_600, 43_200,
-        86_400, 172_800, 604_800,
-    ]
-
     /// Most buckets a report draws: a chart 1000 px wide gets ~10 px per bucket at worst.
     public static let maximumCount = 100.0
 
@@ -24,7 +16,7 @@ public struct ReportBucket: Sendable, Equatable {
     /// (60 buckets of a minute for an hour, 96 of 15 minutes for a day): fine enough to see a
     /// change, coarse enough that each bucket holds enough pairs for its statistics.
     public static func automatic(windowSeconds: Double) -> ReportBucket {
-        let seconds = roundSeconds.first { windowSeconds / $0 <= maximumCount }
+        let seconds = RoundDurations.seconds.first { windowSeconds / $0 <= maximumCount }
             ?? (windowSeconds / maximumCount / 86_400).rounded(.up) * 86_400
         return ReportBucket(interval: "\(Int64(seconds)) seconds", seconds: seconds)
     }

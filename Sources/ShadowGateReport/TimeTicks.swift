@@ -5,19 +5,11 @@ public struct TimeTicks: Sendable, Equatable {
     /// Tick instants (seconds since the epoch) inside the axis, earliest first.
     public var values: [Double]
 
-    /// Round steps, so ticks fall on :00, :05, :15, :30, whole hours, midnight.
-    static let steps: [Double] = [
-        1, 2, 5, 10, 15, 30,
-        60, 120, 300, 600, 900, 1800,
-        3600, 7200, 10_800, 21_600, 43_200,
-        86_400, 172_800, 604_800, 2_592_000,
-    ]
-
     /// The smallest round step that puts at most `maxCount` ticks on `[start, end]`.
     public init(start: Double, end: Double, maxCount: Int) {
         let span = max(end - start, 1)
         let limit = Double(max(maxCount, 1))
-        let step = Self.steps.first { span / $0 <= limit } ?? (span / limit).rounded(.up)
+        let step = RoundDurations.seconds.first { span / $0 <= limit } ?? (span / limit).rounded(.up)
         // The epoch is a UTC midnight, so multiples of the step are round UTC times.
         let first = (start / step).rounded(.up)
         let last = (end / step).rounded(.down)

@@ -14,8 +14,9 @@ struct ReportBucketTests {
             let count = window / ReportBucket.automatic(windowSeconds: window).seconds
             #expect(count <= 100 && count >= 30, "window \(window): \(count) buckets")
         }
-        // a year: weeks; beyond the round widths: whole days
+        // a year: weeks, three years: 30 days; beyond the round widths: whole days
         #expect(ReportBucket.automatic(windowSeconds: 365 * 86_400).description == "7 days")
-        #expect(ReportBucket.automatic(windowSeconds: 3 * 365 * 86_400).description == "11 days")
+        #expect(ReportBucket.automatic(windowSeconds: 3 * 365 * 86_400).description == "30 days")
+        #expect(ReportBucket.automatic(windowSeconds: 10_000 * 86_400).description == "100 days")
     }
 }
