@@ -88,7 +88,7 @@ let package = Package(
             ]
         ),
         // The HTML report: data read over LibPQ, rendered by pure functions (inline SVG charts, no network).
-        .target(name: "ShadowGateReport", dependencies: ["ShadowGateCore", "LibPQ"]),
+        .target(name: "ShadowGateReport", dependencies: ["ShadowGateCore", "ShadowGateControl", "LibPQ"]),
         .executableTarget(
             name: "shadowgate",
             dependencies: [
@@ -120,7 +120,7 @@ let package = Package(
         ),
         .testTarget(name: "ShadowGateCoreTests", dependencies: ["ShadowGateCore"]),
         // Pure rendering: scales, ticks, gaps, escaping; no database.
-        .testTarget(name: "ShadowGateReportTests", dependencies: ["ShadowGateReport", "ShadowGateCore"]),
+        .testTarget(name: "ShadowGateReportTests", dependencies: ["ShadowGateReport", "ShadowGateControl", "ShadowGateCore"]),
         .testTarget(
             name: "ShadowGateProxyTests",
             dependencies: ["ShadowGateProxy", "ShadowGateTesting", "ShadowGateCore"]

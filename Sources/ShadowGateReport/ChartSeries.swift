@@ -35,7 +35,7 @@ public struct ChartMarker: Sendable, Equatable {
     public var x: Double
     /// Drawn above the line in every chart, to find the same decision in all of them (`#3`).
     public var tag: String
-    /// Drawn after the tag by charts that label their markers (`advance → canary 25%`).
+    /// Drawn after the tag by charts that label their markers (`advance → canary 25 %`).
     public var label: String
     /// Shown on hover (SVG `<title>`): when, who, what and why.
     public var detail: String

@@ -52,7 +52,7 @@ extension HTMLReport {
     }
 
     /// The `number`th rollout decision of the window as a chart marker: `#3` in every chart,
-    /// `advance → canary 5%` where there is room, the rest on hover.
+    /// `advance → canary 5 %` where there is room, the rest on hover.
     static func marker(_ event: RolloutEvent, number: Int) -> ChartMarker {
         var detail = "\(UTCTime.dateTime(event.at)) · \(event.actor) · \(event.action) · \(event.transition)"
         if !event.reason.isEmpty { detail += " · reason: \(event.reason)" }

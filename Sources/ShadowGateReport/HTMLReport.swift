@@ -1,3 +1,4 @@
+import ShadowGateControl
 import ShadowGateCore
 
 /// The comparison of a route's two models as one self-contained HTML page: header, summary,
@@ -46,13 +47,15 @@ public struct HTMLReport: Sendable {
         s += fact("window", "last \(HTMLText.escape(data.since)): \(UTCTime.dateTime(data.windowStart)) → \(UTCTime.dateTime(data.windowEnd))")
         s += fact("buckets", "\(data.bucket.description) (\(data.series.buckets.count) in the window)")
         s += fact("generated", UTCTime.dateTime(data.windowEnd), id: "generated-at")
-        if let flags = data.flags {
-            let state = HTMLText.escape(RolloutEvent.state(mode: flags.mode, percent: flags.canaryPercent))
-            let attributes = "data-mode=\"\(HTMLText.escape(flags.mode))\" data-canary-percent=\"\(flags.canaryPercent)\""
-            var text = "<strong>\(state)</strong> · learner answers \(ChartValueFormat.percent.value(flags.learnerShare)) of requests"
-                + " · shadow \(ChartValueFormat.percent.value(flags.shadowPercent))"
-                + " · revision \(flags.revision), set by \(HTMLText.escape(flags.updatedBy)) at \(UTCTime.dateTime(flags.updatedAt))"
-            if !flags.reason.isEmpty { text += " (“\(HTMLText.escape(flags.reason))”)" }
+        if let record = data.flags {
+            let flags = record.flags
+            let mode = flags.mode.rawValue
+            let share = RolloutEvent.learnerShare(mode: mode, percent: flags.canaryPercent)
+            let attributes = "data-mode=\"\(mode)\" data-canary-percent=\"\(flags.canaryPercent)\""
+            var text = "<strong>\(HTMLText.escape(RolloutEvent.state(mode: mode, percent: flags.canaryPercent)))</strong>"
+                + " · learner answers \(share.formattedShortPercent) of requests · shadow \(flags.shadowPercent.formattedShortPercent)"
+                + " · revision \(record.revision), set by \(HTMLText.escape(record.updatedBy)) at \(UTCTime.dateTime(record.updatedAt))"
+            if !record.reason.isEmpty { text += " (“\(HTMLText.escape(record.reason))”)" }
             s += "<dt>flags now</dt><dd id=\"current-flags\" \(attributes)>\(text)</dd>\n"
         } else {
             s += fact("flags now", "none yet (no gateway with this route has started on this database)", id: "current-flags")

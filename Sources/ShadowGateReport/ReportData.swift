@@ -1,3 +1,4 @@
+import ShadowGateControl
 import ShadowGateCore
 
 /// Everything an HTML report shows, read in one consistent snapshot of the database.
@@ -14,7 +15,7 @@ public struct ReportData: Sendable, Equatable {
     /// `compare_series(route, since, bucket)`.
     public var series: ComparisonSeries
     /// `nil` when the route has no row in `shadowgate.flags` yet.
-    public var flags: FlagsSnapshot?
+    public var flags: FlagRecord?
     /// The learner's model version as its latest response in the window named it.
     public var learnerVersion: String?
     /// Rollout events inside the window, earliest first.
@@ -23,7 +24,7 @@ public struct ReportData: Sendable, Equatable {
     public var eventBeforeWindow: RolloutEvent?
 
     public init(route: String, since: String, windowStart: Double, windowEnd: Double, bucket: ReportBucket,
-                summary: ComparisonReport, series: ComparisonSeries, flags: FlagsSnapshot?, learnerVersion: String?,
+                summary: ComparisonReport, series: ComparisonSeries, flags: FlagRecord?, learnerVersion: String?,
                 events: [RolloutEvent], eventBeforeWindow: RolloutEvent?) {
         self.route = route
         self.since = since
@@ -45,6 +46,6 @@ public struct ReportData: Sendable, Equatable {
     public var learnerShareAtWindowStart: Double? {
         if let eventBeforeWindow { return eventBeforeWindow.learnerShare }
         if let first = events.first { return first.previousLearnerShare }
-        return flags?.learnerShare
+        return flags.map { RolloutEvent.learnerShare(mode: $0.flags.mode.rawValue, percent: $0.flags.canaryPercent) }
     }
 }

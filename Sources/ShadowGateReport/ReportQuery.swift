@@ -1,5 +1,6 @@
 import Foundation
 import LibPQ
+import ShadowGateControl
 import ShadowGateCore
 
 /// Reads a ``ReportData`` for one route and window over a libpq connection.
@@ -48,10 +49,12 @@ public struct ReportQuery: Sendable {
                 values: Dictionary(uniqueKeysWithValues: ComparisonReport.columns.map { ($0, seriesResult.value($0, row: row).flatMap(Double.init)) }))
         }
 
-        let flags = try run(connection, """
-            SELECT mode, canary_percent, shadow_percent, revision, extract(epoch FROM updated_at), updated_by, reason
-            FROM shadowgate.flags WHERE route = $1
-            """, [route], code: .queryFailed, "reading shadowgate.flags failed")
+        let flags: FlagRecord?
+        do {
+            flags = try FlagStore(connection: connection).get(route: route)
+        } catch {
+            throw ReportQueryError(.queryFailed, route: route, since: since, detail: "\(error)")
+        }
         let version = try run(connection, "SELECT shadowgate.learner_version($1, $2::interval)", [route, since],
                               code: .queryFailed, "reading the learner's model version failed")
         let eventColumns = """
@@ -68,10 +71,7 @@ public struct ReportQuery: Sendable {
             route: route, since: since, windowStart: start, windowEnd: end, bucket: chosenBucket,
             summary: ComparisonReport(route: route, since: since, text: summaryText),
             series: ComparisonSeries(buckets: buckets, bucketSeconds: chosenBucket.seconds),
-            flags: flags.rows.isEmpty ? nil : FlagsSnapshot(
-                mode: flags.rows[0][0] ?? "", canaryPercent: double(flags, 0, 1) ?? 0, shadowPercent: double(flags, 0, 2) ?? 0,
-                revision: flags.rows[0][3].flatMap { Int64($0) } ?? 0, updatedAt: double(flags, 0, 4) ?? end,
-                updatedBy: flags.rows[0][5] ?? "", reason: flags.rows[0][6] ?? ""),
+            flags: flags,
             learnerVersion: version.scalar,
             events: events.rows.map(Self.event),
             eventBeforeWindow: before.rows.first.map(Self.event))

@@ -48,13 +48,13 @@ public struct RolloutEvent: Sendable, Equatable {
         }
     }
 
-    /// `canary 25%`, `promoted`, `shadow`.
+    /// `canary 25 %`, `promoted`, `shadow`: as the flag commands write them.
     public static func state(mode: String, percent: Double?) -> String {
         guard mode == RouteMode.canary.rawValue else { return mode }
-        return "canary \(ChartValueFormat.fixed(percent ?? 0, decimals: 2).replacingTrailingZeros())%"
+        return "canary \((percent ?? 0).formattedShortPercent)"
     }
 
-    /// `shadow → canary 5%`, or `→ shadow` for a first event.
+    /// `shadow → canary 5 %`, or `→ shadow` for a first event.
     public var transition: String {
         (fromMode.map { Self.state(mode: $0, percent: fromPercent) + " " } ?? "") + "→ " + Self.state(mode: toMode, percent: toPercent)
     }

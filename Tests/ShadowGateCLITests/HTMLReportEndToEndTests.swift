@@ -140,7 +140,7 @@ struct HTMLReportEndToEndTests {
         let canarySVG = html[canary...].components(separatedBy: "</svg>")[0]
         let steps = canarySVG.components(separatedBy: "class=\"change\" data-value=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
         #expect(steps == ["0.0", "1.0", "5.0", "25.0", "100.0", "0.0"])
-        let labels = ["seed → shadow", "set → canary 1%", "advance → canary 5%", "advance → canary 25%", "promote → promoted", "rollback → shadow"]
+        let labels = ["seed → shadow", "set → canary 1 %", "advance → canary 5 %", "advance → canary 25 %", "promote → promoted", "rollback → shadow"]
         for (index, label) in labels.enumerated() {
             #expect(canarySVG.contains(">#\(index + 1) \(label)</text>"), "\(label)")
         }

@@ -1,3 +1,4 @@
+import ShadowGateControl
 import ShadowGateCore
 import ShadowGateReport
 import Testing
@@ -22,8 +23,8 @@ struct HTMLReportTests {
             bucket: ReportBucket(interval: "60 seconds", seconds: 60),
             summary: ComparisonReport(route: route, since: "1h", values: values),
             series: ComparisonSeries(buckets: buckets, bucketSeconds: 60),
-            flags: FlagsSnapshot(mode: "canary", canaryPercent: 25, shadowPercent: 100, revision: 4,
-                                 updatedAt: start + 1800, updatedBy: "cli:ana", reason: "looks good"),
+            flags: FlagRecord(route: route, flags: RouteFlags(mode: .canary, canaryPercent: 25, shadowPercent: 100), revision: 4,
+                              updatedAt: start + 1800, updatedBy: "cli:ana", reason: "looks good"),
             learnerVersion: "river-7", events: events, eventBeforeWindow: nil)
     }
 
@@ -77,8 +78,9 @@ struct HTMLReportTests {
     func events() {
         let data = Self.data()
         let html = HTMLReport(data).render()
+        #expect(html.contains("<strong>canary 25 %</strong> · learner answers 25 % of requests · shadow 100 %"))
         #expect(html.contains("<tr data-event-id=\"1\" data-action=\"seed\">"))
-        #expect(html.contains("<td class=\"transition\">shadow → canary 25%</td>"))
+        #expect(html.contains("<td class=\"transition\">shadow → canary 25 %</td>"))
         #expect(html.contains("<td class=\"transition\">→ shadow</td>"))
         #expect(html.contains("<td class=\"metrics\">accuracy <span class=\"legacy-text\">80.0%</span> / <span class=\"learner-text\">90.0%</span><br>300 pairs</td>"))
         #expect(html.contains("<td class=\"tag\">#2</td>"))
