@@ -59,7 +59,11 @@ public struct ReportQuery: Sendable {
                               code: .queryFailed, "reading the learner's model version failed")
         let eventColumns = """
             SELECT id, extract(epoch FROM at), actor, action, from_mode, from_percent, to_mode, to_percent, reason,
-                   learner_version, metrics::text
+                   learner_version,
+                   -- only the numeric members: the controller adds text and nested gate results
+                   CASE WHEN jsonb_typeof(metrics) = 'object' THEN
+                       (SELECT jsonb_object_agg(key, value) FROM jsonb_each(metrics) WHERE jsonb_typeof(value) = 'number')::text
+                   END
             FROM shadowgate.rollout_events
             """
         let events = try run(connection, eventColumns + " WHERE route = $1 AND at >= now() - $2::interval ORDER BY at, id",
@@ -101,27 +105,9 @@ public struct ReportQuery: Sendable {
             learnerVersion: row[9], metrics: row[10].map(numericMembers) ?? [:])
     }
 
-    /// The numeric members of a JSON object's top level (strings, booleans and nested values are skipped).
+    /// A JSON object of numbers (the numeric members the query kept) as a dictionary.
     static func numericMembers(_ json: String) -> [String: Double] {
-        (try? JSONDecoder().decode(NumericMembers.self, from: Data(json.utf8)))?.values ?? [:]
-    }
-
-    private struct NumericMembers: Decodable {
-        var values: [String: Double] = [:]
-
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: Key.self)
-            for key in container.allKeys {
-                if let value = try? container.decode(Double.self, forKey: key) { values[key.stringValue] = value }
-            }
-        }
+        (try? JSONDecoder().decode([String: Double].self, from: Data(json.utf8))) ?? [:]
     }
 
     @discardableResult

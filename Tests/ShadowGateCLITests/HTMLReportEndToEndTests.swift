@@ -50,7 +50,11 @@ struct HTMLReportEndToEndTests {
         SELECT shadowgate.set_flags('churn', 'canary', 1, 'cli:ana', 'set', 'first canary after a week in shadow');
         SELECT shadowgate.set_flags('churn', 'canary', 5, 'controller:gw-1:4242', 'advance', 'gates passed for 10 minutes');
         SELECT shadowgate.set_flags('churn', 'canary', 25, 'controller:gw-1:4242', 'advance', 'gates passed for 10 minutes');
-        SELECT shadowgate.set_flags('churn', 'promoted', 25, 'controller:gw-1:4242', 'promote', 'accuracy ahead on 300 labelled pairs');
+        -- as the controller records it: compare() columns plus text and nested gate results
+        SELECT shadowgate.set_flags('churn', 'promoted', 25, 'controller:gw-1:4242', 'promote', 'accuracy ahead on 300 labelled pairs',
+                                    p_metrics => '{"pairs": 1800, "legacy_accuracy": 0.8, "learner_accuracy": 0.875, "agreement": 0.71,
+                                                   "psi": null, "window": "10m", "outcome": "pass", "hard": true,
+                                                   "gates": [{"gate": "accuracy_delta_min", "value": 0.075}]}');
         SELECT shadowgate.set_flags('churn', 'shadow', 0, 'cli:o''brien', 'rollback',
                                     '<script>alert("pwned")</script> p99 over budget & rising');
         WITH ordered AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM shadowgate.rollout_events WHERE route = 'churn')
@@ -144,6 +148,11 @@ struct HTMLReportEndToEndTests {
         for (index, label) in labels.enumerated() {
             #expect(canarySVG.contains(">#\(index + 1) \(label)</text>"), "\(label)")
         }
+
+        // An event's metrics: its numbers only (the controller's text, flags and gates are left out).
+        let promote = try #require(events.rows.first { $0[1] == "promote" }?[0])
+        let promoteRow = try #require(html.components(separatedBy: "<tr data-event-id=\"\(promote)\"").last?.components(separatedBy: "</tr>").first)
+        #expect(promoteRow.contains("<td class=\"metrics\">accuracy <span class=\"legacy-text\">80.0%</span> / <span class=\"learner-text\">87.5%</span><br>agreement 71.0%<br>1800 pairs</td>"))
 
         // Text from the database is escaped everywhere it appears.
         #expect(html.contains("<td class=\"reason\">&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; p99 over budget &amp; rising</td>"))
