@@ -43,7 +43,7 @@ final class BackgroundThread: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while !stopping, Date() < deadline {
-            condition.wait(until: deadline)
+            _ = condition.wait(until: deadline)
         }
         return !stopping
     }
@@ -55,7 +55,7 @@ final class BackgroundThread: @unchecked Sendable {
         stopping = true
         condition.broadcast()
         while started, !finished, Date() < deadline {
-            condition.wait(until: deadline)
+            _ = condition.wait(until: deadline)
         }
         condition.unlock()
     }

@@ -153,6 +153,31 @@ struct PromotionScenarioTests {
         #expect(gateway.stop() == 0)
         await legacy.stop()
         await learner.stop()
+
+        // 4. The HTML report of this very rollout: charts, compare()'s numbers, every decision.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sg-scenario-\(UUID().uuidString).html").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let render = try BinaryRunner.run(["report", "--route", "m", "--since", "1h", "--format", "html", "--output", file,
+                                           "--database-url", database])
+        #expect(render.status == 0, "\(render.stderr)")
+        let html = try String(contentsOfFile: file, encoding: .utf8)
+        for chart in ["chart-accuracy", "chart-agreement", "chart-distribution", "chart-latency", "chart-canary"] {
+            #expect(html.contains("<svg id=\"\(chart)\" class=\"sg-chart"), "no \(chart)")
+        }
+        let compare = try query(database, "SELECT pairs, labelled_pairs, legacy_accuracy, learner_accuracy, learner_error_rate FROM shadowgate.compare('m', '1 hour')")
+        let shown = HTMLReportEndToEndTests.exactValues(html)
+        for (index, column) in ["pairs", "labelled_pairs", "legacy_accuracy", "learner_accuracy", "learner_error_rate"].enumerated() {
+            let expected = compare.first?[index].flatMap(Double.init)
+            #expect(shown[column]?.first.flatMap(Double.init) == expected, "\(column): page \(shown[column] ?? []), compare() \(String(describing: expected))")
+        }
+        let eventIDs = try query(database, "SELECT id, action FROM shadowgate.rollout_events WHERE route = 'm' ORDER BY id")
+        #expect(eventIDs.count == 7)
+        for row in eventIDs {
+            #expect(html.contains("<tr data-event-id=\"\(row[0]!)\" data-action=\"\(row[1]!)\">"), "event \(row[0]!) \(row[1]!)")
+        }
+        let canary = html.components(separatedBy: "<svg id=\"chart-canary\"").last?.components(separatedBy: "</svg>").first ?? ""
+        let steps = canary.components(separatedBy: "class=\"change\" data-value=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        #expect(steps == ["0.0", "1.0", "5.0", "25.0", "50.0", "100.0", "0.0"])
     }
 
     @Test("with too few labels in the window the controller holds, and rollout status says so")
