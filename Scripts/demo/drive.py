@@ -195,8 +195,8 @@ class Feedback:
                 self.stats.feedback_errors += len(batch) if failed else 0
 
 
-def progress_line(s: dict, total: int, started: float, drift_at: int, feedback_pending: int) -> str:
-    elapsed = max(time.monotonic() - started, 1e-6)
+def progress_line(s: dict, total: int, elapsed: float, drift_at: int, feedback_pending: int) -> str:
+    elapsed = max(elapsed, 1e-6)
     w = s["window"]
     served = " ".join(f"{k} {v}" for k, v in sorted(w["served_by"].items())) or "-"
     acc = "-" if w["accuracy"] is None else f"{w['accuracy']:.2f}"
@@ -301,12 +301,13 @@ def main(argv=None) -> int:
             n += 1
             if args.quiet or (not tty and n % 5):
                 continue
-            line = progress_line(stats.snapshot(), args.count, started, args.drift_at, feedback.pending())
+            line = progress_line(stats.snapshot(), args.count, time.monotonic() - started, args.drift_at, feedback.pending())
             sys.stdout.write(("\r\033[K" + line) if tty else (line + "\n"))
             sys.stdout.flush()
     threading.Thread(target=reporter, daemon=True).start()
 
     interrupted = False
+    sending = None
     try:
         for n, index in enumerate(range(args.start, args.start + args.count)):
             if args.rate > 0:
@@ -330,17 +331,19 @@ def main(argv=None) -> int:
             jobs_cond.notify_all()
         for t in workers:
             t.join()
+        sending = time.monotonic() - started
         feedback.close()
     except KeyboardInterrupt:
         interrupted = True
         done_sending.set()
     stop.set()
     elapsed = time.monotonic() - started
+    sending = sending or elapsed
     s = stats.snapshot()
     if not args.quiet:
-        line = progress_line(s, args.count, started, args.drift_at, feedback.pending())
+        line = progress_line(s, args.count, sending, args.drift_at, feedback.pending())
         sys.stdout.write(("\r\033[K" + line + "\n") if tty else (line + "\n"))
-    summary = {**s, "elapsed_s": round(elapsed, 2), "rate": round(s["sent"] / elapsed, 1) if elapsed else None,
+    summary = {**s, "elapsed_s": round(elapsed, 2), "rate": round(s["sent"] / sending, 1),
                "stream": {"start": args.start, "count": args.count, "drift_at": args.drift_at}}
     print("drive: " + json.dumps({k: summary[k] for k in ("sent", "ok", "errors", "elapsed_s", "rate", "feedback", "total")}))
     if args.summary_json:
