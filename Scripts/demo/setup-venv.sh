@@ -7,6 +7,7 @@
 #                               python3.11 on PATH that is 3.11 or 3.12; MLServer 1.7 needs < 3.13,
 #                               River and scikit-learn need >= 3.11)
 #   SHADOWGATE_VENV=DIR         put the environment elsewhere
+#   SHADOWGATE_NO_UV=1          install with pip only (slower) instead of uv from PyPI
 #
 # Idempotent: a stamp keyed on the hash of requirements.txt and the interpreter's version makes a
 # second run return at once; a changed requirements file updates the environment in place, a
@@ -15,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=${SHADOWGATE_VENV:-.shadowgate/venv}
 REQ=Scripts/demo/requirements.txt
+UV_VERSION=0.13.9   # the installer (from PyPI); not part of the stamp
 say() { echo "setup-venv: $*" >&2; }
 
 # One interpreter call per candidate: "<version> <machine> ok|unsupported".
@@ -57,9 +59,20 @@ if [[ ! -x $VENV/bin/python ]]; then
     fi
 fi
 rm -f "$STAMP"
-say "installing $REQ (MLServer, scikit-learn, River; 1-2 minutes the first time)"
+say "installing $REQ (MLServer, scikit-learn, River; about a minute the first time, 2 with pip)"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check --no-input)
-if ! "${PIP[@]}" install --quiet --prefer-binary -r "$REQ" >&2; then
+# uv installs the ~75 wheels about 4x faster than pip; pip is the fallback. Bytecode is compiled
+# at install time either way: with PYTHONDONTWRITEBYTECODE set, as on some machines, nothing
+# would ever be cached and every MLServer start would compile its imports again (2x slower).
+installed=
+if [[ -z ${SHADOWGATE_NO_UV:-} ]] && "${PIP[@]}" install --quiet "uv==$UV_VERSION" >&2; then
+    if "$VENV/bin/python" -m uv pip install --quiet --compile-bytecode --python "$VENV/bin/python" -r "$REQ" >&2; then
+        installed=uv
+    else
+        say "uv failed (see above); trying pip"
+    fi
+fi
+if [[ -z $installed ]] && ! "${PIP[@]}" install --quiet --prefer-binary -r "$REQ" >&2; then
     say "pip install failed (see above); PyPI must be reachable"
     exit 1
 fi
