@@ -9,7 +9,7 @@
 #
 # The script becomes the MLServer process (exec), so its PID is the server's and SIGTERM stops it.
 # There is no metrics server (settings.json sets metrics_endpoint null). Ready when
-# GET /v2/models/NAME/ready answers 200; that takes ~3-7 s, mostly Python imports.
+# GET /v2/models/NAME/ready answers 200; that takes 4-9 s on a busy 2-core machine, mostly Python imports.
 # Keep-alive: MLServer's uvicorn closes idle connections after 5 s, so a gateway in front of it
 # needs limits.upstream_idle_ms below 5000.
 set -euo pipefail
