@@ -174,6 +174,8 @@ public final class EmbeddedPostgres: Sendable {
     /// running (its `postmaster.pid` exists); `nil` otherwise. Lets CLI commands reach the embedded
     /// default without a URL.
     public static func runningConnectionString(dataDirectory: String) -> String? {
+        // libpq takes a socket directory only as an absolute path.
+        let dataDirectory = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid"),
               let conf = try? String(contentsOfFile: dataDirectory + "/shadowgate.conf", encoding: .utf8)
         else { return nil }

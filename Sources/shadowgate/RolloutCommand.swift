@@ -35,7 +35,13 @@ struct RolloutCommand: AsyncParsableCommand {
                 if let at = evaluation.rolledBackAt { out += "  rolled back at \(at); advancing again needs a window wholly after it\n" }
                 out += "  learner version \(evaluation.learnerVersion ?? "unknown")\n"
                 if !evaluation.gates.isEmpty {
-                    out += "\n" + FlagTable.aligned([["gate", "value", "bound", "threshold", "kind", "outcome"]] + evaluation.gates)
+                    // Values and bounds as the terminal report prints numbers (3 decimals).
+                    let gates = evaluation.gates.map { gate in
+                        gate.enumerated().map { index, cell in
+                            (index == 1 || index == 2) ? (Double(cell).map { ComparisonReport.format($0) } ?? cell) : cell
+                        }
+                    }
+                    out += "\n" + FlagTable.aligned([["gate", "value", "bound", "threshold", "kind", "outcome"]] + gates)
                         .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
                 }
             } else {
