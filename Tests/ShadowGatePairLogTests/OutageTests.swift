@@ -60,11 +60,12 @@ import Testing
             let c = try PGConnection(connectionString: cs)
             defer { c.close() }
             return try c.execute("SELECT count(*), count(DISTINCT request_id) FROM shadowgate.pairs").rows[0]
+                + c.execute("SELECT count(*), count(DISTINCT request_id) FROM shadowgate.pair_stats").rows[0]
         }
         let s = writer.statistics
         #expect(spooledWhileDown > 0)
         #expect(s.dropped == 0)
-        #expect(rows == ["\(sent)", "\(sent)"], "sent \(sent), stats \(s)")
+        #expect(rows == ["\(sent)", "\(sent)", "\(sent)", "\(sent)"], "sent \(sent), stats \(s) (pairs, then pair_stats)")
         try? FileManager.default.removeItem(atPath: config.spoolDir)
     }
 }

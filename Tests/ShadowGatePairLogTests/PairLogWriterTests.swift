@@ -21,6 +21,18 @@ import Testing
         }
     }
 
+    /// Rows of `pair_stats`, distinct request ids there, and how many of its rows equal their
+    /// pair's statistics columns: all three equal the pair count when the trigger kept them in step.
+    static let pairStatsMirrorSQL = """
+        SELECT count(*), count(DISTINCT s.request_id),
+               count(*) FILTER (WHERE (s.route, s.legacy_outcome, s.learner_outcome, s.legacy_score, s.learner_score,
+                                       s.legacy_label, s.learner_label, s.legacy_latency_us, s.learner_latency_us)
+                                      IS NOT DISTINCT FROM
+                                      (p.route, p.legacy_outcome, p.learner_outcome, p.legacy_score, p.learner_score,
+                                       p.legacy_label, p.learner_label, p.legacy_latency_us, p.learner_latency_us))
+        FROM shadowgate.pair_stats s LEFT JOIN shadowgate.pairs p USING (request_id, received_at)
+        """
+
     @Test func nRecordsGiveExactlyNRowsWithTheRightFields() async throws {
         let cs = try TestDatabase.migrated("w")
         let writer = try PairLogWriter(connectionString: cs, config: config())
@@ -77,6 +89,7 @@ import Testing
         for r in records.prefix(10) { writer.submit(r) }
         await writer.shutdown()
         #expect(try await count(cs) == ["2000", "2000"])
+        #expect(try await count(cs, Self.pairStatsMirrorSQL) == ["2000", "2000", "2000"])
         let s = writer.statistics
         #expect(s.queued == 4010 && s.written == 2000 && s.dropped == 0)
     }
@@ -152,6 +165,7 @@ import Testing
         #expect(await eventually { up.isIdle })
         await up.shutdown()
         #expect(try await count(cs) == ["1500", "1500"])
+        #expect(try await count(cs, Self.pairStatsMirrorSQL) == ["1500", "1500", "1500"])  // replayed rows once, too
         #expect(up.statistics.replayed == 1500)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".spool") }.isEmpty)
     }
