@@ -1,4 +1,4 @@
--- compare() over a million pairs in under 2 s.
+-- compare() over a million pairs in under 2 s, and labels per row of a batch request.
 --
 -- * shadowgate.pair_stats: a narrow companion of shadowgate.pairs holding only the columns the
 --   comparison reads (no outputs, features or text the statistics never touch), partitioned by
@@ -8,6 +8,10 @@
 --   a row skipped as a duplicate is not copied twice. Existing pairs are copied here (backfill).
 -- * compare_window() reads pair_stats and computes every distribution statistic from per-value
 --   counts (hash aggregation) instead of sorting arrays of a million scores: same results.
+-- * shadowgate.labels is keyed by (request_id, row_index): every row of a batch request can
+--   carry its own label; received_at is when the gateway received the label (the writer upserts
+--   the latest). compare() compares the pair's scores, which are row 0's prediction, so it joins
+--   row 0's label only.
 
 -- ---------------------------------------------------------------------------------------------
 -- The narrow companion table
@@ -160,6 +164,19 @@ FROM shadowgate.pairs;
 ANALYZE shadowgate.pair_stats;
 
 -- ---------------------------------------------------------------------------------------------
+-- Labels per row of a batch request
+-- ---------------------------------------------------------------------------------------------
+
+-- Existing labels were for whole requests: they become row 0's.
+ALTER TABLE shadowgate.labels ADD COLUMN row_index int NOT NULL DEFAULT 0 CHECK (row_index >= 0);
+ALTER TABLE shadowgate.labels DROP CONSTRAINT labels_pkey;
+ALTER TABLE shadowgate.labels ADD PRIMARY KEY (request_id, row_index);
+
+COMMENT ON TABLE shadowgate.labels IS
+    'Ground-truth labels (feedback) per request_id and row_index (the row of a batch request, 0 for a single prediction); '
+    'label_value is the numeric label when label parses as a number.';
+
+-- ---------------------------------------------------------------------------------------------
 -- Statistics from per-value counts
 -- ---------------------------------------------------------------------------------------------
 
@@ -274,8 +291,8 @@ $$;
 -- compare_window over pair_stats
 -- ---------------------------------------------------------------------------------------------
 
--- Same signature, columns and definitions as 0003's (see there and migrations/README.md). How it
--- is fast:
+-- Same signature, columns and definitions as 0003's (see there and migrations/README.md); the
+-- label of a pair is its row 0 label. How it is fast:
 --   * it reads pair_stats (the narrow copy), not pairs;
 --   * one pass with the labels join gives the counts, agreement, accuracies and rates;
 --   * a second pass (no join) counts each distinct value of the scores, latencies and predicted
@@ -328,7 +345,7 @@ BEGIN
                END::int AS rc,
                CASE WHEN lo = 'ok' THEN coalesce(ll, CASE WHEN ls >= threshold THEN '1' WHEN ls < threshold THEN '0' END) END AS kl,
                CASE WHEN ro = 'ok' THEN coalesce(rl, CASE WHEN rs >= threshold THEN '1' WHEN rs < threshold THEN '0' END) END AS kr
-        FROM w LEFT JOIN shadowgate.labels l ON l.request_id = w.request_id
+        FROM w LEFT JOIN shadowgate.labels l ON l.request_id = w.request_id AND l.row_index = 0
     ), g AS MATERIALIZED (
         -- sums and counts per (legacy class, learner class): the scalar metrics add them up, the
         -- chi-squared table counts the classes; 0/1 sums are exact, so averages equal avg()'s

@@ -195,7 +195,7 @@ import Testing
             try c.execute("INSERT INTO shadowgate.labels (request_id, route, label, label_value) VALUES ('f', 'r', 'yes', 1)")
             try c.execute("""
                 INSERT INTO shadowgate.labels (request_id, route, label) VALUES ('c', 'r', '0')
-                ON CONFLICT (request_id) DO UPDATE SET label = excluded.label, label_value = NULL
+                ON CONFLICT (request_id, row_index) DO UPDATE SET label = excluded.label, label_value = NULL
                 """)
             return try c.execute("SELECT request_id, label, label_value FROM shadowgate.labels ORDER BY 1")
         }
