@@ -329,47 +329,44 @@ BEGIN
                s.legacy_latency_us AS lt, s.learner_latency_us AS rt
         FROM shadowgate.pair_stats s
         WHERE s.route = p_route AND s.received_at >= p_from AND s.received_at < p_to
-    ), j AS NOT MATERIALIZED (
-        SELECT lo, ro, ls, rs, l.label AS tl,
-               CASE WHEN lo = 'ok' AND ro = 'ok' THEN
-                   CASE WHEN ll IS NOT NULL AND rl IS NOT NULL THEN ll = rl
-                        WHEN ls IS NOT NULL AND rs IS NOT NULL THEN abs(ls - rs) < tolerance END
-               END::int AS agree,
-               CASE WHEN l.label IS NULL OR lo <> 'ok' THEN NULL
-                    WHEN ll IS NOT NULL THEN ll = l.label
-                    WHEN ls IS NOT NULL AND l.label_value IS NOT NULL THEN (ls >= threshold) = (l.label_value >= threshold)
-               END::int AS lc,
-               CASE WHEN l.label IS NULL OR ro <> 'ok' THEN NULL
-                    WHEN rl IS NOT NULL THEN rl = l.label
-                    WHEN rs IS NOT NULL AND l.label_value IS NOT NULL THEN (rs >= threshold) = (l.label_value >= threshold)
-               END::int AS rc,
-               CASE WHEN lo = 'ok' THEN coalesce(ll, CASE WHEN ls >= threshold THEN '1' WHEN ls < threshold THEN '0' END) END AS kl,
-               CASE WHEN ro = 'ok' THEN coalesce(rl, CASE WHEN rs >= threshold THEN '1' WHEN rs < threshold THEN '0' END) END AS kr
-        FROM w LEFT JOIN shadowgate.labels l ON l.request_id = w.request_id AND l.row_index = 0
     ), g AS MATERIALIZED (
-        -- sums and counts per (legacy class, learner class): the scalar metrics add them up, the
-        -- chi-squared table counts the classes; 0/1 sums are exact, so averages equal avg()'s
-        SELECT kl, kr, count(*) AS n, count(tl) AS labelled,
-               sum(agree) AS agree_s, count(agree) AS agree_n,
-               sum(abs(ls - rs)) AS diff_s, count(abs(ls - rs)) AS diff_n,
-               sum(lc) AS lc_s, count(lc) AS lc_n, sum(rc) AS rc_s, count(rc) AS rc_n,
-               count(*) FILTER (WHERE lo IN ('http_error', 'unreachable', 'unparsed')) AS le,
-               count(*) FILTER (WHERE ro IN ('http_error', 'unreachable', 'unparsed')) AS re,
-               count(*) FILTER (WHERE lo = 'timeout') AS lto,
-               count(*) FILTER (WHERE ro = 'timeout') AS rto,
-               count(*) FILTER (WHERE lo <> 'skipped') AS lcalls,
-               count(*) FILTER (WHERE ro <> 'skipped') AS rcalls
-        FROM j GROUP BY kl, kr
+        -- Pairs counted per combination of what the scalar metrics and the chi-squared table
+        -- need: the outcomes, the predicted classes, and agree / lc / rc (whether the models
+        -- agree, whether each one is right: true, false or NULL when not counted). Grouping on
+        -- these few-valued keys costs less per pair than a dozen FILTERed aggregates, and the
+        -- averages below are exact ratios of counts, equal to 0003's avg() of 0/1 values.
+        SELECT lo, ro, kl, kr, agree, lc, rc, labelled, count(*) AS n,
+               sum(abs(ls - rs)) AS diff_s, count(abs(ls - rs)) AS diff_n
+        FROM (SELECT lo, ro, ls, rs, l.label IS NOT NULL AS labelled,
+                     CASE WHEN lo = 'ok' AND ro = 'ok' THEN
+                         CASE WHEN ll IS NOT NULL AND rl IS NOT NULL THEN ll = rl
+                              WHEN ls IS NOT NULL AND rs IS NOT NULL THEN abs(ls - rs) < tolerance END
+                     END AS agree,
+                     CASE WHEN l.label IS NULL OR lo <> 'ok' THEN NULL
+                          WHEN ll IS NOT NULL THEN ll = l.label
+                          WHEN ls IS NOT NULL AND l.label_value IS NOT NULL THEN (ls >= threshold) = (l.label_value >= threshold)
+                     END AS lc,
+                     CASE WHEN l.label IS NULL OR ro <> 'ok' THEN NULL
+                          WHEN rl IS NOT NULL THEN rl = l.label
+                          WHEN rs IS NOT NULL AND l.label_value IS NOT NULL THEN (rs >= threshold) = (l.label_value >= threshold)
+                     END AS rc,
+                     CASE WHEN lo = 'ok' THEN coalesce(ll, CASE WHEN ls >= threshold THEN '1' WHEN ls < threshold THEN '0' END) END AS kl,
+                     CASE WHEN ro = 'ok' THEN coalesce(rl, CASE WHEN rs >= threshold THEN '1' WHEN rs < threshold THEN '0' END) END AS kr
+              FROM w LEFT JOIN shadowgate.labels l ON l.request_id = w.request_id AND l.row_index = 0) j
+        GROUP BY lo, ro, kl, kr, agree, lc, rc, labelled
     ), a AS (
-        SELECT coalesce(sum(n), 0)::bigint AS pairs, coalesce(sum(labelled), 0)::bigint AS labelled_pairs,
-               sum(agree_s)::double precision / nullif(sum(agree_n), 0)::double precision AS agreement,
+        SELECT coalesce(sum(n), 0)::bigint AS pairs,
+               coalesce(sum(n) FILTER (WHERE labelled), 0)::bigint AS labelled_pairs,
+               coalesce(sum(n) FILTER (WHERE agree), 0)::double precision / nullif(sum(n) FILTER (WHERE agree IS NOT NULL), 0)::double precision AS agreement,
                sum(diff_s) / nullif(sum(diff_n), 0)::double precision AS mean_abs_score_diff,
-               sum(lc_s)::double precision / nullif(sum(lc_n), 0)::double precision AS legacy_accuracy,
-               sum(rc_s)::double precision / nullif(sum(rc_n), 0)::double precision AS learner_accuracy,
-               sum(le)::double precision / nullif(sum(lcalls), 0)::double precision AS ler,
-               sum(re)::double precision / nullif(sum(rcalls), 0)::double precision AS rer,
-               sum(lto)::double precision / nullif(sum(lcalls), 0)::double precision AS ltr,
-               sum(rto)::double precision / nullif(sum(rcalls), 0)::double precision AS rtr
+               coalesce(sum(n) FILTER (WHERE lc), 0)::double precision / nullif(sum(n) FILTER (WHERE lc IS NOT NULL), 0)::double precision AS legacy_accuracy,
+               coalesce(sum(n) FILTER (WHERE rc), 0)::double precision / nullif(sum(n) FILTER (WHERE rc IS NOT NULL), 0)::double precision AS learner_accuracy,
+               coalesce(sum(n) FILTER (WHERE lo IN ('http_error', 'unreachable', 'unparsed')), 0)::double precision
+                   / nullif(sum(n) FILTER (WHERE lo <> 'skipped'), 0)::double precision AS ler,
+               coalesce(sum(n) FILTER (WHERE ro IN ('http_error', 'unreachable', 'unparsed')), 0)::double precision
+                   / nullif(sum(n) FILTER (WHERE ro <> 'skipped'), 0)::double precision AS rer,
+               coalesce(sum(n) FILTER (WHERE lo = 'timeout'), 0)::double precision / nullif(sum(n) FILTER (WHERE lo <> 'skipped'), 0)::double precision AS ltr,
+               coalesce(sum(n) FILTER (WHERE ro = 'timeout'), 0)::double precision / nullif(sum(n) FILTER (WHERE ro <> 'skipped'), 0)::double precision AS rtr
         FROM g
     ), ct AS (
         -- chi2_2samp's 2 × K table of predicted classes, columns in label order
