@@ -188,8 +188,8 @@ extension PairLogWriter {
         metrics.batchRows.record(rows)
         metrics.pairs.written.increment(by: Int64(written))
         cond.lock()
-        stats.written += written
-        stats.rejected += rejected
+        stats.pairs.written += written
+        stats.pairs.rejected += rejected
         stats.batches += 1
         stats.copySeconds += Double(dt) / 1e9
         cond.unlock()
@@ -279,8 +279,8 @@ extension PairLogWriter {
                 rows += batch.rowCount
                 inserted += ins
                 cond.lock()
-                stats[keyPath: PairLogStatistics.replayed(batch.kind)] += batch.rowCount - rej
-                stats[keyPath: PairLogStatistics.rejected(batch.kind)] += rej
+                stats[batch.kind].replayed += batch.rowCount - rej
+                stats[batch.kind].rejected += rej
                 cond.unlock()
             }
             spool.remove(path)

@@ -81,7 +81,7 @@ extension PairLogWriter {
     /// database is down (spool), or shutdown began (hand off anyway).
     func dispatch(_ batch: PairBatch) {
         cond.lock()
-        stats[keyPath: PairLogStatistics.queued(batch.kind)] += batch.rowCount
+        stats[batch.kind].queued += batch.rowCount
         while !dbDown && !stopping && handoff.count >= maxPendingBatches && queuedCount < config.queueCapacity / 2 {
             cond.wait()
         }
@@ -100,13 +100,13 @@ extension PairLogWriter {
         let result = spool(for: batch.kind).append(batch.bytes)
         cond.lock()
         if result == .spooled {
-            stats[keyPath: PairLogStatistics.spooled(batch.kind)] += batch.rowCount
+            stats[batch.kind].spooled += batch.rowCount
             cond.unlock()
             metrics.rows(batch.kind).spooled.increment(by: Int64(batch.rowCount))
             metrics.spoolBytes.record(spoolBytes)
             return
         }
-        stats[keyPath: PairLogStatistics.droppedSpoolFull(batch.kind)] += batch.rowCount
+        stats[batch.kind].droppedSpoolFull += batch.rowCount
         let now = monotonicNanos()
         let report = now &- lastSpoolDropLog >= 10_000_000_000 || lastSpoolDropLog == 0
         if report { lastSpoolDropLog = now }

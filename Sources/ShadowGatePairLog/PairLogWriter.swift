@@ -156,7 +156,7 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
         cond.lock()
         let depth = queuedCount
         if stopping || depth >= config.queueCapacity {
-            stats[keyPath: PairLogStatistics.droppedQueueFull(kind)] += 1
+            stats[kind].droppedQueueFull += 1
             queueDropsSinceLog += 1
             let now = monotonicNanos()
             var report = 0

@@ -42,7 +42,7 @@ import Testing
         }
         await down.shutdown()
         #expect(down.statistics.labels.spooled == 5)
-        #expect(down.statistics.spooled == 0)  // pair counters untouched
+        #expect(down.statistics.pairs.spooled == 0)  // pair counters untouched
         let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".spool") }
         #expect(files.count == 1 && files[0].hasPrefix("labels-"))
         let copy = TestDatabase.tempDir("labels-spool-copy")

@@ -60,7 +60,7 @@ import Testing
         try await Task.sleep(for: .seconds(1))
         try await onThread { try pg.stop() }
         try await Task.sleep(for: .seconds(2))
-        let spooledWhileDown = writer.statistics.spooled
+        let spooledWhileDown = writer.statistics.pairs.spooled
         try await onThread { _ = try pg.start() }
         try await Task.sleep(for: .seconds(1))
         stop.store(true, ordering: .relaxed)
@@ -88,7 +88,7 @@ import Testing
         }
         let s = writer.statistics
         #expect(spooledWhileDown > 0)
-        #expect(s.dropped == 0 && s.labels.dropped == 0)
+        #expect(s.pairs.dropped == 0 && s.labels.dropped == 0)
         #expect(s.labels.spooled > 0, "no label went through the spool: \(s.labels)")
         #expect(labels == Array(repeating: "\(withLabels)", count: 3) + ["\(2 * withLabels)"], "labels \(s.labels)")
         #expect(rows == ["\(sent)", "\(sent)", "\(sent)", "\(sent)"], "sent \(sent), stats \(s) (pairs, then pair_stats)")
