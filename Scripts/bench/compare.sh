@@ -45,6 +45,20 @@ timed_ms() {  # <query>: wall time of one run in ms, from psql's \timing
     ms=${ms#Time: }; echo "${ms%% ms*}"
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# <query>: CPU ms the server process spent on one run without parallel workers (utime + stime of
+# /proc/PID/stat around the query). Steadier than wall time on a shared machine: it is what the
+# query costs, not how long it waited for a core; with its parallel workers on an idle 2-core
+# machine the wall time is at most about this.
+cpu_ms() {
+    {
+        echo "SET max_parallel_workers_per_gather = 0;"
+        echo 'SELECT pg_backend_pid() AS pid \gset'
+        echo '\setenv PGPID :pid'
+        echo "\\! awk '{ print \"cpu\", \$14 + \$15 }' /proc/\$PGPID/stat"
+        echo "$1 \\g /dev/null"
+        echo "\\! awk '{ print \"cpu\", \$14 + \$15 }' /proc/\$PGPID/stat"
+    } | "${PSQL[@]}" -At | awk -v tck="$(getconf CLK_TCK)" '/^cpu/ { v[n++] = $2 } END { printf "%d", (v[1] - v[0]) * 1000 / tck }'
+}
 
 QUERY="SELECT count(*) FROM shadowgate.compare('churn', interval '1 hour')"
 if [[ ${BASELINE:-0} == 1 ]]; then
@@ -56,14 +70,16 @@ if [[ ${BASELINE:-0} == 1 ]]; then
         "${PSQL[@]}" >/dev/null
     BASE_QUERY="SELECT count(*) FROM shadowgate.compare_window_0003('churn', now() - interval '1 hour', 'infinity')"
 fi
-times=() base=()
+times=() cpus=() base=() base_cpus=()
 for rep in $(seq "$REPS"); do
-    times+=("$(timed_ms "$QUERY")")
-    echo "compare rep=$rep ms=${times[-1]}"
+    times+=("$(timed_ms "$QUERY")") cpus+=("$(cpu_ms "$QUERY")")
+    echo "compare rep=$rep ms=${times[-1]} serial_cpu_ms=${cpus[-1]} load=$(cut -d' ' -f1 /proc/loadavg)"
     if [[ ${BASELINE:-0} == 1 ]]; then
-        base+=("$(timed_ms "$BASE_QUERY")")
-        echo "compare_0003 rep=$rep ms=${base[-1]}"
+        base+=("$(timed_ms "$BASE_QUERY")") base_cpus+=("$(cpu_ms "$BASE_QUERY")")
+        echo "compare_0003 rep=$rep ms=${base[-1]} serial_cpu_ms=${base_cpus[-1]} load=$(cut -d' ' -f1 /proc/loadavg)"
     fi
 done
-[[ ${BASELINE:-0} == 1 ]] && echo "compare_0003 median_ms=$(median "${base[@]}") reps=$REPS pairs=$PAIRS"
-echo "compare median_ms=$(median "${times[@]}") reps=$REPS pairs=$PAIRS (goal: under 2000 ms; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+if [[ ${BASELINE:-0} == 1 ]]; then
+    echo "compare_0003 median_ms=$(median "${base[@]}") median_serial_cpu_ms=$(median "${base_cpus[@]}") reps=$REPS pairs=$PAIRS"
+fi
+echo "compare median_ms=$(median "${times[@]}") median_serial_cpu_ms=$(median "${cpus[@]}") reps=$REPS pairs=$PAIRS (goal: under 2000 ms; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
