@@ -299,7 +299,12 @@ $$;
 --     classes per model with hash aggregation (GROUPING SETS, one scan); KS (running counts over
 --     the distinct values), PSI (deciles and buckets), chi-squared and the latency percentiles
 --     come from those counts — rounded scores and µs latencies repeat a lot, so there is far
---     less to sort than a million values per statistic.
+--     less to sort than a million values per statistic;
+--   * values that hardly repeat (continuous scores: a million distinct values) would make those
+--     counts as large as the window, and hashing them costs more than sorting: then, decided as
+--     ks_2samp does on the first 10,000 pairs of the window (fewer distinct values than half of
+--     them: count; else sort), the scores go to 0003's ks_2samp() and psi() as arrays and the
+--     latencies to percentile_cont, in a pass of their own. Either way the results are the same.
 CREATE OR REPLACE FUNCTION shadowgate.compare_window(p_route text, p_from timestamptz, p_to timestamptz,
                                                      tolerance double precision DEFAULT 0.05,
                                                      threshold double precision DEFAULT 0.5)
@@ -320,7 +325,18 @@ SET plan_cache_mode = force_custom_plan
 SET jit = off  -- compiling this query's ~300 expressions took longer than running them
 AS $$
 #variable_conflict use_column
+DECLARE
+    count_scores    boolean;
+    count_latencies boolean;
 BEGIN
+    SELECT coalesce(count(DISTINCT x) FILTER (WHERE k = 1) < 0.5 * count(x) FILTER (WHERE k = 1), true),
+           coalesce(count(DISTINCT x) FILTER (WHERE k = 2) < 0.5 * count(x) FILTER (WHERE k = 2), true)
+      INTO count_scores, count_latencies
+      FROM (SELECT s.legacy_score, s.learner_score, s.legacy_latency_us, s.learner_latency_us
+            FROM shadowgate.pair_stats s
+            WHERE s.route = p_route AND s.received_at >= p_from AND s.received_at < p_to LIMIT 10000) f
+      CROSS JOIN LATERAL (VALUES (1, f.legacy_score), (1, f.learner_score),
+                                 (2, f.legacy_latency_us::double precision), (2, f.learner_latency_us::double precision)) u(k, x);
     RETURN QUERY
     WITH w AS NOT MATERIALIZED (
         SELECT s.request_id, s.legacy_outcome AS lo, s.learner_outcome AS ro,
@@ -383,13 +399,22 @@ BEGIN
         SELECT CASE WHEN GROUPING(xl) = 0 THEN 1 WHEN GROUPING(xr) = 0 THEN 2 WHEN GROUPING(tl) = 0 THEN 3 ELSE 4 END AS s,
                coalesce(xl, xr, tl / 1000.0::double precision, tr / 1000.0::double precision) AS x,
                count(*) AS n
-        FROM (SELECT CASE WHEN lo = 'ok' AND ls <> 'NaN' THEN ls END AS xl,
-                     CASE WHEN ro = 'ok' AND rs <> 'NaN' THEN rs END AS xr,
-                     CASE WHEN lo <> 'skipped' THEN lt END AS tl,
-                     CASE WHEN ro <> 'skipped' THEN rt END AS tr
-              FROM w) v
+        FROM (SELECT CASE WHEN count_scores AND lo = 'ok' AND ls <> 'NaN' THEN ls END AS xl,
+                     CASE WHEN count_scores AND ro = 'ok' AND rs <> 'NaN' THEN rs END AS xr,
+                     CASE WHEN count_latencies AND lo <> 'skipped' THEN lt END AS tl,
+                     CASE WHEN count_latencies AND ro <> 'skipped' THEN rt END AS tr
+              FROM w WHERE count_scores OR count_latencies) v
         GROUP BY GROUPING SETS ((xl), (xr), (tl), (tr))
         HAVING coalesce(xl, xr, tl, tr) IS NOT NULL
+    ), sorted AS (
+        -- the other way, for values that hardly repeat: 0003's arrays and percentile_cont
+        SELECT array_agg(ls) FILTER (WHERE NOT count_scores AND lo = 'ok' AND ls IS NOT NULL) AS lsa,
+               array_agg(rs) FILTER (WHERE NOT count_scores AND ro = 'ok' AND rs IS NOT NULL) AS rsa,
+               percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY lt / 1000.0::double precision)
+                   FILTER (WHERE NOT count_latencies AND lo <> 'skipped' AND lt IS NOT NULL) AS lq,
+               percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY rt / 1000.0::double precision)
+                   FILTER (WHERE NOT count_latencies AND ro <> 'skipped' AND rt IS NOT NULL) AS rq
+        FROM w WHERE NOT (count_scores AND count_latencies)
     ), ks AS (
         -- ks_2samp's D: the empirical CDFs at every distinct value (running counts, ties included)
         SELECT max(c1::double precision / n1 - c2::double precision / n2) AS hi,
@@ -413,26 +438,38 @@ BEGIN
                            ELSE ARRAY[0.5, 0.95, 0.99]::double precision[] END) AS qs
         FROM (SELECT s, x, sum(n) OVER (PARTITION BY s ORDER BY x) AS cum FROM h WHERE s IN (1, 3, 4)) r
         GROUP BY s
+    ), e AS MATERIALIZED (
+        -- the PSI bucket edges: the distinct legacy deciles (materialized: computed once, not per value)
+        SELECT ARRAY(SELECT DISTINCT u FROM unnest(qs) u ORDER BY u) AS edges FROM q WHERE s = 1
     ), ps AS (
         -- psi(legacy scores, learner scores): buckets over the legacy deciles
         SELECT shadowgate._psi_from_counts(array_agg(kr ORDER BY b), array_agg(kc ORDER BY b),
                                            (SELECT n1 FROM ks), (SELECT n2 FROM ks), 1e-4) AS psi
         FROM (SELECT width_bucket(h.x, e.edges) AS b,
                      sum(h.n) FILTER (WHERE h.s = 1)::bigint AS kr, sum(h.n) FILTER (WHERE h.s = 2)::bigint AS kc
-              FROM h, (SELECT ARRAY(SELECT DISTINCT u FROM unnest(qs) u ORDER BY u) AS edges FROM q WHERE s = 1) e
+              FROM h, e
               WHERE h.s IN (1, 2) GROUP BY 1) b
     )
     SELECT a.pairs, a.labelled_pairs, a.agreement, a.mean_abs_score_diff,
            a.legacy_accuracy, a.learner_accuracy, a.learner_accuracy - a.legacy_accuracy,
-           kd.d, shadowgate.kstwo_sf(kd.d, round(kd.en)::bigint), ps.psi,
+           CASE WHEN count_scores THEN kd.d ELSE k.d END,
+           CASE WHEN count_scores THEN shadowgate.kstwo_sf(kd.d, round(kd.en)::bigint) ELSE k.p_value END,
+           CASE WHEN count_scores THEN ps.psi ELSE shadowgate.psi(sorted.lsa, sorted.rsa) END,
            c.statistic, c.p_value,
-           lq.qs[1], lq.qs[2], lq.qs[3], rq.qs[1], rq.qs[2], rq.qs[3],
+           (CASE WHEN count_latencies THEN lq.qs ELSE sorted.lq END)[1],
+           (CASE WHEN count_latencies THEN lq.qs ELSE sorted.lq END)[2],
+           (CASE WHEN count_latencies THEN lq.qs ELSE sorted.lq END)[3],
+           (CASE WHEN count_latencies THEN rq.qs ELSE sorted.rq END)[1],
+           (CASE WHEN count_latencies THEN rq.qs ELSE sorted.rq END)[2],
+           (CASE WHEN count_latencies THEN rq.qs ELSE sorted.rq END)[3],
            a.ler, a.rer, a.ltr, a.rtr
     FROM a
     CROSS JOIN ps
     LEFT JOIN kd ON true
     LEFT JOIN q lq ON lq.s = 3
     LEFT JOIN q rq ON rq.s = 4
+    LEFT JOIN sorted ON true
+    LEFT JOIN LATERAL shadowgate.ks_2samp(sorted.lsa, sorted.rsa) k ON NOT count_scores
     LEFT JOIN LATERAL (SELECT r.* FROM ct CROSS JOIN LATERAL shadowgate.chi2_contingency(ct.tab) r) c ON true;
 END
 $$;
