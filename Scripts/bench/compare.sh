@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # compare() over a window of PAIRS pairs (default 1,000,000, a fifth of them labelled), on a throwaway
-# PostgreSQL cluster with the project's migrations. Prints each timing and the median of REPS (default 3).
+# PostgreSQL cluster with the project's migrations. Prints each timing and the median of REPS (default 5).
 #
-# usage: Scripts/bench/compare.sh     env: PAIRS, REPS, KEEP_PG=1 (leave the cluster running)
+# The pairs are INSERTed into shadowgate.pairs, so shadowgate.pair_stats (what compare() reads) is
+# filled by the same trigger that fills it for the gateway's COPY batches and spool replays (0005).
+# usage: Scripts/bench/compare.sh     env: PAIRS, REPS, KEEP_PG=1 (leave the cluster running),
+#   BASELINE=1 (also time 0003's compare_window, the version before 0005, after each run, same data)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 PAIRS=${PAIRS:-1000000}
-REPS=${REPS:-3}
+REPS=${REPS:-5}
 PG_DIR=$(mktemp -d /tmp/shadowgate-bench-compare-pg.XXXXXX)
 [[ ${KEEP_PG:-0} == 1 ]] || trap '"$REPO/Scripts/pg/stop.sh" --rm "$PG_DIR"' EXIT
 URL=$("$REPO/Scripts/pg/start.sh" "$PG_DIR")
@@ -30,20 +33,53 @@ FROM (SELECT g, (hashint4(g) & 1023) / 1023.0 AS s1, (hashint4(g + 7) & 1023) / 
 INSERT INTO shadowgate.labels (request_id, route, label)
 SELECT 'b' || g, 'churn', (hashint4(g + 3) & 1)::text FROM generate_series(1, $PAIRS, 5) g;
 VACUUM ANALYZE shadowgate.pairs;
+VACUUM ANALYZE shadowgate.pair_stats;
 VACUUM ANALYZE shadowgate.labels;
 SQL
-"${PSQL[@]}" -Atc "SELECT 'pairs in window: ' || pairs || ', labelled: ' || labelled_pairs FROM shadowgate.compare('churn', interval '1 hour')"
+"${PSQL[@]}" -Atc "SELECT 'pairs in window: ' || pairs || ', labelled: ' || labelled_pairs FROM shadowgate.compare('churn', interval '1 hour')" >&2
+echo "compare: load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)" >&2
 
-times=()
+timed_ms() {  # <query>: wall time of one run in ms, from psql's \timing
+    local ms
+    ms=$(printf '\\timing on\n%s;\n' "$1" | "${PSQL[@]}" -At | tail -1)
+    ms=${ms#Time: }; echo "${ms%% ms*}"
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# <query>: CPU ms the server process spent on one run without parallel workers (utime + stime of
+# /proc/PID/stat around the query). Steadier than wall time on a shared machine: it is what the
+# query costs, not how long it waited for a core; with its parallel workers on an idle 2-core
+# machine the wall time is at most about this.
+cpu_ms() {
+    {
+        echo "SET max_parallel_workers_per_gather = 0;"
+        echo 'SELECT pg_backend_pid() AS pid \gset'
+        echo '\setenv PGPID :pid'
+        echo "\\! awk '{ print \"cpu\", \$14 + \$15 }' /proc/\$PGPID/stat"
+        echo "$1 \\g /dev/null"
+        echo "\\! awk '{ print \"cpu\", \$14 + \$15 }' /proc/\$PGPID/stat"
+    } | "${PSQL[@]}" -At | awk -v tck="$(getconf CLK_TCK)" '/^cpu/ { v[n++] = $2 } END { printf "%d", (v[1] - v[0]) * 1000 / tck }'
+}
+
+QUERY="SELECT count(*) FROM shadowgate.compare('churn', interval '1 hour')"
+if [[ ${BASELINE:-0} == 1 ]]; then
+    # The 0003 compare_window (reads pairs, sorts arrays) as compare_window_0003, timed after each
+    # run of the current one on the same data: the before/after figure on the same machine state.
+    awk '/^CREATE FUNCTION shadowgate.compare_window\(/ { on = 1 } on { print } on && /^\$\$;/ { exit }' \
+        "$REPO/migrations/0003_compare.sql" |
+        sed '1s/CREATE FUNCTION shadowgate.compare_window(/CREATE FUNCTION shadowgate.compare_window_0003(/' |
+        "${PSQL[@]}" >/dev/null
+    BASE_QUERY="SELECT count(*) FROM shadowgate.compare_window_0003('churn', now() - interval '1 hour', 'infinity')"
+fi
+times=() cpus=() base=() base_cpus=()
 for rep in $(seq "$REPS"); do
-    ms=$("${PSQL[@]}" -At <<'SQL' | tail -1
-\timing on
-SELECT count(*) FROM shadowgate.compare('churn', interval '1 hour');
-SQL
-)
-    ms=${ms#Time: }; ms=${ms%% ms*}
-    times+=("$ms")
-    echo "compare rep=$rep ms=$ms"
+    times+=("$(timed_ms "$QUERY")") cpus+=("$(cpu_ms "$QUERY")")
+    echo "compare rep=$rep ms=${times[-1]} serial_cpu_ms=${cpus[-1]} load=$(cut -d' ' -f1 /proc/loadavg)"
+    if [[ ${BASELINE:-0} == 1 ]]; then
+        base+=("$(timed_ms "$BASE_QUERY")") base_cpus+=("$(cpu_ms "$BASE_QUERY")")
+        echo "compare_0003 rep=$rep ms=${base[-1]} serial_cpu_ms=${base_cpus[-1]} load=$(cut -d' ' -f1 /proc/loadavg)"
+    fi
 done
-median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "compare median_ms=$median pairs=$PAIRS (goal: under 2000 ms)"
+if [[ ${BASELINE:-0} == 1 ]]; then
+    echo "compare_0003 median_ms=$(median "${base[@]}") median_serial_cpu_ms=$(median "${base_cpus[@]}") reps=$REPS pairs=$PAIRS"
+fi
+echo "compare median_ms=$(median "${times[@]}") median_serial_cpu_ms=$(median "${cpus[@]}") reps=$REPS pairs=$PAIRS (goal: under 2000 ms; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"

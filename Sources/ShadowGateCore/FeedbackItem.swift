@@ -16,16 +16,19 @@ public struct FeedbackItem: Sendable, Hashable {
     }
 }
 
-/// A label that was stored, with what the learner needs to learn from it.
+/// A label that was accepted for storing, with what the learner needs to learn from it.
 public struct StoredFeedback: Sendable, Hashable {
-    public var requestID: String
+    /// The label as it came (its row index selects the features forwarded).
+    public var item: FeedbackItem
     /// The route of the pair the label belongs to.
     public var route: String
     /// The request's captured features as JSON text, if they were captured.
     public var features: String?
 
-    public init(requestID: String, route: String, features: String?) {
-        self.requestID = requestID
+    public var requestID: String { item.requestID }
+
+    public init(item: FeedbackItem, route: String, features: String?) {
+        self.item = item
         self.route = route
         self.features = features
     }
@@ -34,7 +37,8 @@ public struct StoredFeedback: Sendable, Hashable {
 /// Where feedback labels are stored (PostgreSQL in production).
 ///
 /// Promise: `store` never blocks the caller; `completion` runs exactly once, on an arbitrary
-/// thread, with the items whose request id matched a logged pair (the others are unknown).
+/// thread, with one entry per item whose request id matched a logged pair (the others are
+/// unknown), or with an error when the labels could not be looked up or taken for storing.
 public protocol FeedbackStore: Sendable {
     func store(_ items: [FeedbackItem], completion: @escaping @Sendable (Result<[StoredFeedback], any Error>) -> Void)
 }

@@ -3,13 +3,21 @@ import LibPQ
 import Logging
 import ShadowGateCore
 
-/// Stores feedback labels in `shadowgate.labels`, joined to their pairs, on a dedicated thread.
+/// Takes feedback labels for `shadowgate.labels`: looks up each label's pair on a dedicated
+/// thread, then hands the label to the ``PairLogWriter``, which writes it in its batched COPYs
+/// (or spools it while PostgreSQL is down).
 ///
-/// Promises: ``store(_:completion:)`` only enqueues; one thread of its own (never an event loop or
-/// the cooperative pool) runs the blocking libpq calls, one statement per call, and completes with
-/// the labels whose `request_id` matched a pair (route and features included). A label for an id
-/// that already has one replaces it (the latest truth wins). A database error completes the call
-/// with that error and drops the connection, which is made again for the next call.
+/// Promises:
+/// - ``store(_:completion:)`` only enqueues; one thread of its own (never an event loop or the
+///   cooperative pool) runs the blocking libpq lookup, a read-only query, one per call.
+/// - It completes with one ``StoredFeedback`` per item whose request id matched a pair (with the
+///   pair's route and captured features); items of unknown ids are left out, not stored.
+/// - Matched labels are stamped with strictly increasing receive times, so of two labels for the
+///   same (request id, row) the one given later wins — also within one call.
+/// - Failures complete the call with an error and nothing is stored: the lookup failing (the
+///   connection is dropped and made again for the next call), or the writer refusing a label
+///   (queue full or shut down: ``PairLogError/Code/writerStopped``). A label the writer accepted
+///   is written, or spooled and replayed, even if a later one of the same call was refused.
 public final class LabelStore: FeedbackStore, @unchecked Sendable {
     private struct Job {
         var items: [FeedbackItem]
@@ -17,6 +25,7 @@ public final class LabelStore: FeedbackStore, @unchecked Sendable {
     }
 
     private let connectionString: String
+    private let writer: PairLogWriter
     private let logger: Logger
     private let condition = NSCondition()
     private var jobs: [Job] = []
@@ -24,26 +33,21 @@ public final class LabelStore: FeedbackStore, @unchecked Sendable {
     private var thread: Thread?
     /// Owned by the worker thread.
     private var connection: PGConnection?
+    private var lastStampMicros: Int64 = 0
 
-    static let upsertSQL = """
-        WITH input AS (
-            SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(request_id, label, n)
-        ), matched AS (
-            SELECT DISTINCT ON (i.request_id) i.request_id, i.label, p.route, p.features
-            FROM input i JOIN shadowgate.pairs p ON p.request_id = i.request_id
-            ORDER BY i.request_id, i.n DESC
-        ), stored AS (
-            INSERT INTO shadowgate.labels (request_id, route, label, label_value)
-            SELECT request_id, route, label, shadowgate.parse_float(label) FROM matched
-            ON CONFLICT (request_id) DO UPDATE
-                SET label = EXCLUDED.label, label_value = EXCLUDED.label_value, route = EXCLUDED.route, received_at = now()
-            RETURNING request_id
-        )
-        SELECT m.request_id, m.route, m.features::text FROM matched m JOIN stored s USING (request_id)
+    /// The newest pair of each id (a retried request id may have been logged twice).
+    static let lookupSQL = """
+        SELECT DISTINCT ON (request_id) request_id, route, features::text
+        FROM shadowgate.pairs WHERE request_id = ANY($1::text[])
+        ORDER BY request_id, received_at DESC
         """
 
-    public init(connectionString: String, logger: Logger = Logger(label: "shadowgate.labels")) {
+    /// - Parameters:
+    ///   - connectionString: the database holding `shadowgate.pairs` (read only).
+    ///   - writer: the pair writer that stores the labels; it must be started by its owner.
+    public init(connectionString: String, writer: PairLogWriter, logger: Logger = Logger(label: "shadowgate.labels")) {
         self.connectionString = connectionString
+        self.writer = writer
         self.logger = logger
     }
 
@@ -89,22 +93,43 @@ public final class LabelStore: FeedbackStore, @unchecked Sendable {
     }
 
     private func execute(_ items: [FeedbackItem]) throws -> [StoredFeedback] {
+        let pairs = try lookUp(Array(Set(items.map(\.requestID))))
+        var stored: [StoredFeedback] = []
+        for item in items {
+            guard let pair = pairs[item.requestID] else { continue }
+            let label = LabelRecord(requestID: item.requestID, rowIndex: item.rowIndex ?? 0, route: pair.route,
+                                    label: item.labelText, receivedAtMicros: nextStamp())
+            guard writer.submit(label: label) else {
+                throw PairLogError(.writerStopped, "the pair-log writer refused the label for \(item.requestID) (queue full or shut down)")
+            }
+            stored.append(StoredFeedback(item: item, route: pair.route, features: pair.features))
+        }
+        return stored
+    }
+
+    private func lookUp(_ ids: [String]) throws -> [String: (route: String, features: String?)] {
         do {
             let conn = try connection ?? PGConnection(connectionString: connectionString, applicationName: "shadowgate-labels")
             connection = conn
-            let ids = PGArrayLiteral.text(items.map(\.requestID))
-            let labels = PGArrayLiteral.text(items.map(\.labelText))
-            let result = try conn.execute(Self.upsertSQL, [ids, labels])
-            return result.rows.compactMap { row in
-                guard row.count == 3, let id = row[0], let route = row[1] else { return nil }
-                return StoredFeedback(requestID: id, route: route, features: row[2])
+            let result = try conn.execute(Self.lookupSQL, [PGArrayLiteral.text(ids)])
+            var pairs: [String: (route: String, features: String?)] = [:]
+            for row in result.rows where row.count == 3 {
+                if let id = row[0], let route = row[1] { pairs[id] = (route, row[2]) }
             }
+            return pairs
         } catch {
             connection?.close()
             connection = nil
-            logger.warning("storing labels failed: \(error)")
+            logger.warning("looking up the pairs of labels failed: \(error)")
             throw error
         }
+    }
+
+    /// Now in µs, but always after the previous stamp.
+    private func nextStamp() -> Int64 {
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        lastStampMicros = max(now, lastStampMicros + 1)
+        return lastStampMicros
     }
 }
 

@@ -18,6 +18,6 @@ public struct PairLogBenchmarkResult: Sendable, Hashable, CustomStringConvertibl
         let rate = Int(rowsPerSecond.rounded())
         return "writer: \(rows) rows in \(String(format: "%.2f", seconds)) s = \(rate) rows/s "
             + "(\(Int(bytesPerRow)) B/row, rows in table \(rowsInTable), batches \(statistics.batches), "
-            + "spooled \(statistics.spooled), dropped \(statistics.dropped), COPY busy \(String(format: "%.2f", statistics.copySeconds)) s)"
+            + "spooled \(statistics.pairs.spooled), dropped \(statistics.pairs.dropped), COPY busy \(String(format: "%.2f", statistics.copySeconds)) s)"
     }
 }

@@ -18,8 +18,8 @@ extension PairLogWriter {
                 }
                 cond.unlock()
                 if connect() {
-                    if downSinceLogged || !spool.isEmpty {
-                        logger.info("connected to PostgreSQL; replaying spooled pairs", metadata: ["spool_bytes": "\(spool.totalBytes)"])
+                    if downSinceLogged || !spoolsEmpty {
+                        logger.info("connected to PostgreSQL; replaying spooled pairs and labels", metadata: ["spool_bytes": "\(spoolBytes)"])
                     }
                     everConnected = true
                     downSinceLogged = false
@@ -52,7 +52,7 @@ extension PairLogWriter {
             if conn == nil { continue }
 
             cond.lock()
-            while handoff.isEmpty && !(stopping && encoderDone) && spool.isEmpty
+            while handoff.isEmpty && !(stopping && encoderDone) && spoolsEmpty
                 && monotonicNanos() < nextUpkeepNanos {
                 _ = cond.wait(until: Date(timeIntervalSinceNow: 1))
             }
@@ -68,21 +68,30 @@ extension PairLogWriter {
                 writing = true
                 cond.unlock()
                 cond.broadcast()
+                let pairs = batches.filter { $0.kind == .pairs }
+                let labels = batches.filter { $0.kind == .labels }
                 do {
-                    try writeFromQueue(batches)
+                    if !pairs.isEmpty { try writeFromQueue(pairs) }
+                    do {
+                        for b in labels { try writeLabelsFromQueue(b) }
+                    } catch {
+                        connectionLost(error, pending: labels)
+                    }
                 } catch {
                     connectionLost(error, pending: batches)
                 }
                 cond.lock()
                 writing = false
                 cond.unlock()
-            } else if stopping && encoderDone && (spool.isEmpty || monotonicNanos() >= shutdownReplayDeadline) {
+            } else if stopping && encoderDone && (spoolsEmpty || monotonicNanos() >= shutdownReplayDeadline) {
                 cond.unlock()
                 break
-            } else if !spool.isEmpty {
+            } else if !spoolsEmpty {
                 replaying = true
                 cond.unlock()
-                replayOneSpoolFile()
+                // Pairs first: a label's pair is written before the label (not required, but a
+                // reader then never sees a label without its pair).
+                replayOneSpoolFile(spool.isEmpty ? labelSpool : spool)
                 cond.lock()
                 replaying = false
                 cond.unlock()
@@ -124,7 +133,7 @@ extension PairLogWriter {
             conn = try PGConnection(
                 connectionString: connectionString, applicationName: "shadowgate-pairlog", connectTimeoutSeconds: 5,
                 defaults: ["keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3", "tcp_user_timeout": "30000"])
-            stageReady = false
+            stagesReady = []
             return true
         } catch {
             logger.debug("connecting to PostgreSQL failed", metadata: ["error": "\(error)"])
@@ -144,7 +153,7 @@ extension PairLogWriter {
 
     /// Called when a write failed for a reason other than bad data: keep the rows, drop the connection.
     func connectionLost(_ error: any Error, pending: [PairBatch]) {
-        logger.warning("writing pairs to PostgreSQL failed; spooling and reconnecting", metadata: ["error": "\(error)"])
+        logger.warning("writing to PostgreSQL failed; spooling and reconnecting", metadata: ["error": "\(error)"])
         conn?.close()
         conn = nil
         setUp(false)
@@ -177,35 +186,55 @@ extension PairLogWriter {
         let dt = monotonicNanos() - t0
         metrics.copyDuration.recordNanoseconds(Int64(dt))
         metrics.batchRows.record(rows)
-        metrics.written.increment(by: Int64(written))
+        metrics.pairs.written.increment(by: Int64(written))
         cond.lock()
-        stats.written += written
-        stats.rejected += rejected
+        stats.pairs.written += written
+        stats.pairs.rejected += rejected
         stats.batches += 1
         stats.copySeconds += Double(dt) / 1e9
         cond.unlock()
     }
 
-    /// Staging path: COPY into a temporary table, then `INSERT … ON CONFLICT DO NOTHING`, in one
-    /// transaction. Returns the rows actually inserted (duplicates excluded).
+    /// Labels go through the staging path only (an upsert, see ``LabelCOPYFormat``).
+    func writeLabelsFromQueue(_ batch: PairBatch) throws {
+        let t0 = monotonicNanos()
+        let (written, rejected) = try writeStagedBisecting(batch)
+        metrics.copyDuration.recordNanoseconds(Int64(monotonicNanos() - t0))
+        metrics.labels.written.increment(by: Int64(written))
+        cond.lock()
+        stats.labels.written += written
+        stats.labels.rejected += rejected
+        cond.unlock()
+    }
+
+    /// Staging path, in one transaction: COPY into a temporary table, then into the real one —
+    /// pairs with `INSERT … ON CONFLICT DO NOTHING`, labels with the upsert of
+    /// ``LabelCOPYFormat``. Returns the rows actually inserted (or, for labels, replaced).
     func writeStaged(_ batch: PairBatch) throws -> Int {
         guard let conn else { throw PGError(.connectionClosed, message: "not connected") }
-        if !stageReady {
-            try conn.execute("""
-                CREATE TEMP TABLE IF NOT EXISTS \(Self.stageTable) (LIKE shadowgate.pairs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
-                """)
-            stageReady = true
+        let cols = PairCOPYFormat.columnList
+        if !stagesReady.contains(batch.kind) {
+            switch batch.kind {
+            case .pairs:
+                try conn.execute("""
+                    CREATE TEMP TABLE IF NOT EXISTS \(Self.stageTable) (LIKE shadowgate.pairs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
+                    """)
+            case .labels:
+                try conn.execute(LabelCOPYFormat.createStageSQL)
+            }
+            stagesReady.insert(batch.kind)
         }
         try conn.execute("BEGIN")
         do {
-            try conn.copyIn("COPY pg_temp.\(Self.stageTable) \(PairCOPYFormat.columnList) FROM STDIN") { send in
+            let copy = batch.kind == .pairs
+                ? "COPY pg_temp.\(Self.stageTable) \(cols) FROM STDIN" : LabelCOPYFormat.copyStageSQL
+            try conn.copyIn(copy) { send in
                 try batch.bytes.withUnsafeBytes { try send($0) }
             }
-            let cols = PairCOPYFormat.columnList
-            let r = try conn.execute("""
+            let r = try conn.execute(batch.kind == .pairs ? """
                 INSERT INTO shadowgate.pairs \(cols) SELECT \(cols.dropFirst().dropLast()) FROM pg_temp.\(Self.stageTable) \
                 ON CONFLICT (request_id, received_at) DO NOTHING
-                """)
+                """ : LabelCOPYFormat.upsertSQL)
             try conn.execute("COMMIT")
             return r.affectedRows ?? 0
         } catch {
@@ -222,8 +251,10 @@ extension PairLogWriter {
         } catch let e as PGError where e.isDataError {
             if batch.rowCount == 1 {
                 let id = String(decoding: batch.bytes.prefix { $0 != 0x09 }, as: UTF8.self)
-                logger.error("PostgreSQL rejected a pair record; dropped", metadata: ["request_id": "\(id)", "error": "\(e)"])
-                metrics.rejected.increment()
+                logger.error("PostgreSQL rejected a \(batch.kind == .pairs ? "pair record" : "label"); dropped", metadata: [
+                    "request_id": "\(id)", "error": "\(e)",
+                ])
+                metrics.rows(batch.kind).rejected.increment()
                 return (0, 1)
             }
             let mid = batch.rowCount / 2
@@ -233,28 +264,28 @@ extension PairLogWriter {
         }
     }
 
-    /// Replays the oldest spool file through the staging path and deletes it. On a connection
+    /// Replays the oldest file of `spool` through the staging path and deletes it. On a connection
     /// problem the file stays and is replayed from its start later (replay is idempotent).
-    func replayOneSpoolFile() {
+    func replayOneSpoolFile(_ spool: PairSpool) {
         guard let path = spool.oldestForReplay() else { return }
         var rows = 0
         var inserted = 0
         do {
-            try PairSpool.forEachChunk(of: path) { batch in
+            try spool.forEachChunk(of: path) { batch in
                 let t0 = monotonicNanos()
                 let (ins, rej) = try writeStagedBisecting(batch)
                 metrics.copyDuration.recordNanoseconds(Int64(monotonicNanos() - t0))
-                metrics.replayed.increment(by: Int64(batch.rowCount - rej))
+                metrics.rows(batch.kind).replayed.increment(by: Int64(batch.rowCount - rej))
                 rows += batch.rowCount
                 inserted += ins
                 cond.lock()
-                stats.replayed += batch.rowCount - rej
-                stats.rejected += rej
+                stats[batch.kind].replayed += batch.rowCount - rej
+                stats[batch.kind].rejected += rej
                 cond.unlock()
             }
             spool.remove(path)
             retryDelay = 0.1
-            metrics.spoolBytes.record(spool.totalBytes)
+            metrics.spoolBytes.record(spoolBytes)
             logger.info("replayed a spool file", metadata: [
                 "file": "\(path)", "rows": "\(rows)", "inserted": "\(inserted)", "already_present": "\(rows - inserted)",
             ])

@@ -3,8 +3,9 @@ import LibPQ
 import Logging
 import ShadowGateCore
 
-/// Writes pair records to `shadowgate.pairs` in batched COPYs, spooling to disk while PostgreSQL
-/// is down or too slow, and replaying the spool idempotently when it is back.
+/// Writes pair records to `shadowgate.pairs` and feedback labels to `shadowgate.labels` in batched
+/// COPYs, spooling to disk while PostgreSQL is down or too slow, and replaying the spool
+/// idempotently when it is back.
 ///
 /// Promises:
 /// - ``submit(_:)`` never blocks on I/O: it appends to a bounded in-memory queue under a short
@@ -33,6 +34,12 @@ import ShadowGateCore
 /// - Partition upkeep: on every (re)connect and then hourly it calls
 ///   `shadowgate.ensure_partitions(partitionDaysAhead)` and, when `retentionDays > 0`,
 ///   `shadowgate.drop_partitions_older_than(retentionDays)`; failures there are logged and retried.
+/// - Labels (``submit(label:)``) share the queue, its capacity, the threads and the outage
+///   handling, but are counted apart (``PairLogStatistics/labels``, `shadowgate_labels_*`) and
+///   spooled in files of their own (`labels-*.spool`, each kind up to `spoolMaxBytes`). They are
+///   always written through a staging table and an upsert on (request_id, row_index): the label
+///   with the latest `receivedAtMicros` wins, whatever order labels reach PostgreSQL in, so a
+///   spool replayed twice or after a newer label was written changes nothing.
 /// - The schema must exist (run ``MigrationRunner`` first); until it does, batches are spooled.
 /// - One writer per spool directory. `@unchecked Sendable`: all mutable state is guarded by one
 ///   lock or owned by one of the two threads.
@@ -45,11 +52,13 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     let logger: Logger
     let metrics = PairLogMetrics()
     let spool: PairSpool
+    let labelSpool: PairSpool
     let copySQL = PairCOPYFormat.copySQL()
 
     /// Guards everything below it.
     let cond = NSCondition()
     var queue: [PairRecord] = []
+    var labelQueue: [LabelRecord] = []
     var firstQueuedNanos: UInt64 = 0
     var handoff: [PairBatch] = []
     /// Connected (for statistics and metrics).
@@ -74,7 +83,8 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
 
     /// Owned by the database thread.
     var conn: PGConnection?
-    var stageReady = false
+    /// Kinds whose temporary staging table exists on `conn`.
+    var stagesReady: Set<PairLogRowKind> = []
     var nextUpkeepNanos: UInt64 = 0
     var retryDelay = 0.1
     var reconnectNotBefore: UInt64 = 0
@@ -108,7 +118,8 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
         self.upkeepIntervalNanos = UInt64(max(1, upkeepInterval.components.seconds)) * 1_000_000_000
         self.logger = logger
         self.spool = try PairSpool(directory: config.spoolDir, maxBytes: config.spoolMaxBytes)
-        stats.spoolBytes = spool.totalBytes
+        self.labelSpool = try PairSpool(directory: config.spoolDir, kind: .labels, maxBytes: config.spoolMaxBytes)
+        stats.spoolBytes = spool.totalBytes + labelSpool.totalBytes
     }
 
     /// Starts the encoder and database threads. Idempotent.
@@ -128,9 +139,24 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     /// Offers a record; `false` (counted and logged) when the queue is full or the writer stopped.
     @discardableResult
     public func submit(_ record: PairRecord) -> Bool {
+        enqueue(.pairs) { $0.queue.append(record) }
+    }
+
+    /// Offers a label; `false` (counted and logged) when the queue is full or the writer stopped.
+    /// Never blocks on I/O, like ``submit(_:)``.
+    @discardableResult
+    public func submit(label: LabelRecord) -> Bool {
+        enqueue(.labels) { $0.labelQueue.append(label) }
+    }
+
+    /// Records of both kinds waiting in the queue; call with `cond` held.
+    var queuedCount: Int { queue.count + labelQueue.count }
+
+    private func enqueue(_ kind: PairLogRowKind, _ append: (PairLogWriter) -> Void) -> Bool {
         cond.lock()
-        if stopping || queue.count >= config.queueCapacity {
-            stats.droppedQueueFull += 1
+        let depth = queuedCount
+        if stopping || depth >= config.queueCapacity {
+            stats[kind].droppedQueueFull += 1
             queueDropsSinceLog += 1
             let now = monotonicNanos()
             var report = 0
@@ -141,19 +167,20 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
             }
             let why = stopping ? "the writer is shut down" : "the queue is full"
             cond.unlock()
-            metrics.droppedQueueFull.increment()
+            metrics.rows(kind).droppedQueueFull.increment()
             if report > 0 {
-                logger.error("pair records dropped: \(why)", metadata: [
+                logger.error("\(kind.rawValue) records dropped: \(why)", metadata: [
                     "dropped_since_last_report": "\(report)", "queue_capacity": "\(config.queueCapacity)",
                 ])
             }
             return false
         }
-        if queue.isEmpty { firstQueuedNanos = monotonicNanos() }
-        queue.append(record)
+        if depth == 0 { firstQueuedNanos = monotonicNanos() }
+        append(self)
         // Wake the encoder when its flush deadline starts (first record), when a batch is full,
         // and at half capacity (spool pressure); otherwise it sleeps until its deadline.
-        let wake = queue.count == 1 || queue.count == config.batchRows || queue.count == config.queueCapacity / 2
+        let n = depth + 1
+        let wake = n == 1 || n == config.batchRows || n == config.queueCapacity / 2
         cond.unlock()
         if wake { cond.broadcast() }
         return true
@@ -196,27 +223,34 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     public var statistics: PairLogStatistics {
         cond.lock()
         var s = stats
-        s.queueDepth = queue.count
+        s.queueDepth = queuedCount
         s.connected = dbUp
         cond.unlock()
-        s.spoolBytes = spool.totalBytes
+        s.spoolBytes = spoolBytes
         return s
     }
 
     /// True when nothing is queued, encoding, waiting, being written, or spooled.
     public var isIdle: Bool {
         cond.lock()
-        let busy = !queue.isEmpty || encoding || !handoff.isEmpty || writing || replaying
+        let busy = queuedCount > 0 || encoding || !handoff.isEmpty || writing || replaying
         cond.unlock()
-        return !busy && spool.isEmpty
+        return !busy && spoolsEmpty
     }
 
-    /// Records waiting in the in-memory queue.
+    /// Records (pairs and labels) waiting in the in-memory queue.
     public var queueDepth: Int {
         cond.lock()
         defer { cond.unlock() }
-        return queue.count
+        return queuedCount
     }
+
+    /// Both spools hold nothing.
+    var spoolsEmpty: Bool { spool.isEmpty && labelSpool.isEmpty }
+
+    var spoolBytes: Int { spool.totalBytes + labelSpool.totalBytes }
+
+    func spool(for kind: PairLogRowKind) -> PairSpool { kind == .pairs ? spool : labelSpool }
 }
 
 func monotonicNanos() -> UInt64 {

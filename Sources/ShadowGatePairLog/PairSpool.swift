@@ -5,8 +5,8 @@ import Glibc
 
 /// Append-only spool files holding COPY text rows while PostgreSQL cannot take them.
 ///
-/// - Rows are appended whole (one `write` loop per batch) to the current file
-///   `pairs-<micros>-<seq>.spool`; a torn last line after a crash is ignored on replay.
+/// - Rows of one kind (pairs or labels) per spool: appended whole (one `write` loop per batch) to
+///   the current file `<kind>-<micros>-<seq>.spool`; a torn last line after a crash is ignored on replay.
 /// - The current file is sealed (closed, no longer appended to) before it is replayed or when it
 ///   passes `rotateBytes`; only sealed files are read, so appending and replaying never touch the
 ///   same file. Files left from an earlier run are sealed files.
@@ -16,6 +16,7 @@ final class PairSpool: @unchecked Sendable {
     enum AppendResult: Equatable { case spooled, full, failed(String) }
 
     let directory: String
+    let kind: PairLogRowKind
     let maxBytes: Int
     let rotateBytes: Int
     private let lock = NSLock()
@@ -25,16 +26,17 @@ final class PairSpool: @unchecked Sendable {
     private var sealed: [(path: String, bytes: Int)] = []
     private var seq = 0
 
-    /// Creates the directory if needed and adopts files left by an earlier run.
+    /// Creates the directory if needed and adopts files of `kind` left by an earlier run.
     /// - Throws: `.spoolFailed` when the directory cannot be created or listed.
-    init(directory: String, maxBytes: Int, rotateBytes: Int = 64 << 20) throws {
+    init(directory: String, kind: PairLogRowKind = .pairs, maxBytes: Int, rotateBytes: Int = 64 << 20) throws {
         self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+        self.kind = kind
         self.maxBytes = maxBytes
         self.rotateBytes = rotateBytes
         do {
             try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
             let names = try FileManager.default.contentsOfDirectory(atPath: self.directory)
-                .filter { $0.hasPrefix("pairs-") && $0.hasSuffix(".spool") }.sorted()
+                .filter { $0.hasPrefix("\(kind.rawValue)-") && $0.hasSuffix(".spool") }.sorted()
             for n in names {
                 let p = self.directory + "/" + n
                 let size = (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0
@@ -59,7 +61,7 @@ final class PairSpool: @unchecked Sendable {
                 sealCurrentLocked()
                 seq += 1
                 let micros = Int64(Date().timeIntervalSince1970 * 1_000_000)
-                let name = "pairs-\(String(format: "%020lld", micros))-\(String(format: "%06d", seq)).spool"
+                let name = "\(kind.rawValue)-\(String(format: "%020lld", micros))-\(String(format: "%06d", seq)).spool"
                 let path = directory + "/" + name
                 let f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
                 if f < 0 { return .failed("could not create \(path): errno \(errno)") }
@@ -116,7 +118,7 @@ final class PairSpool: @unchecked Sendable {
     }
 
     /// Reads a spool file in chunks of whole rows (about `chunkBytes` each) and hands each to `body`.
-    static func forEachChunk(of path: String, chunkBytes: Int = 8 << 20, _ body: (PairBatch) throws -> Void) throws {
+    func forEachChunk(of path: String, chunkBytes: Int = 8 << 20, _ body: (PairBatch) throws -> Void) throws {
         guard let h = FileHandle(forReadingAtPath: path) else {
             throw PairLogError(.spoolFailed, "The spool file \(path) could not be opened")
         }
@@ -130,7 +132,7 @@ final class PairSpool: @unchecked Sendable {
             guard let data, !data.isEmpty else { break }
             carry.append(contentsOf: data)
             guard let lastNL = carry.lastIndex(of: 0x0A) else { continue }
-            let batch = PairBatch(scanning: Array(carry[...lastNL]))
+            let batch = PairBatch(kind: kind, scanning: Array(carry[...lastNL]))
             carry.removeFirst(lastNL + 1)
             try body(batch)
         }

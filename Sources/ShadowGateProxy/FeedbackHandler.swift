@@ -6,6 +6,9 @@ import ShadowGateCore
 ///
 /// Promises:
 /// - A bad body is refused with 400 and a sentence naming the item and the field; nothing is stored.
+/// - Each label is keyed by its request id and row `index` (0 when absent): labels for different
+///   rows of one batch request are all kept; a later label for the same row replaces the earlier.
+///   They are written by the pair-log writer (batched, spooled while PostgreSQL is down).
 /// - Labels whose request id matches no logged pair are retried once after `retryDelay` (the pair
 ///   may still be on its way to PostgreSQL), then reported as unknown: 404 when none matched,
 ///   otherwise 200 with the unknown ids listed. Known labels are stored either way.
@@ -50,7 +53,7 @@ struct FeedbackHandler {
                 case .success(let stored):
                     let known = Set(stored.map(\.requestID))
                     let missing = items.filter { !known.contains($0.requestID) }
-                    handler.forward(stored, items: items)
+                    handler.forward(stored)
                     guard !missing.isEmpty else {
                         finish.value(handler.answer(items: items, stored: stored, unknown: [], version: version, requestID: requestID))
                         return
@@ -59,7 +62,7 @@ struct FeedbackHandler {
                         store.store(missing) { second in
                             loop.execute {
                                 let late = (try? second.get()) ?? []
-                                handler.forward(late, items: missing)
+                                handler.forward(late)
                                 let lateIDs = Set(late.map(\.requestID))
                                 let unknown = missing.map(\.requestID).filter { !lateIDs.contains($0) }
                                 finish.value(handler.answer(items: items, stored: stored + late, unknown: unknown, version: version, requestID: requestID))
@@ -94,14 +97,12 @@ struct FeedbackHandler {
         return .json(.init(status: .serviceUnavailable, message: "labels could not be stored: \(error)"), version: version, requestID: requestID)
     }
 
-    /// Posts features + label to each stored label's learner; fire and forget, counted.
-    private func forward(_ stored: [StoredFeedback], items: [FeedbackItem]) {
-        guard !stored.isEmpty else { return }
-        var latest: [String: FeedbackItem] = [:]
-        for item in items { latest[item.requestID] = item }
+    /// Posts features + label to each stored label's learner, with the features of the label's
+    /// row; fire and forget, counted.
+    private func forward(_ stored: [StoredFeedback]) {
         for feedback in stored {
-            guard let item = latest[feedback.requestID],
-                  let routeIndex = context.routeTable.routes.firstIndex(where: { $0.name == feedback.route }),
+            let item = feedback.item
+            guard let routeIndex = context.routeTable.routes.firstIndex(where: { $0.name == feedback.route }),
                   let pool = upstreams.pool(route: routeIndex, role: .learner) else { continue }
             var features = feedback.features ?? "null"
             if let row = item.rowIndex, feedback.features != nil { features = FeatureRows.row(row, of: features) }

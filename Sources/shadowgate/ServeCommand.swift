@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
             let setup = try await PairLogSetup.make(config: config, migrationsDirectory: migrations, logger: logger)
             pairLog = setup
             sink = setup.writer
-            labels = LabelStore(connectionString: setup.connectionString, logger: logger)
+            labels = LabelStore(connectionString: setup.connectionString, writer: setup.writer, logger: logger)
         }
         let flags = RouteFlagsStore(routes: config.routes)
         var control: RolloutControl?
