@@ -19,7 +19,6 @@ DRIFT_AT=${DRIFT_AT:-1500}
 GATE=http://127.0.0.1:18480
 LEGACY_PORT=18481
 LEARNER=http://127.0.0.1:18482
-CONFIG=Scripts/demo/gateway.yaml
 WORK=.shadowgate/demo
 STARTED=$(date +%s)
 
@@ -45,6 +44,7 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
     done
     wait 2>/dev/null || true
+    [[ -n ${PG_PARENT:-} ]] && rm -rf "$PG_PARENT"
     exit "$status"
 }
 trap cleanup EXIT
@@ -62,6 +62,17 @@ BIN=$(swift build --show-bin-path)/shadowgate
 SG() { "$BIN" "$@" --config "$CONFIG"; }
 
 rm -rf "$WORK"; mkdir -p "$WORK"
+# The embedded PostgreSQL lives in .shadowgate/demo/postgres. Run as root, the server runs as the
+# postgres user, which must be able to reach that directory; a checkout in a private directory
+# (mktemp -d makes them 0700) is not reachable, so the cluster then goes to a directory of its own.
+PGDATA_DIR=$ROOT/$WORK/postgres
+if [[ $(id -u) == 0 ]] && ! runuser -u postgres -- test -x "$ROOT/$WORK" 2>/dev/null; then
+    PG_PARENT=$(mktemp -d /tmp/shadowgate-demo-pg.XXXXXX); chmod 755 "$PG_PARENT"
+    PGDATA_DIR=$PG_PARENT/postgres
+    echo "note: the postgres user cannot reach $ROOT, so the demo's PostgreSQL lives in $PGDATA_DIR (removed at the end)"
+fi
+sed "s#^  embedded_data_dir: .*#  embedded_data_dir: $PGDATA_DIR#" Scripts/demo/gateway.yaml > "$WORK/gateway.yaml"
+CONFIG=$WORK/gateway.yaml
 step "Training the legacy model once (scikit-learn, on data from before the drift) and serving it with MLServer on :$LEGACY_PORT"
 "$PY" Scripts/demo/train_legacy.py --out "$WORK/legacy-model" 2>&1 | tail -2
 Scripts/demo/serve_legacy.sh "$LEGACY_PORT" "$ROOT/$WORK/legacy-model" > "$WORK/mlserver.log" 2>&1 & PIDS+=($!)
@@ -87,7 +98,7 @@ curl -s -D - -o "$WORK/one.json" -X POST "$GATE/v2/models/churn/infer" -H 'conte
 echo "  $(cat "$WORK/one.json")"
 
 # Rollout decisions and changes of the controller's verdict, printed as they happen.
-DB="host=$ROOT/.shadowgate/demo/postgres port=5432 user=postgres dbname=postgres"
+DB="host=$PGDATA_DIR port=5432 user=postgres dbname=postgres"
 sql() { psql "$DB" -XAtq -F $'\t' -c "$1" 2>/dev/null || true; }
 watch_rollout() {
     local last_event=0 last_verdict=""

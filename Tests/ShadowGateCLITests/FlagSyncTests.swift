@@ -64,6 +64,33 @@ struct FlagSyncTests {
         await learner.stop()
     }
 
+    @Test("a gateway whose flag connection is cut reconnects and still applies changes")
+    func watcherReconnects() async throws {
+        let legacy = try await UpstreamStub(.json(#"{"predictions":[0.1]}"#))
+        let learner = try await UpstreamStub(.json(#"{"predictions":[0.9]}"#))
+        let gateway = try await GatewayProcess.start(route: "m", legacy: legacy, learner: learner)
+        defer { _ = gateway.stop() }
+        let client = try await TestHTTPClient(port: gateway.port)
+        // Cut the watcher's session the way a database restart or a network blip would.
+        let cut = try query(gateway.database, """
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE application_name = 'shadowgate-flags' AND datname = current_database()
+            """)
+        #expect(cut == [["1"]])
+        let set = try BinaryRunner.run(["promote", "m", "--reason", "after the cut", "--database-url", gateway.database])
+        #expect(set.status == 0, "\(set.stderr)")
+        let applied = try await eventually(within: 10) { try await servedBy(client, route: "m", user: "anyone") == "learner" }
+        #expect(applied != nil)
+        let reconnected = try query(gateway.database, """
+            SELECT count(*) FROM pg_stat_activity WHERE application_name = 'shadowgate-flags' AND datname = current_database()
+            """)
+        #expect(reconnected == [["1"]])
+        await client.close()
+        #expect(gateway.stop() == 0)
+        await legacy.stop()
+        await learner.stop()
+    }
+
     @Test("killing the gateway that holds the controller lock hands control to the other")
     func controllerFailover() async throws {
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.1]}"#))
