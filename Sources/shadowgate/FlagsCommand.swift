@@ -14,6 +14,10 @@ struct FlagsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let records = try await database.withConnection { try FlagStore(connection: $0).all() }
+            guard !records.isEmpty else {
+                print("no route has flags yet: a gateway seeds them from its config the first time it starts on this database")
+                return
+            }
             print(FlagTable.render(records), terminator: "")
         }
     }
