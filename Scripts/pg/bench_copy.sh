@@ -26,7 +26,8 @@ else
 fi
 
 "${PSQL[@]}" "$URL" -c "DROP DATABASE IF EXISTS shadowgate_bench" -c "CREATE DATABASE shadowgate_bench"
-for f in "$ROOT"/migrations/[0-9]*.sql; do "${PSQL[@]}" "$BENCH_URL" -f "$f" >/dev/null; done
+# Each file in one transaction, as shadowgate migrate applies it (0006 takes a table lock).
+for f in "$ROOT"/migrations/[0-9]*.sql; do "${PSQL[@]}" "$BENCH_URL" -1 -f "$f" >/dev/null; done
 
 WORK=$(mktemp -d /tmp/shadowgate-bench-copy.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
