@@ -10,7 +10,7 @@
 #   writer   the pair writer alone vs `psql \copy` of the same rows on the same server
 #            (Scripts/pg/bench_copy.sh; ROWS, default 500000, REPS)
 #   compare  shadowgate.compare() over a window of 1,000,000 pairs: wall time and serial CPU per run, medians
-#            (Scripts/bench/compare.sh; PAIRS, REPS, BASELINE=1 to time 0003's version on the same data too)
+#            (Scripts/bench/compare.sh; PAIRS, REPS, BASELINE=1 to time 0003's and 0005's versions on the same data too)
 # env:
 #   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow")
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)

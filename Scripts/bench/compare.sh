@@ -5,7 +5,7 @@
 # The pairs are INSERTed into shadowgate.pairs, so shadowgate.pair_stats (what compare() reads) is
 # filled by the same trigger that fills it for the gateway's COPY batches and spool replays (0005).
 # usage: Scripts/bench/compare.sh     env: PAIRS, REPS, KEEP_PG=1 (leave the cluster running),
-#   BASELINE=1 (also time 0003's compare_window, the version before 0005, after each run, same data)
+#   BASELINE=1 (also time 0003's and 0005's compare_window, the earlier versions, after each run, same data)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 PAIRS=${PAIRS:-1000000}
@@ -14,9 +14,11 @@ PG_DIR=$(mktemp -d /tmp/shadowgate-bench-compare-pg.XXXXXX)
 [[ ${KEEP_PG:-0} == 1 ]] || trap '"$REPO/Scripts/pg/stop.sh" --rm "$PG_DIR"' EXIT
 URL=$("$REPO/Scripts/pg/start.sh" "$PG_DIR")
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$URL")
-for f in "$REPO"/migrations/[0-9]*.sql; do "${PSQL[@]}" -f "$f" >/dev/null; done
+# each file in its own transaction, as `shadowgate migrate` applies them
+for f in "$REPO"/migrations/[0-9]*.sql; do "${PSQL[@]}" -1 -f "$f" >/dev/null; done
 
 echo "compare: generating $PAIRS pairs over the last 50 minutes (20 % labelled)" >&2
+LOAD_START=$(date +%s%N)
 "${PSQL[@]}" <<SQL
 SELECT shadowgate.ensure_partitions(1);
 INSERT INTO shadowgate.pairs (request_id, route, received_at, served_by, mode, canary_percent,
@@ -35,7 +37,9 @@ SELECT 'b' || g, 'churn', (hashint4(g + 3) & 1)::text FROM generate_series(1, $P
 VACUUM ANALYZE shadowgate.pairs;
 VACUUM ANALYZE shadowgate.pair_stats;
 VACUUM ANALYZE shadowgate.labels;
+VACUUM ANALYZE shadowgate.pair_value_counts;
 SQL
+echo "compare: loaded (INSERT through the pairs trigger, labels, VACUUM ANALYZE) in $(( ($(date +%s%N) - LOAD_START) / 1000000 )) ms" >&2
 "${PSQL[@]}" -Atc "SELECT 'pairs in window: ' || pairs || ', labelled: ' || labelled_pairs FROM shadowgate.compare('churn', interval '1 hour')" >&2
 echo "compare: load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)" >&2
 
@@ -61,25 +65,33 @@ cpu_ms() {
 }
 
 QUERY="SELECT count(*) FROM shadowgate.compare('churn', interval '1 hour')"
+# BASELINE=1: the earlier versions of compare_window, as compare_window_0003 (reads pairs, sorts
+# arrays) and compare_window_0005 (reads pair_stats only, two passes), timed after each run of the
+# current one on the same data: the before/after figures on the same machine state.
+BASES=()
 if [[ ${BASELINE:-0} == 1 ]]; then
-    # The 0003 compare_window (reads pairs, sorts arrays) as compare_window_0003, timed after each
-    # run of the current one on the same data: the before/after figure on the same machine state.
-    awk '/^CREATE FUNCTION shadowgate.compare_window\(/ { on = 1 } on { print } on && /^\$\$;/ { exit }' \
-        "$REPO/migrations/0003_compare.sql" |
-        sed '1s/CREATE FUNCTION shadowgate.compare_window(/CREATE FUNCTION shadowgate.compare_window_0003(/' |
-        "${PSQL[@]}" >/dev/null
-    BASE_QUERY="SELECT count(*) FROM shadowgate.compare_window_0003('churn', now() - interval '1 hour', 'infinity')"
+    for v in 0003 0005; do
+        f=$(ls "$REPO"/migrations/"$v"_*.sql)
+        awk '/^CREATE (OR REPLACE )?FUNCTION shadowgate.compare_window\(/ { on = 1 } on { print } on && /^\$\$;/ { exit }' "$f" |
+            sed "1s/FUNCTION shadowgate.compare_window(/FUNCTION shadowgate.compare_window_$v(/; 1s/^CREATE FUNCTION/CREATE OR REPLACE FUNCTION/" |
+            "${PSQL[@]}" >/dev/null
+        BASES+=("$v")
+    done
 fi
-times=() cpus=() base=() base_cpus=()
+declare -A base base_cpus
+times=() cpus=()
 for rep in $(seq "$REPS"); do
     times+=("$(timed_ms "$QUERY")") cpus+=("$(cpu_ms "$QUERY")")
     echo "compare rep=$rep ms=${times[-1]} serial_cpu_ms=${cpus[-1]} load=$(cut -d' ' -f1 /proc/loadavg)"
-    if [[ ${BASELINE:-0} == 1 ]]; then
-        base+=("$(timed_ms "$BASE_QUERY")") base_cpus+=("$(cpu_ms "$BASE_QUERY")")
-        echo "compare_0003 rep=$rep ms=${base[-1]} serial_cpu_ms=${base_cpus[-1]} load=$(cut -d' ' -f1 /proc/loadavg)"
-    fi
+    for v in "${BASES[@]}"; do
+        q="SELECT count(*) FROM shadowgate.compare_window_$v('churn', now() - interval '1 hour', 'infinity')"
+        t=$(timed_ms "$q") c=$(cpu_ms "$q")
+        base[$v]+=" $t" base_cpus[$v]+=" $c"
+        echo "compare_$v rep=$rep ms=$t serial_cpu_ms=$c load=$(cut -d' ' -f1 /proc/loadavg)"
+    done
 done
-if [[ ${BASELINE:-0} == 1 ]]; then
-    echo "compare_0003 median_ms=$(median "${base[@]}") median_serial_cpu_ms=$(median "${base_cpus[@]}") reps=$REPS pairs=$PAIRS"
-fi
+for v in "${BASES[@]}"; do
+    # shellcheck disable=SC2086
+    echo "compare_$v median_ms=$(median ${base[$v]}) median_serial_cpu_ms=$(median ${base_cpus[$v]}) reps=$REPS pairs=$PAIRS"
+done
 echo "compare median_ms=$(median "${times[@]}") median_serial_cpu_ms=$(median "${cpus[@]}") reps=$REPS pairs=$PAIRS (goal: under 2000 ms; load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
