@@ -4,12 +4,19 @@
 -- * shadowgate.pair_value_counts: per route and UTC minute, how often each value of the four
 --   distributions compare() reads occurs — legacy and learner scores (of `ok` answers, NaN
 --   left out) and legacy and learner latencies in µs (of calls made). Counts add up exactly, so
---   a window reads its whole minutes here (about 60 × the distinct values per hour instead of
---   every pair) and only the pairs of the partial minutes at its two ends from pair_stats.
---   Filled by the same statement trigger on pairs that fills pair_stats (one upsert per INSERT or
---   COPY statement, in its transaction, keys locked in key order so concurrent writers do not
---   deadlock), partitioned by the same UTC days (ensure_partitions / drop_partitions_older_than
---   keep all three tables in step) and backfilled from pair_stats here.
+--   a window reads its rolled-up whole minutes here (about 60 × the distinct values per hour
+--   instead of every pair) and everything else (minutes not rolled up yet, the partial minutes
+--   at its two ends) from pair_stats.
+-- * Rolled up, not maintained per statement: shadowgate.roll_up_counts() (the pair writer calls
+--   it every 30 s) aggregates, per route, the complete minutes after the route's watermark
+--   (shadowgate.rollup_watermarks) up to now − 2 minutes from pair_stats into pair_value_counts
+--   and advances the watermark. The trigger on pairs does 0005's work (fill pair_stats) plus one
+--   watermark lookup per statement; only rows older than their route's watermark (late rows:
+--   spool replays after an outage, a transaction open for minutes) are upserted into the counts.
+--   An upsert per COPY batch cost the writer half its throughput; the roll-up costs it nothing.
+--   Writers hold a shared advisory lock from their trigger to their commit, the roll-up the
+--   exclusive one: a pair not yet committed when a roll-up reads its minute is either seen by
+--   it or upserted as late after it, never lost, never counted twice.
 -- * compare_window() counts its scalar metrics grouped by the outcome and label columns only,
 --   with a count per condition (agreement, right/wrong, which side of the threshold) instead of
 --   grouping by those conditions: the planner knows how few groups that makes and runs the
@@ -41,29 +48,48 @@ COMMENT ON TABLE shadowgate.pair_value_counts IS
 
 CREATE TABLE shadowgate.pair_value_counts_default PARTITION OF shadowgate.pair_value_counts DEFAULT;
 
--- The values one statement's pairs add, counted per route, minute, series and value: what both
--- the trigger and the backfill store (the same filters as compare_window's counts).
+-- Per route, the end (exclusive, a UTC minute boundary) of the minutes already rolled up into
+-- pair_value_counts: the counts of every minute before it are complete; pairs of those minutes
+-- written later (late rows) are added by the trigger on pairs. A route without a row has no counts.
+CREATE TABLE shadowgate.rollup_watermarks (
+    route         text        PRIMARY KEY,
+    rolled_until  timestamptz NOT NULL
+);
+
+COMMENT ON TABLE shadowgate.rollup_watermarks IS
+    'Per route, until when (exclusive) pair_value_counts holds complete per-minute counts (roll_up_counts() advances it).';
+
+-- 0005's work, plus the late rows' counts. Normal case (no row older than its route's
+-- watermark): one shared advisory lock and one look at rollup_watermarks per statement.
 CREATE OR REPLACE FUNCTION shadowgate.pairs_fill_stats() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    oldest_wm timestamptz;
 BEGIN
     INSERT INTO shadowgate.pair_stats (received_at, legacy_score, learner_score, legacy_latency_us,
         learner_latency_us, route, request_id, legacy_outcome, learner_outcome, legacy_label, learner_label)
     SELECT received_at, legacy_score, learner_score, legacy_latency_us,
            learner_latency_us, route, request_id, legacy_outcome, learner_outcome, legacy_label, learner_label
     FROM added;
+    -- Held until this transaction ends: a roll-up waits for these pairs to be committed (and
+    -- then counts them), or has committed before the watermark below is read (they are late).
+    PERFORM pg_advisory_xact_lock_shared(hashtext('shadowgate.pair_value_counts.rollup'));
+    SELECT min(rolled_until) INTO oldest_wm FROM shadowgate.rollup_watermarks;
+    IF oldest_wm IS NULL OR NOT EXISTS (SELECT 1 FROM added WHERE received_at < oldest_wm) THEN
+        RETURN NULL;
+    END IF;
+    -- the same counts (and filters) as roll_up_counts() and compare_window's, of the late rows only
     INSERT INTO shadowgate.pair_value_counts AS c (route, received_at, s, x, n)
     SELECT route, m, s, x, count(*)
-    FROM (SELECT route, date_bin('1 minute', received_at, '2001-01-01 00:00:00+00') AS m, 1::smallint AS s, legacy_score AS x
-          FROM added WHERE legacy_outcome = 'ok' AND legacy_score IS NOT NULL AND legacy_score <> 'NaN'
-          UNION ALL
-          SELECT route, date_bin('1 minute', received_at, '2001-01-01 00:00:00+00'), 2, learner_score
-          FROM added WHERE learner_outcome = 'ok' AND learner_score IS NOT NULL AND learner_score <> 'NaN'
-          UNION ALL
-          SELECT route, date_bin('1 minute', received_at, '2001-01-01 00:00:00+00'), 3, legacy_latency_us
-          FROM added WHERE legacy_outcome <> 'skipped' AND legacy_latency_us IS NOT NULL
-          UNION ALL
-          SELECT route, date_bin('1 minute', received_at, '2001-01-01 00:00:00+00'), 4, learner_latency_us
-          FROM added WHERE learner_outcome <> 'skipped' AND learner_latency_us IS NOT NULL) v
+    FROM (SELECT a.* FROM added a JOIN shadowgate.rollup_watermarks w
+            ON w.route = a.route AND a.received_at < w.rolled_until) r
+    CROSS JOIN LATERAL (
+        SELECT date_bin('1 minute', r.received_at, '2001-01-01 00:00:00+00') AS m, u.s, u.x
+        FROM (VALUES (1::smallint, CASE WHEN r.legacy_outcome = 'ok' AND r.legacy_score <> 'NaN' THEN r.legacy_score END),
+                     (2::smallint, CASE WHEN r.learner_outcome = 'ok' AND r.learner_score <> 'NaN' THEN r.learner_score END),
+                     (3::smallint, CASE WHEN r.legacy_outcome <> 'skipped' THEN r.legacy_latency_us::double precision END),
+                     (4::smallint, CASE WHEN r.learner_outcome <> 'skipped' THEN r.learner_latency_us::double precision END)) u(s, x)
+        WHERE u.x IS NOT NULL) v
     GROUP BY route, m, s, x
     ORDER BY route, m, s, x  -- rows locked in key order: concurrent statements wait, never deadlock
     ON CONFLICT (route, received_at, s, x) DO UPDATE SET n = c.n + excluded.n;
@@ -121,7 +147,7 @@ BEGIN
 END
 $$;
 
--- Backfill: a partition for every day partition pair_stats has, then the counts of its rows.
+-- A pair_value_counts partition for every day partition pair_stats has.
 DO $$
 DECLARE
     part text;
@@ -135,20 +161,59 @@ BEGIN
 END
 $$;
 
-INSERT INTO shadowgate.pair_value_counts (route, received_at, s, x, n)
-SELECT route, m, s, x, count(*)
-FROM (SELECT route, date_bin('1 minute', received_at, '2001-01-01 00:00:00+00') AS m, 1::smallint AS s, legacy_score AS x
-      FROM shadowgate.pair_stats WHERE legacy_outcome = 'ok' AND legacy_score IS NOT NULL AND legacy_score <> 'NaN'
-      UNION ALL
-      SELECT route, date_bin('1 minute', received_at, '2001-01-01 00:00:00+00'), 2, learner_score
-      FROM shadowgate.pair_stats WHERE learner_outcome = 'ok' AND learner_score IS NOT NULL AND learner_score <> 'NaN'
-      UNION ALL
-      SELECT route, date_bin('1 minute', received_at, '2001-01-01 00:00:00+00'), 3, legacy_latency_us
-      FROM shadowgate.pair_stats WHERE legacy_outcome <> 'skipped' AND legacy_latency_us IS NOT NULL
-      UNION ALL
-      SELECT route, date_bin('1 minute', received_at, '2001-01-01 00:00:00+00'), 4, learner_latency_us
-      FROM shadowgate.pair_stats WHERE learner_outcome <> 'skipped' AND learner_latency_us IS NOT NULL) v
-GROUP BY route, m, s, x;
+-- Rolls up, per route, the complete minutes after its watermark and before now − 2 minutes:
+-- their counts from pair_stats (plain INSERT: those minutes have no counts yet), then the
+-- watermark. One transaction; concurrent calls and writers' triggers wait on the advisory lock.
+-- A route's first watermark is the start of its oldest pair's minute. Returns the minutes rolled up.
+CREATE FUNCTION shadowgate.roll_up_counts() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    upto    timestamptz := date_bin('1 minute', now() - interval '2 minutes', '2001-01-01 00:00:00+00');
+    r       record;
+    minutes bigint := 0;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('shadowgate.pair_value_counts.rollup'));
+    FOR r IN
+        -- every route of pair_stats (a skip scan of its (route, received_at) index) and its watermark
+        WITH RECURSIVE routes(route) AS (
+            (SELECT route FROM shadowgate.pair_stats ORDER BY route LIMIT 1)
+            UNION ALL
+            SELECT (SELECT p.route FROM shadowgate.pair_stats p WHERE p.route > routes.route ORDER BY p.route LIMIT 1)
+            FROM routes WHERE routes.route IS NOT NULL
+        )
+        SELECT routes.route,
+               coalesce(w.rolled_until,
+                        (SELECT date_bin('1 minute', min(p.received_at), '2001-01-01 00:00:00+00')
+                         FROM shadowgate.pair_stats p WHERE p.route = routes.route)) AS since
+        FROM routes LEFT JOIN shadowgate.rollup_watermarks w ON w.route = routes.route
+        WHERE routes.route IS NOT NULL
+    LOOP
+        CONTINUE WHEN NOT r.since < upto;
+        INSERT INTO shadowgate.pair_value_counts (route, received_at, s, x, n)
+        SELECT p.route, m, s, x, count(*)
+        FROM shadowgate.pair_stats p
+        CROSS JOIN LATERAL (
+            SELECT date_bin('1 minute', p.received_at, '2001-01-01 00:00:00+00') AS m, u.s, u.x
+            FROM (VALUES (1::smallint, CASE WHEN p.legacy_outcome = 'ok' AND p.legacy_score <> 'NaN' THEN p.legacy_score END),
+                         (2::smallint, CASE WHEN p.learner_outcome = 'ok' AND p.learner_score <> 'NaN' THEN p.learner_score END),
+                         (3::smallint, CASE WHEN p.legacy_outcome <> 'skipped' THEN p.legacy_latency_us::double precision END),
+                         (4::smallint, CASE WHEN p.learner_outcome <> 'skipped' THEN p.learner_latency_us::double precision END)) u(s, x)
+            WHERE u.x IS NOT NULL) v
+        WHERE p.route = r.route AND p.received_at >= r.since AND p.received_at < upto
+        GROUP BY p.route, m, s, x;
+        INSERT INTO shadowgate.rollup_watermarks AS w (route, rolled_until) VALUES (r.route, upto)
+        ON CONFLICT (route) DO UPDATE SET rolled_until = excluded.rolled_until;
+        minutes := minutes + extract(epoch FROM upto - r.since)::bigint / 60;
+    END LOOP;
+    RETURN minutes;
+END
+$$;
+
+COMMENT ON FUNCTION shadowgate.roll_up_counts() IS
+    'Counts the complete minutes (before now - 2 min) not rolled up yet into pair_value_counts and advances rollup_watermarks; the pair writer calls it every 30 s.';
+
+-- Backfill: the existing pairs' minutes, as the writer's first roll-up would.
+SELECT shadowgate.roll_up_counts();
 
 ANALYZE shadowgate.pair_value_counts;
 
@@ -157,8 +222,8 @@ ANALYZE shadowgate.pair_value_counts;
 -- ---------------------------------------------------------------------------------------------
 
 -- Same signature, columns and results as 0005's (see there and migrations/README.md). What
--- changed: the whole minutes of the window are counted from pair_value_counts (the partial
--- minutes at its ends from pair_stats), and the scalar metrics are counted grouped by
+-- changed: the whole minutes of the window up to the route's roll-up watermark are counted
+-- from pair_value_counts (the rest of the window from pair_stats), and the scalar metrics are counted grouped by
 -- outcomes and model labels only, which the planner runs in parallel.
 CREATE OR REPLACE FUNCTION shadowgate.compare_window(p_route text, p_from timestamptz, p_to timestamptz,
                                                      tolerance double precision DEFAULT 0.05,
@@ -183,11 +248,16 @@ AS $$
 DECLARE
     count_scores    boolean;
     count_latencies boolean;
-    -- [m_from, m_to): the whole minutes of the window (empty when it has none)
+    wm              timestamptz;
+    -- [m_from, m_to): the whole, rolled-up minutes of the window (empty when it has none)
     m_from          timestamptz := CASE WHEN isfinite(p_from) THEN date_bin('1 minute', p_from, '2001-01-01 00:00:00+00') ELSE p_from END;
     m_to            timestamptz := CASE WHEN isfinite(p_to) THEN date_bin('1 minute', p_to, '2001-01-01 00:00:00+00') ELSE p_to END;
 BEGIN
     IF m_from < p_from THEN m_from := m_from + interval '1 minute'; END IF;
+    -- only minutes already rolled up are read from the counts (a watermark read before a
+    -- concurrent roll-up commits is still right: pair_stats holds every pair after it)
+    SELECT w.rolled_until INTO wm FROM shadowgate.rollup_watermarks w WHERE w.route = p_route;
+    IF wm IS NULL OR wm < m_to THEN m_to := coalesce(wm, '-infinity'); END IF;
     IF NOT m_from < m_to THEN m_from := p_to; m_to := p_to; END IF;
     SELECT coalesce(count(DISTINCT x) FILTER (WHERE k = 1) < 0.5 * count(x) FILTER (WHERE k = 1), true),
            coalesce(count(DISTINCT x) FILTER (WHERE k = 2) < 0.5 * count(x) FILTER (WHERE k = 2), true)
@@ -272,7 +342,7 @@ BEGIN
         -- s: 1 legacy scores, 2 learner scores, 3 legacy latency (ms), 4 learner latency (ms);
         -- x the value, n how often it occurs (NULLs are what 0003's FILTERs left out). The whole
         -- minutes of the window come from pair_value_counts (added up: counts are exact), the
-        -- pairs of the partial minutes at its two ends from pair_stats.
+        -- pairs of the rest of the window (minutes not rolled up, partial minutes) from pair_stats.
         SELECT s, CASE WHEN s >= 3 THEN x / 1000.0::double precision ELSE x END AS x, sum(n)::bigint AS n
         FROM (SELECT c.s, c.x, c.n
               FROM shadowgate.pair_value_counts c

@@ -5,7 +5,8 @@ import Logging
 extension PairLogWriter {
     static let stageTable = "shadowgate_pairs_stage"
 
-    /// The database thread: connect, write handed-off batches, replay the spool, partition upkeep.
+    /// The database thread: connect, write handed-off batches, replay the spool, partition upkeep,
+    /// roll-up of the per-minute value counts.
     func databaseLoop() {
         var everConnected = false
         var downSinceLogged = false
@@ -24,6 +25,7 @@ extension PairLogWriter {
                     everConnected = true
                     downSinceLogged = false
                     nextUpkeepNanos = 0
+                    nextRollUpNanos = 0
                     setUp(true)
                 } else {
                     setUp(false)
@@ -49,11 +51,12 @@ extension PairLogWriter {
             }
 
             if monotonicNanos() >= nextUpkeepNanos { upkeep() }
+            if conn != nil && monotonicNanos() >= nextRollUpNanos { rollUp() }
             if conn == nil { continue }
 
             cond.lock()
             while handoff.isEmpty && !(stopping && encoderDone) && spoolsEmpty
-                && monotonicNanos() < nextUpkeepNanos {
+                && monotonicNanos() < nextUpkeepNanos && monotonicNanos() < nextRollUpNanos {
                 _ = cond.wait(until: Date(timeIntervalSinceNow: 1))
             }
             if !handoff.isEmpty {
@@ -315,6 +318,22 @@ extension PairLogWriter {
         } catch let e as PGError where !e.isConnectionProblem {
             logger.warning("partition upkeep failed (are the migrations applied?)", metadata: ["error": "\(e)"])
             nextUpkeepNanos = monotonicNanos() + 60_000_000_000
+        } catch {
+            connectionLost(error, pending: [])
+        }
+    }
+
+    /// Rolls the complete minutes into shadowgate.pair_value_counts (`roll_up_counts()`, 0006):
+    /// what keeps compare() fast without an upsert per batch. Failures are logged and retried
+    /// next time; writing goes on either way.
+    func rollUp() {
+        guard let conn else { return }
+        nextRollUpNanos = monotonicNanos() + rollUpIntervalNanos
+        do {
+            _ = try conn.execute("SELECT shadowgate.roll_up_counts()")
+        } catch let e as PGError where !e.isConnectionProblem {
+            logger.warning("roll-up of the value counts failed (are the migrations applied?)", metadata: ["error": "\(e)"])
+            nextRollUpNanos = monotonicNanos() + 60_000_000_000
         } catch {
             connectionLost(error, pending: [])
         }

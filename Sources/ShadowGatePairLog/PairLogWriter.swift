@@ -49,6 +49,7 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     public let partitionDaysAhead: Int
     public let maxPendingBatches: Int
     let upkeepIntervalNanos: UInt64
+    let rollUpIntervalNanos: UInt64
     let logger: Logger
     let metrics = PairLogMetrics()
     let spool: PairSpool
@@ -86,6 +87,7 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     /// Kinds whose temporary staging table exists on `conn`.
     var stagesReady: Set<PairLogRowKind> = []
     var nextUpkeepNanos: UInt64 = 0
+    var nextRollUpNanos: UInt64 = 0
     var retryDelay = 0.1
     var reconnectNotBefore: UInt64 = 0
 
@@ -98,6 +100,8 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     ///   - partitionDaysAhead: daily partitions kept created ahead of today.
     ///   - maxPendingBatches: encoded batches waiting for the database before new ones are spooled.
     ///   - upkeepInterval: how often partition upkeep runs.
+    ///   - rollUpInterval: how often `shadowgate.roll_up_counts()` rolls the complete minutes
+    ///     into the per-minute value counts compare() reads (0006).
     /// - Throws: `.spoolFailed` when the spool directory cannot be created or read.
     public init(
         connectionString: String,
@@ -105,6 +109,7 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
         partitionDaysAhead: Int = 3,
         maxPendingBatches: Int = 8,
         upkeepInterval: Duration = .seconds(3600),
+        rollUpInterval: Duration = .seconds(30),
         logger: Logger = Logger(label: "shadowgate.pairlog")
     ) throws {
         self.connectionString = connectionString
@@ -116,6 +121,7 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
         self.partitionDaysAhead = partitionDaysAhead
         self.maxPendingBatches = max(1, maxPendingBatches)
         self.upkeepIntervalNanos = UInt64(max(1, upkeepInterval.components.seconds)) * 1_000_000_000
+        self.rollUpIntervalNanos = UInt64(max(1, rollUpInterval.components.seconds)) * 1_000_000_000
         self.logger = logger
         self.spool = try PairSpool(directory: config.spoolDir, maxBytes: config.spoolMaxBytes)
         self.labelSpool = try PairSpool(directory: config.spoolDir, kind: .labels, maxBytes: config.spoolMaxBytes)
