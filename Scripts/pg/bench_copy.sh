@@ -39,9 +39,12 @@ echo "bench_copy: generating $ROWS rows" >&2
 echo "bench_copy: $(wc -l < "$WORK/rows.tsv") rows, $(( $(stat -c %s "$WORK/rows.tsv") / ROWS )) bytes/row" >&2
 COLS="(request_id, route, received_at, served_by, mode, canary_percent, legacy_status, learner_status, legacy_latency_us, learner_latency_us, legacy_outcome, learner_outcome, legacy_error, learner_error, legacy_output, learner_output, legacy_score, learner_score, legacy_label, learner_label, legacy_version, learner_version, shadow_skip, features, features_truncated)"
 
+# pairs and the tables its trigger fills (pair_stats, and 0006's counts and watermarks): each run
+# starts from an empty database, as bench-writer's runs do
+EMPTY="DO \$\$ BEGIN EXECUTE 'TRUNCATE ' || (SELECT string_agg(t, ', ') FROM unnest(ARRAY['shadowgate.pairs', 'shadowgate.pair_stats', 'shadowgate.pair_value_counts', 'shadowgate.rollup_watermarks']) t WHERE to_regclass(t) IS NOT NULL); END \$\$"
 rates=()
 for rep in $(seq "$REPS"); do
-    "${PSQL[@]}" "$BENCH_URL" -c "TRUNCATE shadowgate.pairs" -c "CHECKPOINT"
+    "${PSQL[@]}" "$BENCH_URL" -c "$EMPTY" -c "CHECKPOINT"
     t0=$(date +%s.%N)
     "${PSQL[@]}" "$BENCH_URL" -c "\\copy shadowgate.pairs $COLS FROM '$WORK/rows.tsv'"
     t1=$(date +%s.%N)
@@ -51,7 +54,7 @@ for rep in $(seq "$REPS"); do
     rates+=("$rate")
     printf 'method=psql_copy rep=%d rows=%d seconds=%.3f rows_per_s=%d\n' "$rep" "$n" "$secs" "$rate"
     if [[ -n ${SHADOWGATE_BIN:-} ]]; then
-        "${PSQL[@]}" "$BENCH_URL" -c "TRUNCATE shadowgate.pairs" -c "CHECKPOINT"
+        "${PSQL[@]}" "$BENCH_URL" -c "$EMPTY" -c "CHECKPOINT"
         "$SHADOWGATE_BIN" bench-writer --database-url "$BENCH_URL" --rows "$ROWS"
     fi
 done
