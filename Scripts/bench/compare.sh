@@ -4,6 +4,9 @@
 #
 # The pairs are INSERTed into shadowgate.pairs, so shadowgate.pair_stats (what compare() reads) is
 # filled by the same trigger that fills it for the gateway's COPY batches and spool replays (0005).
+# Then shadowgate.roll_up_counts() rolls the complete minutes before now − 2 minutes into
+# pair_value_counts (0006), as the running pair writer does every 30 s: compare() reads those
+# minutes' counts and the last minutes of the window from pair_stats.
 # usage: Scripts/bench/compare.sh     env: PAIRS, REPS, KEEP_PG=1 (leave the cluster running),
 #   BASELINE=1 (also time 0003's and 0005's compare_window, the earlier versions, after each run, same data)
 set -euo pipefail
@@ -37,9 +40,12 @@ SELECT 'b' || g, 'churn', (hashint4(g + 3) & 1)::text FROM generate_series(1, $P
 VACUUM ANALYZE shadowgate.pairs;
 VACUUM ANALYZE shadowgate.pair_stats;
 VACUUM ANALYZE shadowgate.labels;
-VACUUM ANALYZE shadowgate.pair_value_counts;
 SQL
 echo "compare: loaded (INSERT through the pairs trigger, labels, VACUUM ANALYZE) in $(( ($(date +%s%N) - LOAD_START) / 1000000 )) ms" >&2
+ROLL_START=$(date +%s%N)
+"${PSQL[@]}" -Atc "SELECT 'compare: roll_up_counts() (as the running pair writer would have called it, every 30 s) rolled up ' || shadowgate.roll_up_counts() || ' minutes'" >&2
+"${PSQL[@]}" -c "VACUUM ANALYZE shadowgate.pair_value_counts"
+echo "compare: roll-up (and VACUUM ANALYZE of the counts) took $(( ($(date +%s%N) - ROLL_START) / 1000000 )) ms; counts up to $("${PSQL[@]}" -Atc "SELECT rolled_until FROM shadowgate.rollup_watermarks WHERE route = 'churn'"), the rest of the window read from pair_stats" >&2
 "${PSQL[@]}" -Atc "SELECT 'pairs in window: ' || pairs || ', labelled: ' || labelled_pairs FROM shadowgate.compare('churn', interval '1 hour')" >&2
 echo "compare: load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)" >&2
 
