@@ -234,7 +234,8 @@ for t in $TARGETS; do
         args=("$GATE_SERVE" --config "$WORK/$t.yaml")
         if [[ $PAIR_LOG == 1 ]]; then args+=(--migrations "$REPO/migrations"); else args+=(--no-pair-log); fi
         log "starting $t: $GATEWAY ${args[*]}"
-        "$GATEWAY" "${args[@]}" </dev/null >"$WORK/$t.log" 2>&1 &
+        # The admin listener wants a token (serve refuses to start without one).
+        SHADOWGATE_ADMIN_TOKEN=${SHADOWGATE_ADMIN_TOKEN:-bench-token} "$GATEWAY" "${args[@]}" </dev/null >"$WORK/$t.log" 2>&1 &
         PID[$t]=$!; GATE_PIDS+=("${PID[$t]}")
         wait_s=$start_wait ;;
     esac
