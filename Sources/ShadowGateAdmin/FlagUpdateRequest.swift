@@ -98,20 +98,10 @@ struct FlagUpdateRequest: Equatable {
     func target(current: RouteFlags) throws(Refusal) -> (mode: RouteMode, percent: Double) {
         let mode = self.mode ?? current.mode
         if let percent = canaryPercent {
-            // Only canary takes any share; the other modes have one fixed share each.
-            let fixed: Double? = switch mode {
-            case .canary: nil
-            case .promoted: 100
-            case .shadow, .legacy: 0
-            }
-            guard let fixed, percent != fixed else { return (mode, percent) }
+            guard let fixed = mode.fixedCanaryPercent, percent != fixed else { return (mode, percent) }
             throw Refusal(unprocessable: true, message:
                 "canary_percent \(percent.formattedShortPercent) does not fit mode \(mode.rawValue) (canary takes any share; promoted is 100, shadow and legacy 0)")
         }
-        switch mode {
-        case .canary: return (mode, current.mode == .canary ? current.canaryPercent : 0)
-        case .promoted: return (mode, 100)
-        case .shadow, .legacy: return (mode, 0)
-        }
+        return (mode, mode.fixedCanaryPercent ?? (current.mode == .canary ? current.canaryPercent : 0))
     }
 }

@@ -8,4 +8,14 @@ public enum RouteMode: String, Sendable, Hashable, CaseIterable, Codable {
     case canary
     /// The learner serves every request; the legacy model runs in shadow.
     case promoted
+
+    /// The learner's share this mode always has: 100 in `promoted`, 0 in `shadow` and `legacy`;
+    /// `nil` in `canary`, the one mode whose share is chosen.
+    public var fixedCanaryPercent: Double? {
+        switch self {
+        case .canary: nil
+        case .promoted: 100
+        case .shadow, .legacy: 0
+        }
+    }
 }

@@ -51,7 +51,7 @@ struct FlagsCommand: AsyncParsableCommand {
                 guard percent.isFinite, (0...100).contains(percent) else {
                     throw ValidationError("--percent must be between 0 and 100, got \(percent)")
                 }
-                guard mode == .canary || (mode == .promoted && percent == 100) || ((mode == .shadow || mode == .legacy) && percent == 0) else {
+                if let fixed = mode.fixedCanaryPercent, percent != fixed {
                     throw ValidationError("--percent \(percent) does not fit mode \(mode.rawValue) (only canary takes a share)")
                 }
             } else if mode == .canary {
@@ -61,7 +61,8 @@ struct FlagsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let percent = percent ?? (mode == .promoted ? 100 : 0)
+            // validate() made sure canary has a percent; the other modes have a fixed one.
+            let percent = percent ?? mode.fixedCanaryPercent ?? 0
             try await database.change(route: route, mode: mode, percent: (percent * 100).rounded() / 100, action: .set, reason: reason)
         }
     }
