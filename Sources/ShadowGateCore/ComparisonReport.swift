@@ -81,9 +81,7 @@ public struct ComparisonReport: Sendable, Equatable {
         }
         let widths = (0..<3).map { column in table.map { $0[column].count }.max() ?? 0 }
         for (index, cells) in table.enumerated() {
-            let padded = cells.enumerated().map { column, cell in
-                column == 0 ? cell.padding(toLength: widths[0]) : cell.padding(toLength: widths[column])
-            }
+            let padded = cells.enumerated().map { column, cell in cell.padding(toLength: widths[column]) }
             lines.append(padded.joined(separator: "   ").trailingSpacesTrimmed)
             if index == 0 { lines.append(widths.map { String(repeating: "-", count: $0) }.joined(separator: "   ")) }
         }

@@ -23,6 +23,13 @@ public struct RouteFlags: Sendable, Hashable, Codable {
 
     /// Whether the non-serving model is called at all in this mode.
     public var mirrors: Bool { mode != .legacy }
+
+    /// Percent of requests the learner answers: all when promoted, the canary percent in canary
+    /// mode, none in shadow or legacy mode (shadow calls answer no client).
+    public var learnerShare: Double { mode.fixedCanaryPercent ?? canaryPercent }
+
+    /// `canary 25 %`, `promoted`, `shadow`: the route's state as people read it.
+    public var summary: String { mode == .canary ? "canary \(canaryPercent.formattedShortPercent)" : mode.rawValue }
 }
 
 extension RouteConfig {

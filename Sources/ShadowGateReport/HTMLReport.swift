@@ -49,11 +49,9 @@ public struct HTMLReport: Sendable {
         s += fact("generated", UTCTime.dateTime(data.windowEnd), id: "generated-at")
         if let record = data.flags {
             let flags = record.flags
-            let mode = flags.mode.rawValue
-            let share = RolloutEvent.learnerShare(mode: mode, percent: flags.canaryPercent)
-            let attributes = "data-mode=\"\(mode)\" data-canary-percent=\"\(flags.canaryPercent)\""
-            var text = "<strong>\(HTMLText.escape(RolloutEvent.state(mode: mode, percent: flags.canaryPercent)))</strong>"
-                + " · learner answers \(share.formattedShortPercent) of requests · shadow \(flags.shadowPercent.formattedShortPercent)"
+            let attributes = "data-mode=\"\(flags.mode.rawValue)\" data-canary-percent=\"\(flags.canaryPercent)\""
+            var text = "<strong>\(HTMLText.escape(flags.summary))</strong>"
+                + " · learner answers \(flags.learnerShare.formattedShortPercent) of requests · shadow \(flags.shadowPercent.formattedShortPercent)"
                 + " · revision \(record.revision), set by \(HTMLText.escape(record.updatedBy)) at \(UTCTime.dateTime(record.updatedAt))"
             if !record.reason.isEmpty { text += " (“\(HTMLText.escape(record.reason))”)" }
             s += "<dt>flags now</dt><dd id=\"current-flags\" \(attributes)>\(text)</dd>\n"

@@ -46,6 +46,6 @@ public struct ReportData: Sendable, Equatable {
     public var learnerShareAtWindowStart: Double? {
         if let eventBeforeWindow { return eventBeforeWindow.learnerShare }
         if let first = events.first { return first.previousLearnerShare }
-        return flags.map { RolloutEvent.learnerShare(mode: $0.flags.mode.rawValue, percent: $0.flags.canaryPercent) }
+        return flags?.flags.learnerShare
     }
 }

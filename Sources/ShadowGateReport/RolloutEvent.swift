@@ -38,20 +38,18 @@ public struct RolloutEvent: Sendable, Equatable {
     /// The learner's share before the change, `nil` for a route's first event (seeding).
     public var previousLearnerShare: Double? { fromMode.map { Self.learnerShare(mode: $0, percent: fromPercent ?? 0) } }
 
-    /// Percent of requests the learner answers: all when promoted, the canary percent in canary
-    /// mode, none in shadow or legacy mode (shadow calls answer no client).
+    /// ``RouteFlags/learnerShare`` of a mode and percent as stored (an unknown mode: none).
     public static func learnerShare(mode: String, percent: Double) -> Double {
-        switch RouteMode(rawValue: mode) {
-        case .promoted: 100
-        case .canary: percent
-        case .shadow, .legacy, nil: 0
-        }
+        flags(mode: mode, percent: percent)?.learnerShare ?? 0
     }
 
-    /// `canary 25 %`, `promoted`, `shadow`: as the flag commands write them.
+    /// ``RouteFlags/summary`` of a mode and percent as stored (an unknown mode as it is).
     public static func state(mode: String, percent: Double?) -> String {
-        guard mode == RouteMode.canary.rawValue else { return mode }
-        return "canary \((percent ?? 0).formattedShortPercent)"
+        flags(mode: mode, percent: percent ?? 0)?.summary ?? mode
+    }
+
+    private static func flags(mode: String, percent: Double) -> RouteFlags? {
+        RouteMode(rawValue: mode).map { RouteFlags(mode: $0, canaryPercent: percent, shadowPercent: 100) }
     }
 
     /// `shadow → canary 5 %`, or `→ shadow` for a first event.

@@ -24,7 +24,7 @@ struct RolloutCommand: AsyncParsableCommand {
         }
 
         static func render(_ status: RolloutStatus) -> String {
-            var out = "route '\(status.flags.route)': \(FlagTable.describe(status.flags.flags))"
+            var out = "route '\(status.flags.route)': \(status.flags.flags.summary)"
             out += "  (revision \(status.flags.revision), set \(FlagTable.timestamp(status.flags.updatedAt)) by \(status.flags.updatedBy): \(status.flags.reason))\n"
             out += "controller: \(status.controllerHolder.map { "held by \($0)" } ?? "no replica holds the controller lock")\n"
             if let evaluation = status.evaluation {
