@@ -17,16 +17,8 @@ struct FlagDatabaseOptions: ParsableArguments {
     /// Runs `body` with a connection, on a thread of its own; database errors become one sentence.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
         let url = try config.databaseURL(explicit: databaseURL, purpose: "change flags on")
-        return try await onDedicatedThread {
-            let connection: PGConnection
-            do {
-                connection = try PGConnection(connectionString: url, applicationName: "shadowgate-cli")
-            } catch {
-                throw CommandFailure("cannot reach the flag database: \(error)")
-            }
-            defer { connection.close() }
-            return try body(connection)
-        }
+        return try await withDatabase(url: url, applicationName: "shadowgate-cli",
+                                      connectFailure: { CommandFailure("cannot reach the flag database: \($0)") }, body)
     }
 
     /// The route's comparison window for the metrics recorded with a change: its promotion window, else 1 h.
@@ -52,17 +44,13 @@ struct FlagDatabaseOptions: ParsableArguments {
             let after = try store.change(route: route, change)
             return (before, after)
         }
-        let from = record.0.map { FlagTable.describe($0.flags) } ?? "nothing"
-        print("route '\(route)': \(from) → \(FlagTable.describe(record.1.flags)) (revision \(record.1.revision)); every gateway applies it within a second")
+        let from = record.0.map { $0.flags.summary } ?? "nothing"
+        print("route '\(route)': \(from) → \(record.1.flags.summary) (revision \(record.1.revision)); every gateway applies it within a second")
     }
 }
 
 /// How the flag commands print flags.
 enum FlagTable {
-    static func describe(_ flags: RouteFlags) -> String {
-        flags.mode == .canary ? "canary \(flags.canaryPercent.formattedShortPercent)" : flags.mode.rawValue
-    }
-
     static func render(_ records: [FlagRecord]) -> String {
         var rows = [["route", "mode", "canary", "shadow", "revision", "updated", "by", "reason"]]
         for record in records {

@@ -54,18 +54,16 @@ struct ReportCommand: AsyncParsableCommand {
         }
         let route = route
         let since = since
-        let text: [String: String?] = try await onDedicatedThread {
-            try Self.withConnection(url) { connection in
-                let result: PGResult
-                do {
-                    result = try connection.execute("SELECT * FROM shadowgate.compare($1, $2::interval)", [route, since])
-                } catch {
-                    throw CommandFailure("comparing route '\(route)' over '\(since)' failed: \(error)")
-                }
-                var values: [String: String?] = [:]
-                for column in ComparisonReport.columns { values[column] = result.value(column) }
-                return values
+        let text: [String: String?] = try await withDatabase(url: url, applicationName: Self.applicationName) { connection in
+            let result: PGResult
+            do {
+                result = try connection.execute("SELECT * FROM shadowgate.compare($1, $2::interval)", [route, since])
+            } catch {
+                throw CommandFailure("comparing route '\(route)' over '\(since)' failed: \(error)")
             }
+            var values: [String: String?] = [:]
+            for column in ComparisonReport.columns { values[column] = result.value(column) }
+            return values
         }
         let report = ComparisonReport(route: route, since: since, text: text)
         print(format == .json ? report.renderJSON() : report.renderTable(), terminator: "")
@@ -75,13 +73,11 @@ struct ReportCommand: AsyncParsableCommand {
     /// (a reader never sees half a page), and prints the file's absolute path.
     private func writeHTML(url: String, to path: String) async throws {
         let query = ReportQuery(route: route, since: since, bucket: bucket)
-        let data = try await onDedicatedThread {
-            try Self.withConnection(url) { connection in
-                do {
-                    return try query.load(from: connection)
-                } catch {
-                    throw CommandFailure("\(error)")
-                }
+        let data = try await withDatabase(url: url, applicationName: Self.applicationName) { connection in
+            do {
+                return try query.load(from: connection)
+            } catch {
+                throw CommandFailure("\(error)")
             }
         }
         let file = URL(fileURLWithPath: path)
@@ -93,10 +89,5 @@ struct ReportCommand: AsyncParsableCommand {
         print(file.standardizedFileURL.path)
     }
 
-    /// A connection for the report, closed after `body`.
-    private static func withConnection<T>(_ url: String, _ body: (PGConnection) throws -> T) throws -> T {
-        let connection = try PGConnection(connectionString: url, applicationName: "shadowgate-report")
-        defer { connection.close() }
-        return try body(connection)
-    }
+    private static let applicationName = "shadowgate-report"
 }

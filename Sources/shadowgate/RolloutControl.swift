@@ -27,9 +27,7 @@ struct RolloutControl {
             }
         }
         let routes = config.routes
-        let records = try await onDedicatedThread {
-            let connection = try PGConnection(connectionString: connectionString, applicationName: "shadowgate-flags")
-            defer { connection.close() }
+        let records = try await withDatabase(url: connectionString, applicationName: "shadowgate-flags") { connection in
             let store = FlagStore(connection: connection)
             let seeded = try store.seed(routes)
             if !seeded.isEmpty { logger.notice("seeded flags from the config file", metadata: ["routes": "\(seeded)"]) }
