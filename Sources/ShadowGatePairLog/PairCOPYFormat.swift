@@ -24,6 +24,18 @@ public enum PairCOPYFormat {
         "COPY \(table) \(columnList) FROM STDIN"
     }
 
+    /// The staging path (spool replay, retries after an unclear COPY outcome): COPY into a temporary
+    /// table, then an insert that skips pairs already stored, so replay is idempotent on request_id.
+    static let stageTable = "shadowgate_pairs_stage"
+    static let createStageSQL = """
+        CREATE TEMP TABLE IF NOT EXISTS \(stageTable) (LIKE shadowgate.pairs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
+        """
+    static let copyStageSQL = copySQL(table: "pg_temp.\(stageTable)")
+    static let insertStagedSQL = """
+        INSERT INTO shadowgate.pairs \(columnList) SELECT \(columns.joined(separator: ", ")) FROM pg_temp.\(stageTable) \
+        ON CONFLICT (request_id, received_at) DO NOTHING
+        """
+
     /// Appends `record` as one complete row.
     public static func append(_ r: PairRecord, to e: inout COPYTextEncoder) {
         e.append(r.requestID)

@@ -3,7 +3,6 @@ import LibPQ
 import Logging
 
 extension PairLogWriter {
-    static let stageTable = "shadowgate_pairs_stage"
 
     /// The database thread: connect, write handed-off batches, replay the spool, partition upkeep,
     /// roll-up of the per-minute value counts.
@@ -215,29 +214,17 @@ extension PairLogWriter {
     /// ``LabelCOPYFormat``. Returns the rows actually inserted (or, for labels, replaced).
     func writeStaged(_ batch: PairBatch) throws -> Int {
         guard let conn else { throw PGError(.connectionClosed, message: "not connected") }
-        let cols = PairCOPYFormat.columnList
-        if !stagesReady.contains(batch.kind) {
-            switch batch.kind {
-            case .pairs:
-                try conn.execute("""
-                    CREATE TEMP TABLE IF NOT EXISTS \(Self.stageTable) (LIKE shadowgate.pairs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
-                    """)
-            case .labels:
-                try conn.execute(LabelCOPYFormat.createStageSQL)
-            }
-            stagesReady.insert(batch.kind)
+        let kind = batch.kind
+        if !stagesReady.contains(kind) {
+            try conn.execute(kind.createStageSQL)
+            stagesReady.insert(kind)
         }
         try conn.execute("BEGIN")
         do {
-            let copy = batch.kind == .pairs
-                ? "COPY pg_temp.\(Self.stageTable) \(cols) FROM STDIN" : LabelCOPYFormat.copyStageSQL
-            try conn.copyIn(copy) { send in
+            try conn.copyIn(kind.copyStageSQL) { send in
                 try batch.bytes.withUnsafeBytes { try send($0) }
             }
-            let r = try conn.execute(batch.kind == .pairs ? """
-                INSERT INTO shadowgate.pairs \(cols) SELECT \(cols.dropFirst().dropLast()) FROM pg_temp.\(Self.stageTable) \
-                ON CONFLICT (request_id, received_at) DO NOTHING
-                """ : LabelCOPYFormat.upsertSQL)
+            let r = try conn.execute(kind.moveStagedSQL)
             try conn.execute("COMMIT")
             return r.affectedRows ?? 0
         } catch {
@@ -338,4 +325,12 @@ extension PairLogWriter {
             connectionLost(error, pending: [])
         }
     }
+}
+
+/// The staging statements of each kind of row.
+extension PairLogRowKind {
+    var createStageSQL: String { self == .pairs ? PairCOPYFormat.createStageSQL : LabelCOPYFormat.createStageSQL }
+    var copyStageSQL: String { self == .pairs ? PairCOPYFormat.copyStageSQL : LabelCOPYFormat.copyStageSQL }
+    /// Pairs: insert, skipping those already stored; labels: the newest label per key wins.
+    var moveStagedSQL: String { self == .pairs ? PairCOPYFormat.insertStagedSQL : LabelCOPYFormat.upsertSQL }
 }
