@@ -40,8 +40,8 @@ echo "bench_copy: $(wc -l < "$WORK/rows.tsv") rows, $(( $(stat -c %s "$WORK/rows
 COLS="(request_id, route, received_at, served_by, mode, canary_percent, legacy_status, learner_status, legacy_latency_us, learner_latency_us, legacy_outcome, learner_outcome, legacy_error, learner_error, legacy_output, learner_output, legacy_score, learner_score, legacy_label, learner_label, legacy_version, learner_version, shadow_skip, features, features_truncated)"
 
 # pairs and the tables its trigger fills (pair_stats, and 0006's counts and watermarks): each run
-# starts from an empty database, as bench-writer's runs do
-EMPTY="DO \$\$ BEGIN EXECUTE 'TRUNCATE ' || (SELECT string_agg(t, ', ') FROM unnest(ARRAY['shadowgate.pairs', 'shadowgate.pair_stats', 'shadowgate.pair_value_counts', 'shadowgate.rollup_watermarks']) t WHERE to_regclass(t) IS NOT NULL); END \$\$"
+# starts from an empty database, as bench-writer's runs do (the migrations above created them all)
+EMPTY="TRUNCATE shadowgate.pairs, shadowgate.pair_stats, shadowgate.pair_value_counts, shadowgate.rollup_watermarks"
 rates=()
 for rep in $(seq "$REPS"); do
     "${PSQL[@]}" "$BENCH_URL" -c "$EMPTY" -c "CHECKPOINT"
