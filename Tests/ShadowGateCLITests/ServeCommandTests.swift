@@ -59,7 +59,10 @@ struct ServeCommandTests {
             defer { Task { await client.close() } }
             return try await client.send(.POST, "/v1/models/m:predict", body: #"{"instances":[1]}"#)
         }()
-        try await Task.sleep(for: .milliseconds(100))
+        // Signal once the gateway has passed the request on: then it is in flight for sure (a fixed
+        // sleep raced the client's connect on a loaded machine and signalled too early).
+        let inFlight = try await eventually(within: 10) { legacy.requests.count == 1 }
+        #expect(inFlight != nil)
         kill(running.process.processIdentifier, SIGTERM)
         let response = try await answer
         #expect(response.status == 200)
