@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "ShadowGatePairLogTests",
             dependencies: ["ShadowGatePairLog", "LibPQ", "ShadowGateCore", "ShadowGateProxy", "ShadowGateTesting"],
-            // SciPy fixtures, read through #filePath (Scripts/stats/make_fixtures.py makes them).
+            // SciPy fixtures, read through #filePath (Scripts/stats-fixtures/make_fixtures.py makes them).
             exclude: ["Fixtures"]
         ),
     ]

@@ -8,7 +8,7 @@ struct BenchWriterCommand: AsyncParsableCommand {
         abstract: "Benchmark the pair-log writer alone: write synthetic pairs with batched COPY and report rows/s.",
         discussion: """
             Empties shadowgate.pairs first and afterwards: point it at a throwaway database with the \
-            migrations applied (Scripts/pg/bench_copy.sh does, and times psql \\copy of the same rows).
+            migrations applied (Scripts/benchmarks/writer/bench_copy.sh does, and times psql \\copy of the same rows).
             """)
 
     @Option(help: "Database URL of a throwaway database with the migrations applied.")

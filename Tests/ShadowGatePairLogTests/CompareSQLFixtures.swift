@@ -1,7 +1,7 @@
 import Foundation
 import LibPQ
 
-/// The SciPy fixtures of `Scripts/stats/make_fixtures.py` (committed JSON) and helpers for
+/// The SciPy fixtures of `Scripts/stats-fixtures/make_fixtures.py` (committed JSON) and helpers for
 /// checking the SQL statistics of `migrations/0003_compare.sql` against them.
 enum CompareSQLFixtures {
     /// `Fixtures/compare_stats.json` next to this file.

@@ -18,7 +18,7 @@ Every second it prints one progress line (updated in place on a terminal, a new 
 served the last `window` requests and the accuracy of those answers, overall and per model.
 
 `--at K=COMMAND` runs COMMAND (a shell command, not waited for) when example K is sent, e.g.
-`--at 2500='Scripts/demo/learnerctl.py --learner http://127.0.0.1:18482 misbehave errors'`.
+`--at 2500='Scripts/example-app/learnerctl.py --learner http://127.0.0.1:18482 misbehave errors'`.
 
 Standard library only. Exit status: 0 when done; 2 when the gateway cannot be reached at the
 start; 1 when more than `--max-error-rate` of the requests failed or it was interrupted.

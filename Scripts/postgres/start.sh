@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start a throwaway PostgreSQL cluster for tests and benchmarks.
 #
-# usage: Scripts/pg/start.sh [--fast] [DIR]
+# usage: Scripts/postgres/start.sh [--fast] [DIR]
 #   DIR     data directory (default: $SHADOWGATE_TEST_PG_DIR or /tmp/shadowgate-test-pg);
 #           initdb runs when it holds no cluster yet; an already running cluster is reused.
 #   --fast  fsync=off, synchronous_commit=off (quicker tests; not for benchmarks)
@@ -10,7 +10,7 @@
 #
 # stdout: exactly one line, the connection URL (postgresql://postgres@127.0.0.1:PORT/postgres);
 #         it is also written to DIR/url. Everything else goes to stderr. Typical use:
-#   export SHADOWGATE_TEST_DATABASE_URL=$(Scripts/pg/start.sh)
+#   export SHADOWGATE_TEST_DATABASE_URL=$(Scripts/postgres/start.sh)
 # Runs initdb/pg_ctl as the `postgres` user when started as root (PostgreSQL refuses root).
 # Needs the PostgreSQL server binaries (Debian/Ubuntu: apt-get install -y postgresql).
 set -euo pipefail

@@ -4,7 +4,7 @@ SciPy (and the PSI reference in psi_reference.py) gives for them, checked by Com
 against the SQL functions of migrations/0003_compare.sql.
 
     pip install scipy numpy   # scipy >= 1.11
-    python3 Scripts/stats/make_fixtures.py
+    python3 Scripts/stats-fixtures/make_fixtures.py
 
 The output is committed, so the Swift tests need neither Python nor SciPy. Deterministic
 (fixed seed). Where SciPy returns NaN or raises, the expected value is null (the SQL returns
@@ -190,7 +190,7 @@ for name, r, c in [
                             "psi": fl(psi_reference.psi_categorical(r, c))})
 
 doc = {
-    "generator": "Scripts/stats/make_fixtures.py",
+    "generator": "Scripts/stats-fixtures/make_fixtures.py",
     "scipy": scipy.__version__,
     "numpy": np.__version__,
     "ks_2samp": ks,

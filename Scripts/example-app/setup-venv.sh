@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Creates the demo's Python environment in .shadowgate/venv (git-ignored) from the pinned
-# Scripts/demo/requirements.txt: MLServer + its sklearn runtime, scikit-learn, River, NumPy.
+# Scripts/example-app/requirements.txt: MLServer + its sklearn runtime, scikit-learn, River, NumPy.
 #
-# usage: Scripts/demo/setup-venv.sh [--force]
+# usage: Scripts/example-app/setup-venv.sh [--force]
 #   PYTHON=/path/to/python3.11  use this interpreter (default: the first of python3, python3.12,
 #                               python3.11 on PATH that is 3.11 or 3.12; MLServer 1.7 needs < 3.13,
 #                               River and scikit-learn need >= 3.11)
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV=${SHADOWGATE_VENV:-.shadowgate/venv}
-REQ=Scripts/demo/requirements.txt
+REQ=Scripts/example-app/requirements.txt
 UV_VERSION=0.13.9   # the installer (from PyPI); not part of the stamp
 say() { echo "setup-venv: $*" >&2; }
 
@@ -54,7 +54,7 @@ if [[ ! -x $VENV/bin/python ]]; then
         # Debian's python3 ships venv's pip bootstrap separately.
         minor=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
         say "'$PYTHON -m venv' failed; installing python$minor-venv"
-        Scripts/install-deps.sh "python$minor-venv"
+        Scripts/dev/install-deps.sh "python$minor-venv"
         "$PYTHON" -m venv "$VENV"
     fi
 fi

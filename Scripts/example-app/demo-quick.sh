@@ -3,15 +3,15 @@
 # gateway's own embedded PostgreSQL, then compared in SQL. Installs what it needs, builds, runs,
 # and stops everything it started (also on Ctrl-C).
 #
-# usage: Scripts/demo-quick.sh [REQUESTS]   (default 300)
+# usage: Scripts/example-app/demo-quick.sh [REQUESTS]   (default 300)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 REQUESTS=${1:-300}
 GATE=http://127.0.0.1:18480
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Installing system packages (if missing)"
-Scripts/install-deps.sh python3
+Scripts/dev/install-deps.sh python3
 
 step "Building the gateway (first build takes a few minutes)"
 swift build --product shadowgate 2>&1 | tail -1
@@ -25,12 +25,12 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 step "Starting the legacy model (:18481) and the learner (:18482)"
-python3 Scripts/demo/stub_model.py 18481 churn legacy-2024.1 0.8 & PIDS+=($!)
-python3 Scripts/demo/stub_model.py 18482 churn learner-live 1.1 --error-rate 0.02 & PIDS+=($!)
+python3 Scripts/example-app/stub_model.py 18481 churn legacy-2024.1 0.8 & PIDS+=($!)
+python3 Scripts/example-app/stub_model.py 18482 churn learner-live 1.1 --error-rate 0.02 & PIDS+=($!)
 
 step "Starting ShadowGate on :18480 (embedded PostgreSQL under .shadowgate/demo-quick)"
 rm -rf .shadowgate/demo-quick/spool; mkdir -p .shadowgate/demo-quick
-"$BIN" serve --config Scripts/demo/quick.yaml --log-level notice 2> .shadowgate/demo-quick/gateway.log & GATE_PID=$!
+"$BIN" serve --config Scripts/example-app/quick.yaml --log-level notice 2> .shadowgate/demo-quick/gateway.log & GATE_PID=$!
 PIDS=("$GATE_PID" "${PIDS[@]}")
 for _ in $(seq 1 150); do curl -sf "$GATE/readyz" >/dev/null && break; sleep 0.2; done
 curl -sf "$GATE/readyz" >/dev/null || { echo "gateway did not start; see .shadowgate/demo-quick/gateway.log"; exit 1; }
@@ -71,4 +71,4 @@ FROM shadowgate.pairs WHERE route = 'churn';"
 "${PSQL[@]}" -c "SELECT request_id, served_by, legacy_score, learner_score, learner_outcome, learner_version
                  FROM shadowgate.pairs ORDER BY received_at DESC LIMIT 5;"
 as_pg "$PGBIN/pg_ctl" -D .shadowgate/demo-quick/postgres -w stop >/dev/null
-echo "Done. The pairs stay in .shadowgate/demo-quick/postgres; 'shadowgate serve --config Scripts/demo/quick.yaml' starts it again."
+echo "Done. The pairs stay in .shadowgate/demo-quick/postgres; 'shadowgate serve --config Scripts/example-app/quick.yaml' starts it again."

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Summarize a Scripts/bench.sh CSV: medians per target (markdown), upstream connection reuse,
 # and the issue's ratios (gateway shadow vs nginx mirror, gateway legacy vs nginx proxy).
-# usage: Scripts/bench/summarize.sh bench-results/bench_<ts>.csv
+# usage: Scripts/benchmarks/proxy/summarize.sh bench-results/bench_<ts>.csv
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=Scripts/bench/lib.sh
+# shellcheck source=Scripts/benchmarks/proxy/lib.sh
 source "$HERE/lib.sh"
 csv=$1
 [[ -s $csv ]] || die "no CSV at $csv"

@@ -4,7 +4,7 @@
 #   pkg-config     finds libpq for the CLibPQ system-library target
 #   postgresql     server binaries for the embedded default and the test cluster
 #   curl           used by scripts to wait for servers
-# Extra packages can be asked for: Scripts/install-deps.sh nginx wrk
+# Extra packages can be asked for: Scripts/dev/install-deps.sh nginx wrk
 set -euo pipefail
 want=(libpq-dev pkg-config postgresql curl "$@")
 missing=()

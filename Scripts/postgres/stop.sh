@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stop the throwaway cluster started by start.sh (pg_ctl stop -m fast).
-# usage: Scripts/pg/stop.sh [--rm] [DIR]   (--rm also deletes the data directory)
+# usage: Scripts/postgres/stop.sh [--rm] [DIR]   (--rm also deletes the data directory)
 set -euo pipefail
 RM=0
 if [[ ${1:-} == --rm ]]; then RM=1; shift; fi

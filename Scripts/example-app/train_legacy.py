@@ -15,7 +15,7 @@ repository it writes:
     OUT/NAME/training.json            what it was trained on and how well it scores, before and after the drift
 
 Ports and host are not in settings.json: serve_legacy.sh passes them as MLSERVER_* variables.
-Runs in the demo's virtual environment (Scripts/demo/setup-venv.sh).
+Runs in the demo's virtual environment (Scripts/example-app/setup-venv.sh).
 """
 import argparse
 import json

@@ -2,7 +2,7 @@
 # Screenshot of an HTML report (`shadowgate report --format html`) with headless Chromium, to look
 # at the page the way a reader's browser draws it.
 #
-# usage: Scripts/report-screenshot.sh FILE.html OUT.png [WIDTHxHEIGHT]   (default 1280x2400)
+# usage: Scripts/dev/report-screenshot.sh FILE.html OUT.png [WIDTHxHEIGHT]   (default 1280x2400)
 # Needs Chromium (Debian: apt-get install -y chromium). The page fetches nothing, so it works offline.
 set -euo pipefail
 if [[ $# -lt 2 ]]; then

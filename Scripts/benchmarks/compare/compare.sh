@@ -7,18 +7,18 @@
 # Then shadowgate.roll_up_counts() rolls the complete minutes before now − 2 minutes into
 # pair_value_counts (0006), as the running pair writer does every 30 s: compare() reads those
 # minutes' counts and the last minutes of the window from pair_stats.
-# usage: Scripts/bench/compare.sh     env: PAIRS, REPS, KEEP_PG=1 (leave the cluster running),
+# usage: Scripts/bench.sh compare (or this script)     env: PAIRS, REPS, KEEP_PG=1 (leave the cluster running),
 #   BASELINE=1 (also time 0003's and 0005's compare_window, the earlier versions, after each run, same data)
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
+REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 PAIRS=${PAIRS:-1000000}
 REPS=${REPS:-5}
 PG_DIR=$(mktemp -d /tmp/shadowgate-bench-compare-pg.XXXXXX)
-[[ ${KEEP_PG:-0} == 1 ]] || trap '"$REPO/Scripts/pg/stop.sh" --rm "$PG_DIR"' EXIT
-URL=$("$REPO/Scripts/pg/start.sh" "$PG_DIR")
+[[ ${KEEP_PG:-0} == 1 ]] || trap '"$REPO/Scripts/postgres/stop.sh" --rm "$PG_DIR"' EXIT
+URL=$("$REPO/Scripts/postgres/start.sh" "$PG_DIR")
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$URL")
-# each file in its own transaction, as `shadowgate migrate` applies them
-for f in "$REPO"/migrations/[0-9]*.sql; do "${PSQL[@]}" -1 -f "$f" >/dev/null; done
+# in the runner's order: the numbered files, then migrations/functions/
+"$REPO/Scripts/postgres/apply-migrations.sh" "$URL"
 
 echo "compare: generating $PAIRS pairs over the last 50 minutes (20 % labelled)" >&2
 LOAD_START=$(date +%s%N)
@@ -73,14 +73,12 @@ cpu_ms() {
 QUERY="SELECT count(*) FROM shadowgate.compare('churn', interval '1 hour')"
 # BASELINE=1: the earlier versions of compare_window, as compare_window_0003 (reads pairs, sorts
 # arrays) and compare_window_0005 (reads pair_stats only, two passes), timed after each run of the
-# current one on the same data: the before/after figures on the same machine state.
+# current one on the same data: the before/after figures on the same machine state. Their texts
+# are frozen next to this script (compare_window_0003.sql, compare_window_0005.sql).
 BASES=()
 if [[ ${BASELINE:-0} == 1 ]]; then
     for v in 0003 0005; do
-        f=$(ls "$REPO"/migrations/"$v"_*.sql)
-        awk '/^CREATE (OR REPLACE )?FUNCTION shadowgate.compare_window\(/ { on = 1 } on { print } on && /^\$\$;/ { exit }' "$f" |
-            sed "1s/FUNCTION shadowgate.compare_window(/FUNCTION shadowgate.compare_window_$v(/; 1s/^CREATE FUNCTION/CREATE OR REPLACE FUNCTION/" |
-            "${PSQL[@]}" >/dev/null
+        "${PSQL[@]}" -f "$(dirname "$0")/compare_window_$v.sql" >/dev/null
         BASES+=("$v")
     done
 fi

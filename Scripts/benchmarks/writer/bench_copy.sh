@@ -2,22 +2,22 @@
 # The peer figure for the pair writer: `psql \copy` of the benchmark rows into shadowgate.pairs,
 # optionally side by side with `shadowgate bench-writer` on the same server and rows.
 #
-# usage: Scripts/pg/bench_copy.sh [ROWS=500000]
+# usage: Scripts/benchmarks/writer/bench_copy.sh [ROWS=500000]
 #   env SHADOWGATE_BENCH_DATABASE_URL  server to use (default: a throwaway cluster started by
-#                                      Scripts/pg/start.sh in /tmp/shadowgate-bench-pg, default durability)
+#                                      Scripts/postgres/start.sh in /tmp/shadowgate-bench-pg, default durability)
 #   env REPS=3                         repetitions (median reported)
 #   env SHADOWGATE_BIN                 if set, each repetition also runs
 #                                      "$SHADOWGATE_BIN bench-writer --database-url URL --rows ROWS"
 # Works in a database of its own, `shadowgate_bench` (dropped and recreated, migrations applied
-# with psql). Rows: Scripts/pg/bench_rows.sql (= PairLogBenchmark.record in Swift).
+# with psql). Rows: Scripts/benchmarks/writer/bench_rows.sql (= PairLogBenchmark.record in Swift).
 # stdout: one line per run, `method=psql_copy rep=1 rows=… seconds=… rows_per_s=…`, then
 #         `method=psql_copy median_rows_per_s=…`. Progress goes to stderr.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
 ROWS=${1:-500000}
 REPS=${REPS:-3}
-URL=${SHADOWGATE_BENCH_DATABASE_URL:-$("$HERE/start.sh" /tmp/shadowgate-bench-pg)}
+URL=${SHADOWGATE_BENCH_DATABASE_URL:-$("$ROOT/Scripts/postgres/start.sh" /tmp/shadowgate-bench-pg)}
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 if [[ $URL =~ ^(postgres(ql)?://[^/?]+)(/[^?]*)?(\?.*)?$ ]]; then
     BENCH_URL="${BASH_REMATCH[1]}/shadowgate_bench${BASH_REMATCH[4]}"
@@ -26,8 +26,8 @@ else
 fi
 
 "${PSQL[@]}" "$URL" -c "DROP DATABASE IF EXISTS shadowgate_bench" -c "CREATE DATABASE shadowgate_bench"
-# Each file in one transaction, as shadowgate migrate applies it (0006 takes a table lock).
-for f in "$ROOT"/migrations/[0-9]*.sql; do "${PSQL[@]}" "$BENCH_URL" -1 -f "$f" >/dev/null; done
+# In the order shadowgate migrate applies them: the numbered files, then migrations/functions/.
+"$ROOT/Scripts/postgres/apply-migrations.sh" "$BENCH_URL"
 
 WORK=$(mktemp -d /tmp/shadowgate-bench-copy.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
