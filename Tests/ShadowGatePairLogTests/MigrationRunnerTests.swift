@@ -63,7 +63,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir + "/functions", withIntermediateDirectories: true)
         try "CREATE TABLE shadowgate.applied (file text);".write(toFile: dir + "/0001_log.sql", atomically: true, encoding: .utf8)
         // b.sql uses a.sql's function in a view (so name order matters) and logs each application
-        func write(_ answer: Int) throws {
+        @Sendable func write(_ answer: Int) throws {
             try """
                 CREATE OR REPLACE FUNCTION shadowgate.answer() RETURNS int LANGUAGE sql AS $$ SELECT \(answer) $$;
                 INSERT INTO shadowgate.applied VALUES ('a');
@@ -76,7 +76,7 @@ import Testing
             """.write(toFile: dir + "/functions/b.sql", atomically: true, encoding: .utf8)
         try "not a function file".write(toFile: dir + "/functions/README.md", atomically: true, encoding: .utf8)
         let runner = MigrationRunner(directory: dir)
-        func state() throws -> [String?] {
+        @Sendable func state() throws -> [String?] {
             let c = try PGConnection(connectionString: cs)
             defer { c.close() }
             return try c.execute("""
