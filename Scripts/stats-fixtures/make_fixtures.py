@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates Tests/ShadowGatePairLogTests/Fixtures/compare_stats.json: inputs and the values
 SciPy (and the PSI reference in psi_reference.py) gives for them, checked by CompareSQLTests
-against the SQL functions of migrations/0003_compare.sql.
+against the SQL functions of migrations/functions/ (special_functions.sql, kolmogorov_smirnov.sql,
+chi_squared.sql, psi.sql).
 
     pip install scipy numpy   # scipy >= 1.11
     python3 Scripts/stats-fixtures/make_fixtures.py

@@ -2,7 +2,7 @@ import Foundation
 import LibPQ
 
 /// The SciPy fixtures of `Scripts/stats-fixtures/make_fixtures.py` (committed JSON) and helpers for
-/// checking the SQL statistics of `migrations/0003_compare.sql` against them.
+/// checking the SQL statistics of `migrations/functions/` against them.
 enum CompareSQLFixtures {
     /// `Fixtures/compare_stats.json` next to this file.
     static let path: String = {

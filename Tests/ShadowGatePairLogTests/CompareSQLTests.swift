@@ -2,7 +2,7 @@ import Foundation
 import LibPQ
 import Testing
 
-/// The statistics of `migrations/0003_compare.sql` against SciPy (committed fixtures made by
+/// The statistics of `migrations/functions/` against SciPy (committed fixtures made by
 /// `Scripts/stats-fixtures/make_fixtures.py`), and compare() / compare_series() / feature_drift() on a
 /// real database with known answers.
 @Suite struct CompareSQLTests {
