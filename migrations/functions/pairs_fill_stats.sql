@@ -3,8 +3,9 @@
 -- transition table, which holds only rows really added (ON CONFLICT DO NOTHING skips are not in
 -- it). Rows inserted straight into a partition, UPDATEs and DELETEs are not mirrored.
 
--- Writers in flight finish before the trigger function is replaced, and wait for it: no statement
--- runs half under the old function and half under the new one (as 0006 did when it replaced it).
+-- Writers in flight commit before the trigger function is replaced, and later ones wait for this
+-- transaction: no transaction writes pairs partly under the old function and partly under the
+-- new one (0006 took the same lock when it replaced the function).
 LOCK TABLE shadowgate.pairs IN SHARE MODE;
 
 -- Fills pair_stats from the rows a statement added; rows older than their route's roll-up
