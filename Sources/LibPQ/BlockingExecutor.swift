@@ -54,9 +54,12 @@ public final class BlockingExecutor: @unchecked Sendable {
         // Broadcast, not signal: jobs sleeping in sleep(_:) wait on the same condition.
         condition.broadcast()
         if let spawn {
-            let thread = Thread { [self] in work() }
-            thread.name = spawn == 1 ? name : "\(name)-\(spawn)"
-            thread.start()
+            let threadName = spawn == 1 ? name : "\(name)-\(spawn)"
+            // Named from inside: on Linux a name set before start() does not reach the thread.
+            Thread { [self] in
+                Thread.current.name = threadName
+                work()
+            }.start()
         }
         return true
     }

@@ -44,9 +44,6 @@ extension PairLogWriter {
                 cond.lock()
                 machine.replayFinished(succeeded: succeeded)
                 cond.unlock()
-            case .spool(let batches):
-                cond.broadcast()
-                for b in batches { spoolBatch(b) }
             case .sleep, .exit:
                 break
             }

@@ -103,8 +103,6 @@ extension PairLogWriter {
             case write([PairBatch])
             /// Replay the oldest spool file (pairs first); then ``replayFinished(succeeded:)``.
             case replay
-            /// Append these batches to the spool (the database is gone for good).
-            case spool([PairBatch])
             /// Close the connection and end the thread; then ``databaseThreadEnded()``.
             case exit
         }
@@ -288,10 +286,9 @@ extension PairLogWriter {
         mutating func databaseStep(now: UInt64, spoolsEmpty: Bool) -> DatabaseAction {
             switch database {
             case .abandoned:
-                // Wait for the encoder's last batches (it spools them while the database is down).
-                if encoder != .done { return .sleep(until: nil) }
-                if !handoff.isEmpty { return .spool(takeHandoff()) }
-                return .exit
+                // Wait for the encoder's last batches (it spools them itself: the database is down,
+                // and the failed attempt took what waited in the hand-off).
+                return encoder == .done ? .exit : .sleep(until: nil)
             case .firstConnect:
                 return .connect
             case .down(let retryAt):
