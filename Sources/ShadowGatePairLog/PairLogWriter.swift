@@ -12,7 +12,8 @@ import ShadowGateCore
 ///   lock. When the queue holds `DatabaseConfig.queueCapacity` records (or after ``shutdown()``)
 ///   it returns `false`, counts `shadowgate_pairs_dropped_total{reason="queue_full"}` and logs
 ///   at most one line per 10 s. Safe to call from any thread, including event loops.
-/// - Two dedicated threads (not the cooperative pool, not an event loop) do the work: an encoder
+/// - Two dedicated threads (each a one-thread ``BlockingExecutor`` running one long job; not the
+///   cooperative pool, not an event loop) do the work: an encoder
 ///   thread turns queued records into COPY text batches every `batchRows` records or
 ///   `flushMillis` ms, and a database thread sends them with `COPY shadowgate.pairs … FROM STDIN`.
 /// - A batch is never lost to a database problem: if PostgreSQL is unreachable, a COPY fails
@@ -41,8 +42,9 @@ import ShadowGateCore
 ///   with the latest `receivedAtMicros` wins, whatever order labels reach PostgreSQL in, so a
 ///   spool replayed twice or after a newer label was written changes nothing.
 /// - The schema must exist (run ``MigrationRunner`` first); until it does, batches are spooled.
-/// - One writer per spool directory. `@unchecked Sendable`: all mutable state is guarded by one
-///   lock or owned by one of the two threads.
+/// - One writer per spool directory. `@unchecked Sendable`: the lifecycle (``StateMachine``, a
+///   value that decides; the threads only carry out what it returns) and the counters are guarded
+///   by one lock; the connection is owned by the database thread.
 public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     public let connectionString: String
     public let config: DatabaseConfig
