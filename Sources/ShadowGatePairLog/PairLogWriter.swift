@@ -50,8 +50,6 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     public let config: DatabaseConfig
     public let partitionDaysAhead: Int
     public let maxPendingBatches: Int
-    let upkeepIntervalNanos: UInt64
-    let rollUpIntervalNanos: UInt64
     let logger: Logger
     let metrics = PairLogMetrics()
     let spool: PairSpool
@@ -103,13 +101,12 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
         self.config = config
         self.partitionDaysAhead = partitionDaysAhead
         self.maxPendingBatches = max(1, maxPendingBatches)
-        self.upkeepIntervalNanos = UInt64(max(1, upkeepInterval.components.seconds)) * 1_000_000_000
-        self.rollUpIntervalNanos = UInt64(max(1, rollUpInterval.components.seconds)) * 1_000_000_000
         self.logger = logger
         self.machine = StateMachine(limits: .init(
             batchRows: config.batchRows, flushNanos: UInt64(config.flushMillis) * 1_000_000,
             queueCapacity: config.queueCapacity, maxPendingBatches: self.maxPendingBatches,
-            upkeepIntervalNanos: upkeepIntervalNanos, rollUpIntervalNanos: rollUpIntervalNanos))
+            upkeepIntervalNanos: UInt64(max(1, upkeepInterval.components.seconds)) * 1_000_000_000,
+            rollUpIntervalNanos: UInt64(max(1, rollUpInterval.components.seconds)) * 1_000_000_000))
         self.spool = try PairSpool(directory: config.spoolDir, maxBytes: config.spoolMaxBytes)
         self.labelSpool = try PairSpool(directory: config.spoolDir, kind: .labels, maxBytes: config.spoolMaxBytes)
         stats.spoolBytes = spool.totalBytes + labelSpool.totalBytes
