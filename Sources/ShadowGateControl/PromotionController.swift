@@ -28,7 +28,7 @@ public final class PromotionController: Sendable {
     public let identity: String
     private let logger: Logger
     private let metrics = PromotionMetrics()
-    private let thread = BackgroundThread(name: "shadowgate-controller")
+    private let thread = BlockingExecutor(name: "shadowgate-controller")
 
     /// - Parameter routes: every configured route; those without an enabled `promotion` are left alone.
     public init(connectionString: String, routes: [RouteConfig], identity: String, logger: Logger) {
@@ -44,20 +44,20 @@ public final class PromotionController: Sendable {
     public func start() {
         guard hasWork else { return }
         metrics.leader.record(0)
-        thread.start { [self] thread in run(thread) }
+        thread.execute { [self] in run(thread) }
     }
 
     /// Stops evaluating and releases the lock (by closing the session).
     public func stop() {
-        thread.stop()
+        thread.shutdownAndWait()
     }
 
-    private func run(_ thread: BackgroundThread) {
+    private func run(_ thread: BlockingExecutor) {
         var connection: PGConnection?
         var leader = false
-        var backoff = Duration.milliseconds(250)
+        var backoff = Backoff(initial: .milliseconds(250), maximum: .seconds(5))
         var due: [String: ContinuousClock.Instant] = [:]
-        while !thread.isStopping {
+        while !thread.isShuttingDown {
             do {
                 if connection == nil {
                     connection = try PGConnection(connectionString: connectionString, applicationName: identity)
@@ -73,7 +73,7 @@ public final class PromotionController: Sendable {
                         due = [:]
                     }
                 }
-                backoff = .milliseconds(250)
+                backoff.reset()
                 guard leader else {
                     thread.sleep(.seconds(1))
                     continue
@@ -92,8 +92,7 @@ public final class PromotionController: Sendable {
                 connection = nil
                 if leader { metrics.leader.record(0) }
                 leader = false
-                thread.sleep(backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                thread.sleep(backoff.next())
             }
         }
         connection?.close()

@@ -8,8 +8,9 @@ import ShadowGateCore
 /// (or spools it while PostgreSQL is down).
 ///
 /// Promises:
-/// - ``store(_:completion:)`` only enqueues; one thread of its own (never an event loop or the
-///   cooperative pool) runs the blocking libpq lookup, a read-only query, one per call.
+/// - ``store(_:completion:)`` only enqueues; one thread of its own (a one-thread
+///   ``BlockingExecutor``, never an event loop or the cooperative pool) runs the blocking libpq
+///   lookup, a read-only query, one per call.
 /// - It completes with one ``StoredFeedback`` per item whose request id matched a pair (with the
 ///   pair's route and captured features); items of unknown ids are left out, not stored.
 /// - Matched labels are stamped with strictly increasing receive times, so of two labels for the
@@ -19,19 +20,11 @@ import ShadowGateCore
 ///   (queue full or shut down: ``PairLogError/Code/writerStopped``). A label the writer accepted
 ///   is written, or spooled and replayed, even if a later one of the same call was refused.
 public final class LabelStore: FeedbackStore, @unchecked Sendable {
-    private struct Job {
-        var items: [FeedbackItem]
-        var completion: @Sendable (Result<[StoredFeedback], any Error>) -> Void
-    }
-
     private let connectionString: String
     private let writer: PairLogWriter
     private let logger: Logger
-    private let condition = NSCondition()
-    private var jobs: [Job] = []
-    private var stopping = false
-    private var thread: Thread?
-    /// Owned by the worker thread.
+    private let executor = BlockingExecutor(name: "shadowgate-labels")
+    /// Owned by the executor's thread.
     private var connection: PGConnection?
     private var lastStampMicros: Int64 = 0
 
@@ -52,44 +45,17 @@ public final class LabelStore: FeedbackStore, @unchecked Sendable {
     }
 
     public func store(_ items: [FeedbackItem], completion: @escaping @Sendable (Result<[StoredFeedback], any Error>) -> Void) {
-        condition.lock()
-        if thread == nil, !stopping {
-            let worker = Thread { [self] in run() }
-            worker.name = "shadowgate-labels"
-            thread = worker
-            worker.start()
-        }
-        let accepted = !stopping
-        if accepted {
-            jobs.append(Job(items: items, completion: completion))
-            condition.signal()
-        }
-        condition.unlock()
+        let accepted = executor.execute { [self] in completion(Result { try execute(items) }) }
         if !accepted { completion(.failure(PairLogError(.writerStopped, "the label store is shut down"))) }
     }
 
     /// Finishes the queued calls, then ends the thread.
     public func shutdown() {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    private func run() {
-        while true {
-            condition.lock()
-            while jobs.isEmpty, !stopping { condition.wait() }
-            if jobs.isEmpty, stopping {
-                condition.unlock()
-                connection?.close()
-                connection = nil
-                return
-            }
-            let job = jobs.removeFirst()
-            condition.unlock()
-            job.completion(Result { try execute(job.items) })
+        executor.execute { [self] in
+            connection?.close()
+            connection = nil
         }
+        executor.shutdown()
     }
 
     private func execute(_ items: [FeedbackItem]) throws -> [StoredFeedback] {

@@ -32,7 +32,7 @@ struct BenchWriterCommand: AsyncParsableCommand {
         let url = databaseURL
         let rows = rows
         let settings = config
-        let result = try await onDedicatedThread {
+        let result = try await blockingWork.run {
             try PairLogBenchmark.runWriterBenchmark(connectionString: url, rows: rows, config: settings)
         }
         print(result)

@@ -20,7 +20,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let url = try options.databaseURL(
             explicit: databaseURL, purpose: "migrate", hint: " (the embedded cluster is migrated by 'shadowgate serve' itself)")
         let directory = migrations
-        let applied = try await onDedicatedThread { try MigrationRunner(directory: directory).migrate(connectionString: url) }
+        let applied = try await blockingWork.run { try MigrationRunner(directory: directory).migrate(connectionString: url) }
         if applied.isEmpty {
             print("database is up to date")
         } else {
