@@ -3,7 +3,6 @@ import Glibc
 #endif
 import NIOCore
 import NIOHTTP1
-import ShadowGateCore
 
 /// One client connection: reads whole requests, answers them strictly in order (pipelining-safe),
 /// and refuses bad input with a JSON error.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGatePairLog
 
 struct BenchWriterCommand: AsyncParsableCommand {

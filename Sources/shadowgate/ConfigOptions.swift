@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ShadowGateCore
+import ShadowGateAdapters
+import ShadowGateConfig
+import ShadowGateConfigYAML
 import ShadowGatePairLog
 
 /// Options every subcommand that reads the configuration shares.

@@ -5,7 +5,8 @@ import Glibc
 #endif
 import LibPQ
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGatePromotion
+import ShadowGateRouting
 
 /// The database and configuration the flag commands (`flags`, `promote`, `rollback`, `rollout`) share.
 struct FlagDatabaseOptions: ParsableArguments {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGateRouting
 
 struct FlagsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

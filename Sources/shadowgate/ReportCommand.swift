@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import LibPQ
-import ShadowGateCore
+import ShadowGatePromotion
 import ShadowGateReport
 
 struct ReportCommand: AsyncParsableCommand {

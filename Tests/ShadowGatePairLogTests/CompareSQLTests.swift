@@ -1,5 +1,6 @@
 import Foundation
 import LibPQ
+import ShadowGateTesting
 import Testing
 
 /// The statistics of `migrations/0003_compare.sql` against SciPy (committed fixtures made by

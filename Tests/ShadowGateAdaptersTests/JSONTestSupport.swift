@@ -1,5 +1,5 @@
 import Foundation
-@testable import ShadowGateCore
+@testable import ShadowGateAdapters
 
 /// Runs `body` over the UTF-8 bytes of `text`, exactly that long (no terminator in range).
 func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -1,3 +1,5 @@
+import ShadowGateAdapters
+
 extension PromotionEvaluation {
     /// Every gate as a JSON array: `[{"gate":…,"value":…,"bound":…,"threshold":"1.2x legacy","hard":true,"outcome":"pass"}]`.
     public var gatesJSON: String {

@@ -1,3 +1,5 @@
+import ShadowGateRouting
+
 /// Everything the gateway knows about one request answered by one model and mirrored to the other.
 ///
 /// Built on the data path once both sides are done (or the shadow gave up), then handed to a

@@ -1,3 +1,5 @@
+import ShadowGateRouting
+
 /// What the controller remembers about a route between evaluations (stored in
 /// `shadowgate.rollout_state`, so a replica that takes over the controller continues from it).
 public struct RolloutMemory: Sendable, Hashable {

@@ -1,3 +1,5 @@
+import ShadowGateRouting
+
 /// How the promotion controller walks one route from `shadow` to `promoted`.
 ///
 /// Each evaluation reads `compare()` over the last `window`. While every gate passes for `dwell`,

@@ -1,3 +1,5 @@
+import ShadowGateRouting
+
 /// One promotion gate: a bound on a metric of `shadowgate.compare()` that the learner must keep.
 ///
 /// A gate is a lower bound (`…_min`) or an upper bound (`…_max`), absolute (`0.01`) or relative to

@@ -1,3 +1,6 @@
+import ShadowGateConfig
+import ShadowGatePromotion
+import ShadowGateRouting
 import Yams
 
 /// A YAML node together with the key path that reached it, so every problem names its key.
@@ -79,19 +82,5 @@ struct ConfigNode {
     private var rawText: String {
         if case .scalar(let scalar) = node { return scalar.string }
         return "a \(node.mapping != nil ? "mapping" : "list")"
-    }
-}
-
-extension String {
-    var trimmingWhitespace: Substring {
-        let start = firstIndex { !$0.isWhitespace } ?? endIndex
-        let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? start
-        return self[start..<max(start, end)]
-    }
-}
-
-extension Double {
-    var formattedShort: String {
-        self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self)
     }
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import ShadowGateCore
+@testable import ShadowGateAdapters
 
 /// Property-style checks over random documents from a seeded generator: the same seeds give
 /// the same documents on every run, so a failure message's seed reproduces it.

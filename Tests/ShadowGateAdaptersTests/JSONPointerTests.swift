@@ -1,5 +1,5 @@
 import Testing
-@testable import ShadowGateCore
+@testable import ShadowGateAdapters
 
 @Suite("JSONPointer")
 struct JSONPointerTests {

@@ -1,3 +1,7 @@
+import ShadowGateAdapters
+import ShadowGateConfig
+import ShadowGatePromotion
+import ShadowGateRouting
 import Yams
 
 extension GatewayConfig {

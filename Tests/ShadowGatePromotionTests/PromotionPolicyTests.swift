@@ -1,4 +1,7 @@
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGateConfigYAML
+import ShadowGatePromotion
+import ShadowGateRouting
 import Testing
 
 @Suite("Promotion policy, gates and decisions")

@@ -1,5 +1,5 @@
 import Testing
-@testable import ShadowGateCore
+@testable import ShadowGateAdapters
 
 private func read(_ adapter: PredictionAdapter, _ body: String) -> ResponseReading {
     withBytes(body) { adapter.readResponse($0) }

@@ -1,4 +1,5 @@
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGateConfigYAML
 import Testing
 
 @Suite("Configuration")

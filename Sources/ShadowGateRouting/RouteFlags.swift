@@ -32,13 +32,6 @@ public struct RouteFlags: Sendable, Hashable, Codable {
     public var summary: String { mode == .canary ? "canary \(canaryPercent.formattedShortPercent)" : mode.rawValue }
 }
 
-extension RouteConfig {
-    /// The flags the config file gives as the initial state.
-    public var initialFlags: RouteFlags {
-        RouteFlags(mode: mode, canaryPercent: canaryPercent, shadowPercent: shadowPercent)
-    }
-}
-
 extension Double {
     /// `5 %`, `0.25 %`: a percentage for people, to the flags' 0.01 resolution.
     public var formattedShortPercent: String {

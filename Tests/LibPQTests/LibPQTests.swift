@@ -1,9 +1,10 @@
 import LibPQ
+import ShadowGateTesting
 import Testing
 
 @Suite struct LibPQTests {
     @Test func parameterisedQueriesReturnTextValues() async throws {
-        let cs = try TestDatabase.fresh("q")
+        let cs = try TestPostgres.fresh("q")
         try await onThread {
             let c = try PGConnection(connectionString: cs)
             defer { c.close() }
@@ -16,7 +17,7 @@ import Testing
     }
 
     @Test func serverErrorsCarrySQLStateAndReadAsASentence() async throws {
-        let cs = try TestDatabase.fresh("err")
+        let cs = try TestPostgres.fresh("err")
         try await onThread {
             let c = try PGConnection(connectionString: cs)
             defer { c.close() }
@@ -42,7 +43,7 @@ import Testing
     }
 
     @Test func copyRoundTripsAwkwardStringsExactly() async throws {
-        let cs = try TestDatabase.fresh("copy")
+        let cs = try TestPostgres.fresh("copy")
         let seed = UInt64.random(in: 0...UInt64.max)
         var rng = SeededGenerator(seed: seed)
         var values: [String?] = (0..<3000).map { i in i % 97 == 0 ? nil : rng.awkwardString() }
@@ -74,7 +75,7 @@ import Testing
     }
 
     @Test func aBadRowAbortsTheWholeCopy() async throws {
-        let cs = try TestDatabase.fresh("copybad")
+        let cs = try TestPostgres.fresh("copybad")
         try await onThread {
             let c = try PGConnection(connectionString: cs)
             defer { c.close() }
@@ -88,7 +89,7 @@ import Testing
     }
 
     @Test func listenReceivesNotifications() async throws {
-        let cs = try TestDatabase.fresh("notify")
+        let cs = try TestPostgres.fresh("notify")
         try await onThread {
             let listener = try PGConnection(connectionString: cs)
             let sender = try PGConnection(connectionString: cs)

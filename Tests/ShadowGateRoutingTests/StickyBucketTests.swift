@@ -1,4 +1,4 @@
-import ShadowGateCore
+import ShadowGateRouting
 import Testing
 
 @Suite("Sticky buckets")

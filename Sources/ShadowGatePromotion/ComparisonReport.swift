@@ -1,3 +1,6 @@
+import ShadowGateAdapters
+import ShadowGateRouting
+
 /// One row of `shadowgate.compare()`, ready to print: the comparison people read at a glance.
 public struct ComparisonReport: Sendable, Equatable {
     public var route: String

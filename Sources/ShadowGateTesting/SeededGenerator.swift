@@ -1,8 +1,8 @@
 /// SplitMix64: a reproducible random source, so a failing property test can be replayed by seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+public struct SeededGenerator: RandomNumberGenerator {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -11,7 +11,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     /// A string built from pieces COPY text format must escape or pass through untouched.
-    mutating func awkwardString() -> String {
+    public mutating func awkwardString() -> String {
         let pieces = ["\t", "\n", "\r", "\\", "\\N", "\\.", "\"", "'", ",", ";", "a", "Z", "0", " ", "🦄", "👩‍👩‍👧", "é", "e\u{301}",
                       "中文", "\u{7F}", "\u{1}", "\u{1F}", "{", "}", "$1", "NULL", "\\t", "\\\\", "\u{FEFF}", "\u{10FFFF}"]
         let length = Int.random(in: 0...40, using: &self)

@@ -1,3 +1,7 @@
+import ShadowGateAdapters
+import ShadowGatePromotion
+import ShadowGateRouting
+
 /// One model endpoint fronted by the gateway: the paths it answers, its two models and its traffic split.
 public struct RouteConfig: Sendable, Hashable {
     public var name: String
@@ -64,5 +68,12 @@ public struct RouteConfig: Sendable, Hashable {
             }
         }
         return nil
+    }
+}
+
+extension RouteConfig {
+    /// The flags the config file gives as the initial state.
+    public var initialFlags: RouteFlags {
+        RouteFlags(mode: mode, canaryPercent: canaryPercent, shadowPercent: shadowPercent)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import ShadowGateCore
+import ShadowGatePromotion
 import Testing
 
 @Suite("Comparison report")
