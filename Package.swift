@@ -157,6 +157,21 @@ let package = Package(
             name: "ShadowGatePromotionTests",
             dependencies: ["ShadowGatePromotion", "ShadowGateRouting", "ShadowGateConfig", "ShadowGateConfigYAML"]
         ),
+        // The flag store against a real PostgreSQL, and its errors.
+        .testTarget(
+            name: "ShadowGateControlTests",
+            dependencies: ["ShadowGateControl", "ShadowGateConfig", "ShadowGateRouting", "ShadowGateTesting", "LibPQ"]
+        ),
+        // The admin API without a socket: its handler called directly and on an in-memory channel.
+        .testTarget(
+            name: "ShadowGateAdminTests",
+            dependencies: [
+                "ShadowGateAdmin", "ShadowGateControl", "ShadowGateConfig", "ShadowGateTesting", "LibPQ",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Against a real PostgreSQL: queries, errors, COPY, notifications, and the COPY text encoder.
         .testTarget(name: "LibPQTests", dependencies: ["LibPQ", "ShadowGateTesting"]),
         // Pure rendering: scales, ticks, gaps, escaping, the terminal comparison table; no database.
