@@ -114,7 +114,7 @@ let package = Package(
         // The HTML report: data read over LibPQ, rendered by pure functions (inline SVG charts, no network).
         .target(
             name: "ShadowGateReport",
-            dependencies: ["ShadowGateRouting", "ShadowGatePromotion", "ShadowGateControl", "LibPQ"]
+            dependencies: ["ShadowGateAdapters", "ShadowGateRouting", "ShadowGatePromotion", "ShadowGateControl", "LibPQ"]
         ),
         .executableTarget(
             name: "shadowgate",

@@ -1,5 +1,6 @@
 import Foundation
 import ShadowGatePromotion
+import ShadowGateReport
 import Testing
 
 @Suite("Comparison report")
