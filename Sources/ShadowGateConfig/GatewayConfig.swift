@@ -16,7 +16,7 @@ public struct GatewayConfig: Sendable, Hashable {
     public init(
         listen: HostPort,
         adminListen: HostPort? = nil,
-        eventLoops: Int = System.coreCount,
+        eventLoops: Int = Machine.coreCount,
         limits: LimitsConfig = LimitsConfig(),
         database: DatabaseConfig = DatabaseConfig(),
         routes: [RouteConfig]
@@ -29,18 +29,3 @@ public struct GatewayConfig: Sendable, Hashable {
         self.routes = routes
     }
 }
-
-/// Facts about the machine the gateway runs on.
-public enum System {
-    public static var coreCount: Int {
-        #if canImport(Glibc)
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        #else
-        return 1
-        #endif
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -32,7 +32,7 @@ extension GatewayConfig {
             let admin = try adminNode.mapping(allowed: ["listen"])
             adminListen = try admin["listen"]?.hostPort()
         }
-        let eventLoops = try top["event_loops"]?.int(in: 1...256) ?? System.coreCount
+        let eventLoops = try top["event_loops"]?.int(in: 1...256) ?? Machine.coreCount
         let limits = try top["limits"].map { node throws(ConfigError) in try readLimits(node) } ?? LimitsConfig()
         let database = try top["database"].map { node throws(ConfigError) in try readDatabase(node) } ?? DatabaseConfig()
 

@@ -221,12 +221,3 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         return given
     }
 }
-
-/// Wall-clock time for pair records.
-enum WallClock {
-    static func nowMicros() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
-    }
-}
