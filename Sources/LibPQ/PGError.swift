@@ -85,7 +85,7 @@ public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStri
     /// ``debugDescription``.
     public var description: String {
         switch code {
-        case .connectionFailed: return "could not connect to PostgreSQL"
+        case .connectionFailed: return "could not connect to PostgreSQL" + (connectionFailureReason.map { " (\($0))" } ?? "")
         case .connectionClosed: return "the connection to PostgreSQL was lost"
         case .invalidConnectionString: return "the PostgreSQL connection string is not valid"
         case .copyFailed: return "sending COPY data to PostgreSQL failed"
@@ -108,6 +108,25 @@ public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStri
         if let query { s += " [query: \(query)]" }
         s += " (at \(file):\(line))"
         return s
+    }
+
+    /// Why a connection failed, in libpq's words for the common cases, without the host, port,
+    /// user or database names its message carries.
+    var connectionFailureReason: String? {
+        let known = [
+            ("Connection refused", "connection refused"),
+            ("password authentication failed", "password authentication failed"),
+            ("no password supplied", "a password is required"),
+            ("timeout expired", "timed out"),
+            ("could not translate host name", "unknown host name"),
+            ("No such file or directory", "no server on that socket"),
+            ("does not exist", "the database or role does not exist"),
+            ("too many clients", "too many connections"),
+            ("the database system is starting up", "the server is starting up"),
+            ("the database system is shutting down", "the server is shutting down"),
+            ("SSL", "TLS negotiation failed"),
+        ]
+        return known.first { message.contains($0.0) }?.1
     }
 
     /// The SQLSTATEs ShadowGate meets, then the condition classes of the PostgreSQL manual's
