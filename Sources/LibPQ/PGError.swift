@@ -139,6 +139,7 @@ public struct PGError: Error, Sendable, CustomStringConvertible, CustomDebugStri
             "22023": "invalid parameter value",
             "3D000": "the database does not exist",
             "42P01": "a table is missing (are the migrations applied?)",
+            "3F000": "the schema is missing (are the migrations applied?)",
             "42883": "a function is missing (are the migrations applied?)",
             "28P01": "password authentication failed",
             "53300": "too many connections",
