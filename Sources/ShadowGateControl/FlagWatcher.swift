@@ -2,7 +2,7 @@ import Foundation
 import LibPQ
 import Logging
 import Metrics
-import ShadowGateCore
+import ShadowGateRouting
 
 /// Keeps a gateway's live flags equal to `shadowgate.flags`.
 ///

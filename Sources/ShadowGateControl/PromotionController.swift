@@ -1,7 +1,9 @@
 import Foundation
 import LibPQ
 import Logging
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePromotion
+import ShadowGateRouting
 
 /// Walks routes from `shadow` to `promoted` while their gates pass, and rolls them back when a
 /// hard gate fails (see ``PromotionDecider`` for the state machine).

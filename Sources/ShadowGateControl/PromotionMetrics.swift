@@ -1,5 +1,5 @@
 import Metrics
-import ShadowGateCore
+import ShadowGatePromotion
 
 /// What operators watch of the promotion controller, as Prometheus metrics.
 ///

@@ -1,5 +1,4 @@
 import LibPQ
-import ShadowGateCore
 
 /// Where a route stands in its rollout and why: its flags, the controller's last evaluation, which
 /// replica holds the controller lock, and the latest rollout events. Read by `shadowgate rollout status`.

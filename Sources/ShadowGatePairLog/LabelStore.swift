@@ -1,7 +1,7 @@
 import Foundation
 import LibPQ
 import Logging
-import ShadowGateCore
+import ShadowGatePairRecord
 
 /// Takes feedback labels for `shadowgate.labels`: looks up each label's pair on a dedicated
 /// thread, then hands the label to the ``PairLogWriter``, which writes it in its batched COPYs

@@ -1,7 +1,9 @@
 import Foundation
 import LibPQ
 import Logging
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePairRecord
+import ShadowGatePromotion
 
 /// The pair writer alone, against a real server: the figure to compare with `psql \copy` of the
 /// same rows (`Scripts/benchmarks/writer/bench_copy.sh` generates identical rows in SQL, see ``record(_:baseMicros:)``).

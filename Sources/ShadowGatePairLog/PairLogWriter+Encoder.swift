@@ -1,6 +1,6 @@
 import Foundation
 import LibPQ
-import ShadowGateCore
+import ShadowGatePairRecord
 
 extension PairLogWriter {
     /// The encoder thread: queue → COPY text batches → database thread (or spool).

@@ -1,5 +1,6 @@
 import LibPQ
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePairRecord
 
 extension PairLogWriter {
     /// The writer's lifecycle as a value: the queue, the encoder, the hand-off to the database

@@ -1,7 +1,8 @@
 import Foundation
 import LibPQ
 import Logging
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePairRecord
 
 /// Writes pair records to `shadowgate.pairs` and feedback labels to `shadowgate.labels` in batched
 /// COPYs, spooling to disk while PostgreSQL is down or too slow, and replaying the spool

@@ -1,6 +1,6 @@
 import NIOCore
 import NIOHTTP1
-import ShadowGateCore
+import ShadowGatePairRecord
 
 /// `POST /v1/feedback`: stores ground-truth labels and forwards features + label to each route's learner.
 ///

@@ -1,6 +1,7 @@
 import CoreMetrics
+import ShadowGatePairRecord
+import ShadowGateRouting
 import Synchronization
-import ShadowGateCore
 
 /// The data path's Prometheus metrics, created up front per route so a request pays no factory
 /// lookup, hashing or lock (only the counters' own atomic increments).

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGatePairLog
 
 struct BenchWriterCommand: AsyncParsableCommand {
@@ -11,8 +11,7 @@ struct BenchWriterCommand: AsyncParsableCommand {
             migrations applied (Scripts/benchmarks/writer/bench_copy.sh does, and times psql \\copy of the same rows).
             """)
 
-    @Option(help: "Database URL of a throwaway database with the migrations applied.")
-    var databaseURL: String
+    @OptionGroup var database: DatabaseURLOption
 
     @Option(help: "Rows to write.")
     var rows: Int = 500_000
@@ -21,6 +20,9 @@ struct BenchWriterCommand: AsyncParsableCommand {
     var batchRows: Int = 5000
 
     func validate() throws {
+        guard database.databaseURL != nil else {
+            throw ValidationError("bench-writer empties shadowgate.pairs: name a throwaway database with --database-url")
+        }
         guard rows > 0 else { throw ValidationError("--rows must be positive") }
         guard batchRows > 0 else { throw ValidationError("--batch-rows must be positive") }
     }
@@ -29,7 +31,7 @@ struct BenchWriterCommand: AsyncParsableCommand {
         var config = DatabaseConfig()
         config.batchRows = batchRows
         config.spoolDir = FileManagerTemporary.directory(prefix: "shadowgate-bench-spool")
-        let url = databaseURL
+        let url = database.databaseURL ?? ""
         let rows = rows
         let settings = config
         let result = try await blockingWork.run {

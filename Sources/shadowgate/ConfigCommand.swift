@@ -1,5 +1,6 @@
 import ArgumentParser
-import ShadowGateCore
+import ShadowGatePromotion
+import ShadowGateRouting
 
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
 import Logging
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGatePairLog
 
 /// The pair log a `serve` run writes to: the configured database, or a private embedded cluster.

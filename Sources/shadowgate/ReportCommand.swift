@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import LibPQ
-import ShadowGateCore
+import ShadowGatePromotion
 import ShadowGateReport
 
 struct ReportCommand: AsyncParsableCommand {
@@ -34,8 +34,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "html: width of a chart bucket as a PostgreSQL interval (default: 30–100 buckets over the window).")
     var bucket: String?
 
-    @Option(help: "Database URL (default: database.url from the config, then SHADOWGATE_DATABASE_URL).")
-    var databaseURL: String?
+    @OptionGroup var database: DatabaseURLOption
 
     func validate() throws {
         if format == .html, output == nil {
@@ -47,7 +46,8 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let url = try options.databaseURL(explicit: databaseURL, purpose: "read")
+        options.bootstrapLogging()
+        let url = try options.databaseURL(explicit: database.databaseURL, purpose: "read")
         if format == .html, let output {
             try await writeHTML(url: url, to: output)
             return
@@ -59,7 +59,7 @@ struct ReportCommand: AsyncParsableCommand {
             do {
                 result = try connection.execute("SELECT * FROM shadowgate.compare($1, $2::interval)", [route, since])
             } catch {
-                throw CommandFailure("comparing route '\(route)' over '\(since)' failed: \(error)")
+                throw CommandFailure("comparing route '\(route)' over '\(since)' failed", cause: error)
             }
             var values: [String: String?] = [:]
             for column in ComparisonReport.columns { values[column] = result.value(column) }
@@ -77,7 +77,7 @@ struct ReportCommand: AsyncParsableCommand {
             do {
                 return try query.load(from: connection)
             } catch {
-                throw CommandFailure("\(error)")
+                throw CommandFailure(error)
             }
         }
         let file = URL(fileURLWithPath: path)

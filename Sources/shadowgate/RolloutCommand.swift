@@ -1,6 +1,6 @@
 import ArgumentParser
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGatePromotion
 
 struct RolloutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

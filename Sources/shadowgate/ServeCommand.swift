@@ -3,8 +3,8 @@ import Logging
 import ServiceLifecycle
 import ShadowGateAdmin
 import ShadowGateControl
-import ShadowGateCore
 import ShadowGatePairLog
+import ShadowGatePairRecord
 import ShadowGateProxy
 
 struct ServeCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import LibPQ
+import ShadowGateTesting
 import Testing
 
 /// The statistics of `migrations/functions/` against SciPy (committed fixtures made by

@@ -1,6 +1,7 @@
 import Foundation
 import LibPQ
 import ShadowGatePairLog
+import ShadowGateTesting
 import Testing
 
 @Suite struct MigrationRunnerTests {

@@ -1,6 +1,7 @@
 import Foundation
 import LibPQ
 import ShadowGatePairLog
+import ShadowGateTesting
 import Testing
 
 /// A database created by the migrations as they were at commit 85424dd (0001–0006 with the

@@ -1,5 +1,7 @@
 @testable import ShadowGatePairLog
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePairRecord
+import ShadowGateTesting
 import Testing
 
 /// Every transition of the pair-log writer's lifecycle, without threads, clocks or a database:

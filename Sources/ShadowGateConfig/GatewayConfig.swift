@@ -1,0 +1,31 @@
+/// The whole gateway configuration, as read from YAML and validated.
+///
+/// Every key is documented in the README's configuration reference; ``GatewayConfig/parse(yaml:)``
+/// refuses unknown keys and bad values with a ``ConfigError`` naming the key.
+public struct GatewayConfig: Sendable, Hashable {
+    /// The client-facing listener.
+    public var listen: HostPort
+    /// The admin API listener, if any.
+    public var adminListen: HostPort?
+    /// Event loop threads for the data path (default: one per core).
+    public var eventLoops: Int
+    public var limits: LimitsConfig
+    public var database: DatabaseConfig
+    public var routes: [RouteConfig]
+
+    public init(
+        listen: HostPort,
+        adminListen: HostPort? = nil,
+        eventLoops: Int = Machine.coreCount,
+        limits: LimitsConfig = LimitsConfig(),
+        database: DatabaseConfig = DatabaseConfig(),
+        routes: [RouteConfig]
+    ) {
+        self.listen = listen
+        self.adminListen = adminListen
+        self.eventLoops = eventLoops
+        self.limits = limits
+        self.database = database
+        self.routes = routes
+    }
+}

@@ -1,0 +1,27 @@
+import ShadowGateAdapters
+
+extension PromotionEvaluation {
+    /// Every gate as a JSON array: `[{"gate":…,"value":…,"bound":…,"threshold":"1.2x legacy","hard":true,"outcome":"pass"}]`.
+    public var gatesJSON: String {
+        "[" + gates.map { gate in
+            "{\"gate\":\(JSONLiteral.string(gate.gate)),"
+                + "\"value\":\(JSONLiteral.number(gate.value)),"
+                + "\"bound\":\(JSONLiteral.number(gate.bound)),"
+                + "\"threshold\":\(JSONLiteral.string(gate.rule.threshold.description)),"
+                + "\"hard\":\(gate.rule.hard),"
+                + "\"outcome\":\"\(gate.outcome.rawValue)\"}"
+        }.joined(separator: ",") + "]"
+    }
+
+    /// What a controller decision records in `rollout_events.metrics`: every `compare()` column of
+    /// the window (flat, like a person's change records them), plus the outcome, the reason and the gates.
+    public func metricsJSON(_ report: ComparisonReport) -> String {
+        let extra = [
+            "\"window\":\(JSONLiteral.string(report.since))",
+            "\"outcome\":\"\(outcome.rawValue)\"",
+            "\"reason\":\(JSONLiteral.string(reason))",
+            "\"gates\":\(gatesJSON)",
+        ]
+        return "{" + (report.columnFields + extra).joined(separator: ",") + "}"
+    }
+}
