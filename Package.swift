@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ShadowGatePairLog", targets: ["ShadowGatePairLog"]),
         .library(name: "LibPQ", targets: ["LibPQ"]),
         .library(name: "ShadowGateReport", targets: ["ShadowGateReport"]),
+        .library(name: "ShadowGateEvidence", targets: ["ShadowGateEvidence"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -30,6 +31,8 @@ let package = Package(
         ),
         // A small, safe Swift wrapper over libpq: connections, parameterised queries, COPY, LISTEN/NOTIFY.
         .target(name: "LibPQ", dependencies: ["CLibPQ"]),
+        // Anytime-valid statistics for the promotion gates: confidence sequences, e-values, change detectors. No dependencies.
+        .target(name: "ShadowGateEvidence"),
         // Pure logic: configuration, pair records, protocol adapters. No sockets, no database.
         .target(
             name: "ShadowGateCore",
@@ -119,6 +122,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShadowGateCoreTests", dependencies: ["ShadowGateCore"]),
+        // Statistics against SciPy reference values (Scripts/stats/make_evidence_fixtures.py makes them).
+        .testTarget(name: "ShadowGateEvidenceTests", dependencies: ["ShadowGateEvidence"], exclude: ["Fixtures"]),
         // Pure rendering: scales, ticks, gaps, escaping; no database.
         .testTarget(name: "ShadowGateReportTests", dependencies: ["ShadowGateReport", "ShadowGateControl", "ShadowGateCore"]),
         .testTarget(
