@@ -37,6 +37,7 @@ let package = Package(
         .target(
             name: "ShadowGateCore",
             dependencies: [
+                "ShadowGateEvidence",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
