@@ -72,6 +72,7 @@ let package = Package(
             name: "ShadowGateControl",
             dependencies: [
                 "ShadowGateCore",
+                "ShadowGateEvidence",
                 "LibPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -108,6 +109,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // `Scripts/bench.sh gates`: the controller's decision code vs the old point-estimate rule on simulated paired streams.
+        .executableTarget(name: "shadowgate-gates-bench", dependencies: ["ShadowGateControl", "ShadowGateCore", "ShadowGateEvidence"]),
         // Test helpers: in-process upstream stubs and a live gateway harness.
         .target(
             name: "ShadowGateTesting",
@@ -123,6 +126,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShadowGateCoreTests", dependencies: ["ShadowGateCore"]),
+        // The promotion controller's state machine, every transition, without a database.
+        .testTarget(name: "ShadowGateControlTests", dependencies: ["ShadowGateControl", "ShadowGateCore"]),
         // Statistics against SciPy reference values (Scripts/stats/make_evidence_fixtures.py makes them).
         .testTarget(name: "ShadowGateEvidenceTests", dependencies: ["ShadowGateEvidence"], exclude: ["Fixtures"]),
         // Pure rendering: scales, ticks, gaps, escaping; no database.
