@@ -128,7 +128,19 @@ extension PromotionController {
                 state.lastLearnerVersion = version
             }
             updateDetectors(observation.counts)
-            let evaluation = PromotionEvaluation(policy: policy, metrics: observation.windowMetrics, evidence: state.evidence)
+            var evaluation = PromotionEvaluation(policy: policy, metrics: observation.windowMetrics, evidence: state.evidence)
+            let serving = flags.mode == .canary || flags.mode == .promoted
+            let alarm = serving ? alarmedDetector() : nil
+            if let alarm {
+                // A detector speaks for its gate: the evaluation fails on it, as a hard gate.
+                for index in evaluation.gates.indices where evaluation.gates[index].gate == alarm.gate
+                    || (alarm.gate == "paired_accuracy" && evaluation.gates[index].rule.needsPairedAccuracy) {
+                    evaluation.gates[index].outcome = .fail
+                }
+                evaluation.outcome = .fail
+                evaluation.hardFailure = true
+                evaluation.reason = "change detector alarmed: \(alarm.reason); " + evaluation.reason
+            }
             lastEvaluation = evaluation
 
             func hold(_ reason: String, _ kind: PromotionDecision.Kind = .hold) -> (PromotionDecision, [Action]) {
@@ -143,9 +155,8 @@ extension PromotionController {
                 return hold("rolled back by hand; the controller resumes once a person sets the flags again "
                             + "(shadowgate flags set, shadowgate promote, or PUT /admin/routes/NAME)")
             }
-            let serving = flags.mode == .canary || flags.mode == .promoted
-            if serving, let alarm = alarmedDetector() {
-                return rollBack(flags, reason: "change detector alarmed: \(alarm); \(evaluation.reason)", now: now)
+            if alarm != nil {
+                return rollBack(flags, reason: evaluation.reason, now: now)
             }
             switch evaluation.outcome {
             case .fail where evaluation.hardFailure:
@@ -224,7 +235,7 @@ extension PromotionController {
         /// One detector per gate kind that can turn bad: the paired discordant stream (any accuracy
         /// gate) and each absolute error/timeout maximum; `detector_alpha` is split among them.
         private mutating func startDetectors() {
-            let hasAccuracy = policy.gates.contains { $0.metric == .accuracyDeltaMin || $0.metric == .learnerAccuracyMin }
+            let hasAccuracy = policy.gates.contains { $0.needsPairedAccuracy }
             let rateGates = policy.gates.filter { gate in
                 guard gate.metric == .learnerErrorRateMax || gate.metric == .learnerTimeoutRateMax,
                       case .absolute(let maximum) = gate.threshold else { return false }
@@ -250,16 +261,22 @@ extension PromotionController {
             }
         }
 
-        private func alarmedDetector() -> String? {
+        /// The first alarmed detector: the gate it watches ("paired_accuracy" for the discordant stream) and why.
+        private func alarmedDetector() -> (gate: String, reason: String)? {
             if let detector = state.accuracyDetector, detector.alarmed {
-                return "legacy wins the disagreements (Shiryaev–Roberts statistic \(ComparisonReport.format(exp(detector.logStatistic))) ≥ \(ComparisonReport.format(1 / detector.alpha)))"
+                return ("paired_accuracy", "legacy wins the disagreements (Shiryaev–Roberts statistic \(ComparisonReport.format(exp(detector.logStatistic))) ≥ \(ComparisonReport.format(1 / detector.alpha)))")
             }
             for (gate, detector) in state.rateDetectors.sorted(by: { $0.key < $1.key }) where detector.alarmed {
-                return "\(gate) rate rose above \(ComparisonReport.format(detector.nullRate)) (Shiryaev–Roberts statistic \(ComparisonReport.format(exp(detector.logStatistic))) ≥ \(ComparisonReport.format(1 / detector.alpha)))"
+                return (gate, "\(gate) rate rose above \(ComparisonReport.format(detector.nullRate)) (Shiryaev–Roberts statistic \(ComparisonReport.format(exp(detector.logStatistic))) ≥ \(ComparisonReport.format(1 / detector.alpha)))")
             }
             return nil
         }
     }
+}
+
+extension GateRule {
+    /// Whether the paired-accuracy change detector watches this gate.
+    var needsPairedAccuracy: Bool { metric == .accuracyDeltaMin || metric == .learnerAccuracyMin }
 }
 
 extension PromotionController.StateMachine {

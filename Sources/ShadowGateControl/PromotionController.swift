@@ -83,7 +83,7 @@ public final class PromotionController: Sendable {
                 for route in routes where due[route.name].map({ $0 <= now }) ?? true {
                     guard let policy = route.promotion else { continue }
                     due[route.name] = now + policy.evaluateEvery
-                    try evaluate(route: route.name, policy: policy, on: connection)
+                    try evaluate(route: route.name, policy: policy, pairLag: Self.pairLag(for: route), on: connection)
                 }
                 let next = due.values.min() ?? now + .seconds(1)
                 thread.sleep(max(.milliseconds(10), next - ContinuousClock.now))
@@ -108,7 +108,7 @@ public final class PromotionController: Sendable {
     /// requests up to now − label_delay, the rest up to now − ``pairLag``); feeds them to
     /// ``StateMachine``, executes its actions, and stores the new state. When the flag change
     /// conflicts with a person's change, the new state is dropped, so the same counts are read again.
-    func evaluate(route: String, policy: PromotionPolicy, on connection: PGConnection) throws {
+    func evaluate(route: String, policy: PromotionPolicy, pairLag: Duration, on connection: PGConnection) throws {
         let store = FlagStore(connection: connection)
         let windowText = "\(Int64((policy.window.seconds * 1000).rounded())) milliseconds"
         guard let record = try store.get(route: route) else {
@@ -142,7 +142,7 @@ public final class PromotionController: Sendable {
             pairsFrom = max(pairsFrom, record.updatedAt)
         }
         let labelledTo = max(labelledFrom, now - policy.labelDelay.seconds)
-        let pairsTo = max(pairsFrom, now - Self.pairLag.seconds)
+        let pairsTo = max(pairsFrom, now - pairLag.seconds)
         let counts = try connection.execute(
             "SELECT * FROM shadowgate.evidence_counts($1, to_timestamp($2::float8), to_timestamp($3::float8), to_timestamp($4::float8), to_timestamp($5::float8))",
             [route, String(labelledFrom), String(labelledTo), String(pairsFrom), String(pairsTo)])
@@ -208,9 +208,12 @@ public final class PromotionController: Sendable {
         metrics.record(route: route, evaluation: evaluation, decision: decision.kind, evidence: newState.evidence)
     }
 
-    /// How far behind now the non-label counts are read: pairs reach PostgreSQL in batches, and a
-    /// request counted late would be missed by the watermark.
-    static let pairLag: Duration = .seconds(2)
+    /// How far behind now the non-label counts are read: a pair reaches PostgreSQL once both models
+    /// answered (a timeout after the learner's timeout) and its batch was flushed; a request counted
+    /// after the watermark passed it would be missed. The learner's timeout plus half a second.
+    static func pairLag(for route: RouteConfig) -> Duration {
+        .milliseconds(Int64(route.learner?.timeoutMillis ?? 1000) + 500)
+    }
 
     /// For a rollback the machine has already restarted its evidence; the decision is recorded with
     /// the evidence it was made on (the previous evidence plus this batch, and the alarmed detectors).

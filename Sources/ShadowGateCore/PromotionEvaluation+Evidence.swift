@@ -57,6 +57,9 @@ extension PromotionEvaluation {
             let notYet = inconclusive.filter { $0.rule.metric.carriesEvidence && $0.lowerBound != nil }
                 .filter { gate in !floorsHeld.contains { $0.hasPrefix(gate.gate + " ") } }
             var parts = floorsHeld
+            if evidence.labelled < Double(policy.minLabels), notYet.contains(where: { $0.rule.metric.needsLabels }) {
+                parts.append("only \(Int(evidence.labelled)) labelled pairs in the evidence so far (min_labels \(policy.minLabels))")
+            }
             if !notYet.isEmpty { parts.append("not yet decided: " + notYet.map(\.summary).joined(separator: "; ")) }
             let noValue = inconclusive.filter { !$0.rule.metric.carriesEvidence }
             if !noValue.isEmpty {

@@ -13,12 +13,12 @@ let legacyAccuracy = 0.8
 let discordance = 0.15
 let rate = 5.0
 
-func policy(deltaMin: Double, evidence: PromotionPolicy.EvidenceAcrossSteps = .carry) -> PromotionPolicy {
+func policy(deltaMin: Double, evidence: PromotionPolicy.EvidenceAcrossSteps = .carry, labelDelay: Duration = .seconds(30)) -> PromotionPolicy {
     PromotionPolicy(enabled: true, gates: [
         GateRule(metric: .accuracyDeltaMin, threshold: .absolute(deltaMin)),
         GateRule(metric: .learnerErrorRateMax, threshold: .absolute(0.01)),
         GateRule(metric: .learnerP99MsMax, threshold: .relativeToLegacy(1.2)),
-    ], evidenceAcrossSteps: evidence)
+    ], labelDelay: labelDelay, evidenceAcrossSteps: evidence)
 }
 
 let defaults = policy(deltaMin: 0)
@@ -45,7 +45,7 @@ func promotions(_ rule: RuleUnderTest, delta: Double) -> [Double?] {
 }
 
 func row(_ label: String, _ cells: [String]) {
-    print(label.padding(toLength: 52, withPad: " ", startingAt: 0) + cells.map { $0.padding(toLength: 20, withPad: " ", startingAt: 0) }.joined())
+    print(label.padding(toLength: 53, withPad: " ", startingAt: 0) + cells.map { $0.padding(toLength: 20, withPad: " ", startingAt: 0) }.joined())
 }
 
 let rules: [(String, RuleUnderTest)] = [
@@ -53,6 +53,7 @@ let rules: [(String, RuleUnderTest)] = [
     ("old, delta_min 0.02", .old(policy(deltaMin: 0.02))),
     ("new, delta_min 0", .new(policy(deltaMin: 0))),
     ("new, restart/step", .new(policy(deltaMin: 0, evidence: .restart))),
+    ("new, label_delay 5s", .new(policy(deltaMin: 0, labelDelay: .seconds(5)))),
 ]
 row("scenario", rules.map(\.0))
 let started = Date()
