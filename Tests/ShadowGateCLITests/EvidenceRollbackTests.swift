@@ -58,14 +58,16 @@ struct EvidenceRollbackTests {
 
         let promoteDeadline = ContinuousClock.now + .seconds(90)
         while try mode() != "promoted", ContinuousClock.now < promoteDeadline { try await step() }
-        #expect(try mode() == "promoted", "status:\n\(try rolloutStatus(database))")
+        let promotedStatus = try rolloutStatus(database)
+        #expect(try mode() == "promoted", "status:\n\(promotedStatus)")
 
         model.flip()
         let flippedAt = ContinuousClock.now
         let rollbackDeadline = flippedAt + .seconds(30)
         while try mode() != "shadow", ContinuousClock.now < rollbackDeadline { try await step() }
         let after = ContinuousClock.now - flippedAt
-        #expect(try mode() == "shadow", "not rolled back within 30 s; status:\n\(try rolloutStatus(database))")
+        let rolledBackStatus = try rolloutStatus(database)
+        #expect(try mode() == "shadow", "not rolled back within 30 s; status:\n\(rolledBackStatus)")
         #expect(after < .seconds(30))
 
         let advances = try query(database, """
