@@ -126,7 +126,7 @@ public final class PromotionController: Sendable {
         for column in compare.columns { text[column] = compare.value(column) }
         let report = ComparisonReport(route: route, since: policy.window.configText, text: text)
         let now = compare.value("now").flatMap(Double.init) ?? Date().timeIntervalSince1970
-        let stored = compare.value("evidence_state").flatMap { try? JSONDecoder().decode(RouteState.self, from: Data($0.utf8)) }
+        let stored = compare.value("evidence_state").flatMap { try? Self.stateDecoder.decode(RouteState.self, from: Data($0.utf8)) }
         let previous = stored ?? RouteState()
         let snapshot = FlagsSnapshot(
             flags: record.flags, revision: record.revision, changedAt: record.updatedAt,
@@ -189,7 +189,7 @@ public final class PromotionController: Sendable {
         if actions.isEmpty || !actions.contains(where: { if case .setFlags = $0 { true } else { false } }) {
             logger.debug("promotion controller holds", metadata: ["route": "\(route)", "reason": "\(decision.reason)"])
         }
-        let stateJSON = String(decoding: try JSONEncoder().encode(newState), as: UTF8.self)
+        let stateJSON = String(decoding: try Self.stateEncoder.encode(newState), as: UTF8.self)
         try connection.execute(
             """
             INSERT INTO shadowgate.rollout_state AS s (route, evaluated_at, outcome, decision, reason, passing_since,
@@ -207,6 +207,18 @@ public final class PromotionController: Sendable {
              learnerVersion, evaluation.gatesJSON, metricsJSON, identity, stateJSON])
         metrics.record(route: route, evaluation: evaluation, decision: decision.kind, evidence: newState.evidence)
     }
+
+    /// The state as JSON; a detector's statistic starts at −∞ (no evidence yet), which JSON has no number for.
+    static let stateEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }()
+    static let stateDecoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return decoder
+    }()
 
     /// How far behind now the non-label counts are read: a pair reaches PostgreSQL once both models
     /// answered (a timeout after the learner's timeout) and its batch was flushed; a request counted

@@ -18,7 +18,8 @@ public struct ShiryaevRobertsDetector: Sendable, Hashable, Codable {
     public let nullRate: Double
     public let alternatives: [Double]
     public let alpha: Double
-    /// ln R per alternative (−∞ at the start).
+    /// ln R per alternative; at the start R = 0, stored as the most negative finite number so the
+    /// state stays plain JSON.
     public private(set) var logStatistics: [Double]
     /// Non-empty batches seen since the start.
     public private(set) var batches: Int
@@ -29,9 +30,11 @@ public struct ShiryaevRobertsDetector: Sendable, Hashable, Codable {
         self.nullRate = nullRate
         self.alternatives = alternatives
         self.alpha = alpha
-        self.logStatistics = alternatives.map { _ in -.infinity }
+        self.logStatistics = alternatives.map { _ in Self.logZero }
         self.batches = 0
     }
+
+    static let logZero = -Double.greatestFiniteMagnitude
 
     /// The detector on discordant labelled pairs: an event is a pair only legacy got right; before
     /// a change the learner is at least as good (share ≤ ½), after it legacy wins 60, 75 or 90 % of
@@ -47,7 +50,7 @@ public struct ShiryaevRobertsDetector: Sendable, Hashable, Codable {
         return Self(nullRate: p0, alternatives: Array(Set(alternatives)).sorted(), alpha: alpha)
     }
 
-    /// ln of the averaged statistic; −∞ before any evidence.
+    /// ln of the averaged statistic; hugely negative before any evidence.
     public var logStatistic: Double { ConstantBetConfidenceSequence.logMeanExp(logStatistics) }
 
     /// Whether the detector has alarmed: the averaged statistic ≥ 1/alpha.
@@ -68,7 +71,7 @@ public struct ShiryaevRobertsDetector: Sendable, Hashable, Codable {
 
     /// Back to the start (after a rollback, a person's change or a restart of the evidence).
     public mutating func reset() {
-        logStatistics = alternatives.map { _ in -.infinity }
+        logStatistics = alternatives.map { _ in Self.logZero }
         batches = 0
     }
 }

@@ -27,10 +27,10 @@ struct EvidenceRollbackTests {
               evaluate_every: 1s
               min_pairs: 20
               min_labels: 20
-              label_delay: 1s
+              label_delay: 3s
               gates:
                 accuracy_delta_min: 0
-                learner_error_rate_max: 0.05
+                learner_error_rate_max: 0.2
         """
 
     @Test("promoted on its bounds, then answering the opposite of the labels at ~5 requests/s: back in shadow within 30 s, with the evidence recorded")
@@ -45,14 +45,16 @@ struct EvidenceRollbackTests {
         let database = gateway.database
         let client = try await TestHTTPClient(port: gateway.port)
         var next = 0
-        /// One request and its label, then a pause: about 5 labelled requests per second.
+        let start = ContinuousClock.now
+        /// One request and its label, paced at 5 labelled requests per second.
         func step() async throws {
             let x = (Double(next) * 0.6180339887).truncatingRemainder(dividingBy: 1)
             next += 1
             let response = try await client.send(.POST, "/v1/models/m:predict", body: #"{"instances":[[\#(x)]]}"#)
             let id = response.header("x-request-id") ?? ""
             _ = try await client.send(.POST, "/v1/feedback", body: #"{"request_id":"\#(id)","label":\#(LearningStub.label(x))}"#)
-            try await Task.sleep(for: .milliseconds(200))
+            let slot = start + .milliseconds(200 * Int64(next))
+            if slot > ContinuousClock.now { try await Task.sleep(until: slot) }
         }
         func mode() throws -> String? { try query(database, "SELECT mode FROM shadowgate.flags WHERE route = 'm'").first?.first ?? nil }
 
@@ -77,7 +79,7 @@ struct EvidenceRollbackTests {
             """)
         #expect(advances.count == 2)
         for row in advances {
-            // Every advance was made on a lower bound above 0 at alpha 0.025 (two evidence gates).
+            // Every advance was made on a lower bound at or above 0 at alpha 0.025 (two evidence gates).
             #expect((row[0].flatMap(Double.init) ?? -1) >= 0, "\(row)")
             #expect((row[2].flatMap(Double.init) ?? 0) >= 20)
             #expect(row[3] == "0.025" && row[4] == "pass")

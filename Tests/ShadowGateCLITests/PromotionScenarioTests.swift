@@ -48,7 +48,7 @@ struct PromotionScenarioTests {
               evaluate_every: 200ms
               min_pairs: 30
               min_labels: 20
-              label_delay: 1s
+              label_delay: 2s
               gates:
                 accuracy_delta_min: 0.0
                 learner_error_rate_max: 0.05

@@ -166,5 +166,11 @@ struct PromotionStateMachineTests {
         let decoded = try JSONDecoder().decode(PromotionController.RouteState.self, from: data)
         #expect(decoded == machine.state)
         #expect(decoded.accuracyDetector?.batches == 1)
+        // A detector that has seen nothing yet is plain JSON too.
+        var fresh = Machine(policy: Self.policy())
+        _ = Self.observe(&fresh, Self.flags(.canary, 5), EvidenceCounts(), now: 15)
+        #expect(fresh.state.accuracyDetector?.batches == 0)
+        let plain = try JSONDecoder().decode(PromotionController.RouteState.self, from: JSONEncoder().encode(fresh.state))
+        #expect(plain == fresh.state)
     }
 }
