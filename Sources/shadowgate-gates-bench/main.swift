@@ -53,7 +53,7 @@ let rules: [(String, RuleUnderTest)] = [
     ("old, delta_min 0.02", .old(policy(deltaMin: 0.02))),
     ("new, delta_min 0", .new(policy(deltaMin: 0))),
     ("new, restart/step", .new(policy(deltaMin: 0, evidence: .restart))),
-    ("new, label_delay 5s", .new(policy(deltaMin: 0, labelDelay: .seconds(5)))),
+    ("new, label_delay 10s", .new(policy(deltaMin: 0, labelDelay: .seconds(10)))),
 ]
 row("scenario", rules.map(\.0))
 let started = Date()
@@ -85,7 +85,7 @@ row("collapse: max labelled pairs until rollback", rollbacks.map { results in
 })
 row("collapse: median labelled pairs the rule had counted", zip(rules, rollbacks).map { rule, results in
     let lag: Double = if case .new(let policy) = rule.1 { policy.labelDelay.seconds } else { 0 }
-    return median(results.compactMap { $0 }).map { "\(Int(max(0, $0 - lag)))" } ?? "never"
+    return median(results.compactMap { $0 }).map { "\(Int(max(0, $0 - lag)))" } ?? "never"  // at 1 labelled request/s
 })
 // Hook: a later helper adds the regression route's line here (task: regression, paired |error| differences).
 print("\n(labelled pairs = labelled requests the route served from the start, or from the collapse, until the decision;")

@@ -45,14 +45,20 @@ struct EvidenceRollbackTests {
         let database = gateway.database
         let client = try await TestHTTPClient(port: gateway.port)
         var next = 0
+        var sent: [(id: String, x: Double)] = []
         let start = ContinuousClock.now
         /// One request and its label, paced at 5 labelled requests per second.
         func step() async throws {
             let x = (Double(next) * 0.6180339887).truncatingRemainder(dividingBy: 1)
             next += 1
             let response = try await client.send(.POST, "/v1/models/m:predict", body: #"{"instances":[[\#(x)]]}"#)
-            let id = response.header("x-request-id") ?? ""
-            _ = try await client.send(.POST, "/v1/feedback", body: #"{"request_id":"\#(id)","label":\#(LearningStub.label(x))}"#)
+            sent.append((response.header("x-request-id") ?? "", x))
+            // The label of the request 5 back (~1 s): its pair is logged by then (feedback for a
+            // pair not yet logged waits for a retry).
+            if sent.count > 5 {
+                let (id, labelled) = sent[sent.count - 6]
+                _ = try await client.send(.POST, "/v1/feedback", body: #"{"request_id":"\#(id)","label":\#(LearningStub.label(labelled))}"#)
+            }
             let slot = start + .milliseconds(200 * Int64(next))
             if slot > ContinuousClock.now { try await Task.sleep(until: slot) }
         }

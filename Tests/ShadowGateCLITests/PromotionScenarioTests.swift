@@ -144,8 +144,17 @@ struct PromotionScenarioTests {
         #expect(status.contains("route 'm': shadow"))
         #expect(status.contains("auto_rollback"))
 
-        // Operators see the gates, their bounds and the leadership in /metrics.
-        let metrics = try await client.send(.GET, "/metrics").bodyString
+        // Operators see the gates, their bounds and the leadership in /metrics. (The evidence
+        // restarts at the rollback, so the error gate reads "fail" again once the learner's
+        // garbage in shadow has settled in PostgreSQL — a second or two — not at once as the old
+        // window rule did; keep the stream going until it does, 10 s at most.)
+        var metrics = try await client.send(.GET, "/metrics").bodyString
+        let failingGate = #"shadowgate_gate_passing{route="m",gate="learner_error_rate_max"} 0"#
+        let exportDeadline = ContinuousClock.now + .seconds(10)
+        while !metrics.contains(failingGate), ContinuousClock.now < exportDeadline {
+            for _ in 0..<5 { _ = try await step() }
+            metrics = try await client.send(.GET, "/metrics").bodyString
+        }
         for line in [#"shadowgate_controller_leader 1"#, #"shadowgate_gate_threshold{route="m",gate="learner_error_rate_max"} 0.05"#,
                      #"shadowgate_gate_passing{route="m",gate="learner_error_rate_max"} 0"#, #"shadowgate_route_mode{route="m",mode="shadow"} 1"#,
                      #"shadowgate_rollout_decisions_total{route="m",decision="rollback"} 1"#] {
