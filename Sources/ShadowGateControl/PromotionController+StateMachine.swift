@@ -293,10 +293,10 @@ extension PromotionController.StateMachine {
         for (gate, d) in state.rateDetectors.sorted(by: { $0.key < $1.key }) { detectors.append(detector(gate, d)) }
         let fields = [
             "\"since\":\(JSONLiteral.number(state.evidenceSince))",
-            "\"pairs\":\(JSONLiteral.number(e.pairs))", "\"labelled\":\(JSONLiteral.number(e.labelled))",
-            "\"learner_only_right\":\(JSONLiteral.number(e.learnerOnlyRight))", "\"legacy_only_right\":\(JSONLiteral.number(e.legacyOnlyRight))",
-            "\"both_right\":\(JSONLiteral.number(e.bothRight))", "\"learner_errors\":\(JSONLiteral.number(e.learnerErrors))",
-            "\"learner_timeouts\":\(JSONLiteral.number(e.learnerTimeouts))",
+            "\"pairs\":\(JSONLiteral.number(e.pairs, integer: true))", "\"labelled\":\(JSONLiteral.number(e.labelled, integer: true))",
+            "\"learner_only_right\":\(JSONLiteral.number(e.learnerOnlyRight, integer: true))", "\"legacy_only_right\":\(JSONLiteral.number(e.legacyOnlyRight, integer: true))",
+            "\"both_right\":\(JSONLiteral.number(e.bothRight, integer: true))", "\"learner_errors\":\(JSONLiteral.number(e.learnerErrors, integer: true))",
+            "\"learner_timeouts\":\(JSONLiteral.number(e.learnerTimeouts, integer: true))",
             "\"first_learner_version\":\(JSONLiteral.optionalString(state.firstLearnerVersion))",
             "\"last_learner_version\":\(JSONLiteral.optionalString(state.lastLearnerVersion))",
             "\"alpha\":\(JSONLiteral.number(policy.alpha))", "\"alpha_per_gate\":\(JSONLiteral.number(policy.alphaPerGate))",

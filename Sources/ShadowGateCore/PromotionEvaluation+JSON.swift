@@ -11,7 +11,7 @@ extension PromotionEvaluation {
                 + "\"hard\":\(gate.rule.hard),"
                 + (gate.lowerBound.map { "\"lower\":\(JSONLiteral.number($0))," } ?? "")
                 + (gate.upperBound.map { "\"upper\":\(JSONLiteral.number($0))," } ?? "")
-                + (gate.evidence.map { "\"evidence\":\(JSONLiteral.number($0))," } ?? "")
+                + (gate.evidence.map { "\"evidence\":\(JSONLiteral.number($0, integer: true))," } ?? "")
                 + (gate.alpha.map { "\"alpha\":\(JSONLiteral.number($0))," } ?? "")
                 + "\"outcome\":\"\(gate.outcome.rawValue)\"}"
         }.joined(separator: ",") + "]"
