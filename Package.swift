@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "ShadowGateReport", targets: ["ShadowGateReport"]),
         .library(name: "ShadowGateControl", targets: ["ShadowGateControl"]),
         .library(name: "ShadowGateAdmin", targets: ["ShadowGateAdmin"]),
+        .library(name: "ShadowGateEvidence", targets: ["ShadowGateEvidence"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -47,9 +48,11 @@ let package = Package(
         .target(name: "ShadowGatePairRecord", dependencies: ["ShadowGateRouting"]),
         // Promotion policy, gates, evaluation of a comparison and the controller's decisions. Pure,
         // testable without a database.
-        .target(name: "ShadowGatePromotion", dependencies: ["ShadowGateRouting", "ShadowGateAdapters"]),
+        .target(name: "ShadowGatePromotion", dependencies: ["ShadowGateRouting", "ShadowGateAdapters", "ShadowGateEvidence"]),
         // The gateway's configuration as values (listeners, limits, database, routes, upstreams) and the
         // route table. No YAML here, so the data path does not depend on Yams.
+        // Anytime-valid statistics for the promotion gates: confidence sequences, e-values, change detectors. No dependencies.
+        .target(name: "ShadowGateEvidence"),
         .target(
             name: "ShadowGateConfig",
             dependencies: ["ShadowGateAdapters", "ShadowGateRouting", "ShadowGatePromotion"]
@@ -58,7 +61,7 @@ let package = Package(
         .target(
             name: "ShadowGateConfigYAML",
             dependencies: [
-                "ShadowGateConfig", "ShadowGateRouting", "ShadowGatePromotion", "ShadowGateAdapters",
+                "ShadowGateConfig", "ShadowGateRouting", "ShadowGatePromotion", "ShadowGateAdapters", "ShadowGateEvidence",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -91,7 +94,7 @@ let package = Package(
         .target(
             name: "ShadowGateControl",
             dependencies: [
-                "ShadowGateRouting", "ShadowGatePromotion", "ShadowGateConfig",
+                "ShadowGateRouting", "ShadowGatePromotion", "ShadowGateConfig", "ShadowGateAdapters", "ShadowGateEvidence",
                 "LibPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -136,6 +139,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // `Scripts/bench.sh gates`: the controller's decision code vs the old point-estimate rule on simulated paired streams.
+        .executableTarget(name: "shadowgate-gates-bench", dependencies: ["ShadowGateControl", "ShadowGatePromotion", "ShadowGateRouting", "ShadowGateEvidence"]),
         // Test helpers: in-process upstream stubs and a live gateway harness.
         .target(
             name: "ShadowGateTesting",
@@ -157,10 +162,13 @@ let package = Package(
             name: "ShadowGatePromotionTests",
             dependencies: ["ShadowGatePromotion", "ShadowGateRouting", "ShadowGateConfig", "ShadowGateConfigYAML"]
         ),
-        // The flag store against a real PostgreSQL, and its errors.
+        // The flag store against a real PostgreSQL and its errors; the controller's state machine without a database.
         .testTarget(
             name: "ShadowGateControlTests",
-            dependencies: ["ShadowGateControl", "ShadowGateConfig", "ShadowGateRouting", "ShadowGateTesting", "LibPQ"]
+            dependencies: [
+                "ShadowGateControl", "ShadowGateConfig", "ShadowGateRouting", "ShadowGatePromotion", "ShadowGateEvidence",
+                "ShadowGateTesting", "LibPQ",
+            ]
         ),
         // The admin API without a socket: its handler called directly and on an in-memory channel.
         .testTarget(
@@ -179,6 +187,8 @@ let package = Package(
             name: "ShadowGateReportTests",
             dependencies: ["ShadowGateReport", "ShadowGateControl", "ShadowGatePromotion", "ShadowGateRouting"]
         ),
+        // Statistics against SciPy reference values (Scripts/stats-fixtures/make_evidence_fixtures.py makes them).
+        .testTarget(name: "ShadowGateEvidenceTests", dependencies: ["ShadowGateEvidence"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ShadowGateProxyTests",
             dependencies: [

@@ -191,6 +191,7 @@ extension GatewayConfig {
     private static func readPromotion(_ node: ConfigNode) throws(ConfigError) -> PromotionPolicy {
         let map = try node.mapping(allowed: [
             "enabled", "steps", "window", "dwell", "evaluate_every", "min_pairs", "min_labels", "gates",
+            "alpha", "label_delay", "evidence_across_steps", "detector_alpha",
         ])
         var policy = PromotionPolicy()
         policy.enabled = try map["enabled"]?.bool() ?? true
@@ -210,6 +211,16 @@ extension GatewayConfig {
         if let n = map["evaluate_every"] { policy.evaluateEvery = try n.duration(atLeast: .milliseconds(100)) }
         if let n = map["min_pairs"] { policy.minPairs = try n.int(in: 0...Int(Int32.max)) }
         if let n = map["min_labels"] { policy.minLabels = try n.int(in: 0...Int(Int32.max)) }
+        if let n = map["alpha"] { policy.alpha = try n.double(in: 1e-9...0.5) }
+        if let n = map["detector_alpha"] { policy.detectorAlpha = try n.double(in: 1e-12...0.5) }
+        if let n = map["label_delay"] { policy.labelDelay = try n.duration(atLeast: .zero) }
+        if let n = map["evidence_across_steps"] {
+            let text = try n.string()
+            guard let mode = PromotionPolicy.EvidenceAcrossSteps(rawValue: text) else {
+                throw n.fail("'\(text)' is not one of " + PromotionPolicy.EvidenceAcrossSteps.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            policy.evidenceAcrossSteps = mode
+        }
         if let n = map["gates"] {
             let known = Set(GateRule.Metric.allCases.map(\.rawValue))
             let gates = try n.mapping(allowed: known)

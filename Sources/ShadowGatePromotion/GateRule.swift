@@ -1,10 +1,20 @@
 import ShadowGateRouting
 
-/// One promotion gate: a bound on a metric of `shadowgate.compare()` that the learner must keep.
+/// One promotion gate: a bound on a metric that the learner must keep.
 ///
 /// A gate is a lower bound (`…_min`) or an upper bound (`…_max`), absolute (`0.01`) or relative to
 /// the legacy model's value of the same metric (`1.2x legacy`). A hard gate that fails rolls the
 /// route back to `shadow` at once; a soft gate that fails only holds the current step.
+///
+/// Gates on counted outcomes (`carriesEvidence`: accuracy_delta_min, learner_accuracy_min,
+/// learner_error_rate_max, learner_timeout_rate_max) are confidence statements at the policy's
+/// alpha per gate: `accuracy_delta_min: X` passes when the *lower* confidence bound of the paired
+/// accuracy difference (learner − legacy, on the same labelled requests) is ≥ X and fails when the
+/// *upper* bound is < X — so the default X = 0 promotes only a learner shown better (an equal or
+/// worse one passes with probability ≤ alpha), and X = −0.01 asks non-inferiority by one point.
+/// A `…_max` gate passes when the upper bound is ≤ the maximum and fails when the lower bound is
+/// above it. The other gates (latency percentiles, agreement, KS, PSI) compare compare()'s value
+/// over the window with the bound, as before.
 public struct GateRule: Sendable, Hashable {
     /// The metrics a gate can bound, named as in the config file.
     public enum Metric: String, Sendable, Hashable, CaseIterable {
@@ -51,6 +61,14 @@ public struct GateRule: Sendable, Hashable {
 
         /// Whether the metric needs labelled pairs (and so `min_labels`) to be conclusive.
         public var needsLabels: Bool { self == .accuracyDeltaMin || self == .learnerAccuracyMin }
+
+        /// Whether the gate is decided by a confidence sequence on counts (see the type's comment).
+        public var carriesEvidence: Bool {
+            switch self {
+            case .accuracyDeltaMin, .learnerAccuracyMin, .learnerErrorRateMax, .learnerTimeoutRateMax: true
+            case .agreementMin, .ksDMax, .psiMax, .learnerP95MsMax, .learnerP99MsMax: false
+            }
+        }
 
         /// The hardness a gate gets when the config does not say: every gate is hard unless made soft,
         /// because a gate someone wrote down is a promise about the learner.

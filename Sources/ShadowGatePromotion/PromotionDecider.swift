@@ -64,9 +64,13 @@ public struct PromotionDecision: Sendable, Hashable {
     }
 }
 
-/// The controller's state machine for one route, as a pure function of the flags, the evaluation,
-/// what it remembers and the time: shadow → canary steps → promoted while every gate passes for the
-/// dwell time; → shadow at once when a hard gate fails.
+/// The point-estimate rule for one route, as a pure function of the flags, the evaluation, what it
+/// remembers and the time: shadow → canary steps → promoted while every gate passes for the dwell
+/// time; → shadow at once when a hard gate fails.
+///
+/// The controller no longer decides with it (it uses `PromotionController.StateMachine`, gates as
+/// confidence statements); it is kept, unchanged, as the old rule that `Scripts/bench.sh gates`
+/// measures the new one against.
 public enum PromotionDecider {
     public static func decide(
         policy: PromotionPolicy, current: FlagsSnapshot, evaluation: PromotionEvaluation,

@@ -14,6 +14,13 @@ public struct GateResult: Sendable, Hashable {
     /// The bound in this window (absolute, or the factor times the legacy value).
     public var bound: Double?
     public var outcome: EvaluationOutcome
+    /// For evidence gates: the confidence bounds of the gated quantity at ``alpha`` (each one-sided),
+    /// the evidence count they rest on (pairs, or labelled pairs for accuracy) and the gate's alpha.
+    /// For a relative threshold the quantity is `learner − factor × legacy` and ``bound`` is 0.
+    public var lowerBound: Double? = nil
+    public var upperBound: Double? = nil
+    public var evidence: Double? = nil
+    public var alpha: Double? = nil
 
     public var gate: String { rule.metric.rawValue }
 
@@ -28,7 +35,11 @@ public struct GateResult: Sendable, Hashable {
         case .inconclusive: op = "vs"
         }
         let relative = if case .relativeToLegacy = rule.threshold { " (\(rule.threshold))" } else { "" }
-        return "\(gate) \(value) \(op) \(bound)\(relative)\(rule.hard ? " (hard)" : " (soft)")"
+        var interval = ""
+        if let lower = lowerBound, let upper = upperBound, let evidence {
+            interval = " [\(ComparisonReport.format(lower)), \(ComparisonReport.format(upper))] over \(Int(evidence))"
+        }
+        return "\(gate) \(value)\(interval) \(op) \(bound)\(relative)\(rule.hard ? " (hard)" : " (soft)")"
     }
 }
 

@@ -1,13 +1,35 @@
 import ShadowGateRouting
+import ShadowGateEvidence
 
-/// How the promotion controller walks one route from `shadow` to `promoted`.
+/// How the promotion controller walks one route from `shadow` to `promoted`, and on what evidence.
 ///
-/// Each evaluation reads `compare()` over the last `window`. While every gate passes for `dwell`,
-/// the controller takes the next step of `steps` (canary percentages; the step after the last one,
-/// or a step of 100, is `promoted`). A failing hard gate rolls back to `shadow`; after a rollback
-/// it advances again only on a window that lies wholly after the rollback, or after a person
-/// changes the flags.
+/// Each evaluation adds the counts that arrived since the last one to the route's evidence (paired
+/// labelled outcomes, learner errors and timeouts) and checks every gate as a confidence statement
+/// at its share of `alpha`: *pass* when the confidence bound clears the threshold, *fail* when the
+/// opposite bound crosses it, otherwise *not yet* (see ``GateRule``). The controller takes the next
+/// of `steps` once every gate passes and the current step has lasted `dwell`; a failing hard gate,
+/// or a change detector that alarms while the learner serves traffic, rolls back to `shadow`.
+///
+/// What the old keys mean now:
+/// - `window`: only the gates that carry no evidence (latency percentiles, agreement, drift) are
+///   still computed over this sliding window; evidence gates accumulate since their last restart.
+/// - `dwell`: the least time on a step before the next one (to see the learner under that share
+///   of traffic); the statistics no longer need it.
+/// - `evaluate_every`: how often counts are read and the gates checked (any frequency is valid).
+/// - `min_pairs` / `min_labels`: floors for *promotion* only — a gate may not pass on fewer pairs
+///   (labelled pairs for accuracy gates) since the evidence restarted; they never delay a rollback.
 public struct PromotionPolicy: Sendable, Hashable {
+    /// How evidence carries from one canary step to the next.
+    public enum EvidenceAcrossSteps: String, Sendable, Hashable, CaseIterable {
+        /// Keep accumulating across the controller's own steps (both models answer every request at
+        /// every step, so the paired evidence is about the same learner); restart after a rollback
+        /// or a person's change. The default: the benchmark shows it keeps the false-promotion rate
+        /// at alpha and promotes a better learner sooner.
+        case carry
+        /// Start over at every step: each step's decision rests on that step's traffic alone.
+        case restart
+    }
+
     public var enabled: Bool
     /// Canary percentages, strictly increasing, each in (0, 100].
     public var steps: [Double]
@@ -22,6 +44,16 @@ public struct PromotionPolicy: Sendable, Hashable {
     /// Fewer labelled pairs than this → the accuracy gates are inconclusive.
     public var minLabels: Int
     public var gates: [GateRule]
+    /// The route's error level, split equally across its evidence gates (``AlphaSplit``): the chance
+    /// that any gate ever passes wrongly is at most `alpha`.
+    public var alpha: Double
+    /// Only requests at least this old count toward accuracy, so that their labels had time to
+    /// arrive (a recent window is biased toward requests whose labels come fast).
+    public var labelDelay: Duration
+    public var evidenceAcrossSteps: EvidenceAcrossSteps
+    /// The change detectors' false-alarm level: while the learner stays as good as the gates ask,
+    /// the expected number of evaluations before a false rollback is at least 1/`detectorAlpha`.
+    public var detectorAlpha: Double
 
     public init(
         enabled: Bool = false,
@@ -31,7 +63,11 @@ public struct PromotionPolicy: Sendable, Hashable {
         evaluateEvery: Duration = .seconds(15),
         minPairs: Int = 500,
         minLabels: Int = 200,
-        gates: [GateRule] = PromotionPolicy.defaultGates
+        gates: [GateRule] = PromotionPolicy.defaultGates,
+        alpha: Double = 0.05,
+        labelDelay: Duration = .seconds(30),
+        evidenceAcrossSteps: EvidenceAcrossSteps = .carry,
+        detectorAlpha: Double = 0.0001
     ) {
         self.enabled = enabled
         self.steps = steps
@@ -41,6 +77,15 @@ public struct PromotionPolicy: Sendable, Hashable {
         self.minPairs = minPairs
         self.minLabels = minLabels
         self.gates = gates
+        self.alpha = alpha
+        self.labelDelay = labelDelay
+        self.evidenceAcrossSteps = evidenceAcrossSteps
+        self.detectorAlpha = detectorAlpha
+    }
+
+    /// The error level of each evidence gate.
+    public var alphaPerGate: Double {
+        AlphaSplit.perGate(alpha: alpha, gates: gates.filter(\.metric.carriesEvidence).count)
     }
 
     /// The gates a policy has when the config lists none (DESIGN.md's example).
