@@ -87,6 +87,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Labels to the learners: the leader-elected deliverer reading shadowgate.labels, and the bulk import.
+        .target(
+            name: "ShadowGateFeedback",
+            dependencies: [
+                "ShadowGateCore",
+                "LibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         // The HTML report: data read over LibPQ, rendered by pure functions (inline SVG charts, no network).
         .target(name: "ShadowGateReport", dependencies: ["ShadowGateCore", "ShadowGateControl", "LibPQ"]),
         .executableTarget(
@@ -98,6 +108,7 @@ let package = Package(
                 "ShadowGateControl",
                 "ShadowGateAdmin",
                 "ShadowGateReport",
+                "ShadowGateFeedback",
                 "LibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,6 +144,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The deliverer's pure parts (plan, backoff, import parsing); no sockets, no database.
+        .testTarget(name: "ShadowGateFeedbackTests", dependencies: ["ShadowGateFeedback", "ShadowGateCore"]),
         .testTarget(
             name: "ShadowGatePairLogTests",
             dependencies: ["ShadowGatePairLog", "LibPQ", "ShadowGateCore", "ShadowGateProxy", "ShadowGateTesting"],

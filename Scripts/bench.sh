@@ -3,7 +3,7 @@
 # gateway (route in `legacy` mode, route in `shadow` mode), side by side in ONE run on the SAME
 # nginx stub upstreams, targets interleaved round-robin per repetition so drift hits all equally.
 #
-# usage: Scripts/bench.sh [proxy|pairlog|writer|compare]
+# usage: Scripts/bench.sh [proxy|pairlog|writer|compare|feedback]
 #   proxy    (default) the four fronts below, pair log off
 #   pairlog  the gateway in shadow mode with its pair log on, writing to a throwaway PostgreSQL
 #            cluster (Scripts/pg/start.sh), then requests completed vs rows stored
@@ -11,6 +11,8 @@
 #            (Scripts/pg/bench_copy.sh; ROWS, default 500000, REPS)
 #   compare  shadowgate.compare() over a window of 1,000,000 pairs: wall time and serial CPU per run, medians
 #            (Scripts/bench/compare.sh; PAIRS, REPS, BASELINE=1 to time 0003's and 0005's versions on the same data too)
+#   feedback labels/s accepted and delivered vs psql \copy, p99 at a fixed rate, `labels import` of 1M
+#            (Scripts/bench/feedback.sh; LABELS, RATE, SECONDS, IMPORT)
 # env:
 #   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow")
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)
@@ -65,7 +67,10 @@ pairlog)
 compare)
     "$REPO/Scripts/install-deps.sh"
     exec "$B/compare.sh" ;;
-*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare]" >&2; exit 2 ;;
+feedback)
+    "$REPO/Scripts/install-deps.sh"
+    exec "$B/feedback.sh" ;;
+*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare|feedback]" >&2; exit 2 ;;
 esac
 # shellcheck source=Scripts/bench/lib.sh
 source "$B/lib.sh"
