@@ -40,13 +40,13 @@ struct LabelDeliveryTests {
     static func postLabels(port: Int, ids: [String], clients: Int = 4, batch: Int = 100) async throws -> [String] {
         let batches = stride(from: 0, to: ids.count, by: batch).map { Array(ids[$0..<min(ids.count, $0 + batch)]) }
         let accepted = AnsweredIDs()
-        let next = Atomic<Int>(0)
+        let next = BatchCursor()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<clients {
                 group.addTask {
                     let client = try await TestHTTPClient(port: port)
                     while true {
-                        let i = next.add(1, ordering: .relaxed).oldValue
+                        let i = next.take()
                         guard i < batches.count else { break }
                         let body = "[" + batches[i].enumerated().map { #"{"request_id":"\#($0.element)","label":\#($0.offset % 2)}"# }
                             .joined(separator: ",") + "]"
@@ -264,4 +264,10 @@ struct LabelDeliveryTests {
         await legacy.stop()
         await learner.stop()
     }
+}
+
+/// Hands out batch numbers to the posting clients.
+final class BatchCursor: Sendable {
+    private let next = Mutex(0)
+    func take() -> Int { next.withLock { n in defer { n += 1 }; return n } }
 }

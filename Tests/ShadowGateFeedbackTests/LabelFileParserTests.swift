@@ -26,7 +26,7 @@ import Testing
     @Test func badLinesNameTheLine() {
         #expect(throws: LabelFileError.self) { try parse("a,1\nb\n", .csv) }
         do {
-            _ = try parse("a,1\nb,x,1\n", .csv)
+            _ = try parse("a,0,1\nb,x,1\n", .csv)
             Issue.record("expected an error")
         } catch {
             #expect("\(error)" == "line 2: the index must be a whole number ≥ 0, got 'x'")
