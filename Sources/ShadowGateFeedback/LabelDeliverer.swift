@@ -232,7 +232,6 @@ public final class LabelDeliverer: Sendable {
                 guard let outcome = send(post) else { return false }
                 retried[post.route, default: 0] += outcome.retries * post.keys.count
                 let counters = metrics.counters(post.route)
-                if outcome.retries > 0 { counters.retried.increment(by: outcome.retries * post.keys.count) }
                 if outcome.accepted {
                     deliveredPerRoute[post.route, default: 0] += post.keys.count
                     counters.delivered.increment(by: post.keys.count)
@@ -297,6 +296,7 @@ public final class LabelDeliverer: Sendable {
                 } catch {
                     problem = error.description
                 }
+                metrics.counters(post.route).retried.increment(by: post.keys.count)
                 if problem != lastProblem {
                     logger.warning("delivering labels to the learner failed; retrying with backoff", metadata: [
                         "route": "\(post.route)", "problem": "\(problem)", "labels": "\(post.keys.count)",

@@ -174,7 +174,7 @@ struct LabelDeliveryTests {
             route: "m", legacy: legacy, learner: learner, topExtra: Self.feedbackYAML(waitForPrediction: "7s"))
         defer { _ = gateway.stop() }
         let slow = try await GatewayProcess.start(
-            route: "m", legacy: slowLegacy, learner: learner, database: gateway.database,
+            route: "m", legacy: slowLegacy, learner: learner, legacyExtra: "timeout_ms: 8000", database: gateway.database,
             topExtra: Self.feedbackYAML(waitForPrediction: "7s") + "\n  deliver: false")
         defer { _ = slow.stop() }
         let client = try await TestHTTPClient(port: gateway.port)
