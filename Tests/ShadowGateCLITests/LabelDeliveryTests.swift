@@ -228,6 +228,31 @@ struct LabelDeliveryTests {
         await learner.stop()
     }
 
+    @Test("feedback.body open-inference with batch_size 1: one OIP request per label, the row's inputs plus a label input")
+    func openInferenceOnePerPost() async throws {
+        let legacy = try await UpstreamStub(.json(#"{"predictions":[0.2]}"#))
+        let learner = try await CountingLearnerStub()
+        let gateway = try await GatewayProcess.start(
+            route: "m", legacy: legacy, learner: learner, topExtra: Self.feedbackYAML(batchSize: 1, body: "open-inference"))
+        defer { _ = gateway.stop() }
+        let client = try await TestHTTPClient(port: gateway.port)
+        #expect(try await client.send(.POST, "/v1/models/m:predict", headers: [("x-request-id", "o1")], body: #"{"instances":[[3,4],[5,6]]}"#).status == 200)
+        let labels = try await client.send(.POST, "/v1/feedback", body: #"[{"request_id":"o1","index":1,"label":"yes"},{"request_id":"o1","label":0}]"#)
+        #expect(labels.status == 200)
+        await client.close()
+        #expect(try await eventually(within: 10) { learner.distinct >= 2 } != nil)
+        let items = learner.items.sorted { $0.index < $1.index }
+        #expect(items.map(\.label) == ["0", #""yes""#])
+        #expect(items.map(\.features) == [
+            #"[{"data":[3,4],"datatype":"FP64","name":"features","shape":[1,2]}]"#,
+            #"[{"data":[5,6],"datatype":"FP64","name":"features","shape":[1,2]}]"#,
+        ])
+        #expect(learner.posts == 2)
+        #expect(Set(items.map(\.key)).count == 2 && items.allSatisfy { $0.key.hasPrefix("o1/\($0.index)/") })
+        await legacy.stop()
+        await learner.stop()
+    }
+
     @Test("two replicas on one database deliver each label once; `labels import` labels are delivered too")
     func twoReplicasDeliverOnce() async throws {
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.2]}"#))
