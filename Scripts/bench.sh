@@ -12,7 +12,7 @@
 #   compare  shadowgate.compare() over a window of 1,000,000 pairs: wall time and serial CPU per run, medians
 #            (Scripts/bench/compare.sh; PAIRS, REPS, BASELINE=1 to time 0003's and 0005's versions on the same data too)
 #   feedback labels/s accepted and delivered vs psql \copy, p99 at a fixed rate, `labels import` of 1M
-#            (Scripts/bench/feedback.sh; LABELS, RATE, SECONDS, IMPORT)
+#            (Scripts/bench/feedback.sh; LABELS, RATE, RATE_SECONDS, IMPORT)
 # env:
 #   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow")
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)

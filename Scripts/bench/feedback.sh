@@ -6,18 +6,18 @@
 #     delivered: time from the first post until the counting learner has every label -> labels/s
 #     delivered (the deliverer runs alongside, so this is "keeping up" when close to accepted);
 #     side by side with `psql \copy` of the same labels into an empty shadowgate.labels.
-#  2. latency: RATE labels/s (default 10000) for SECONDS (default 10) in batches of RATE_BATCH
+#  2. latency: RATE labels/s (default 10000) for RATE_SECONDS (default 10) in batches of RATE_BATCH
 #     (default 10), open loop -> p50 / p99 / max of the feedback answer.
 #  3. import: `shadowgate labels import` of IMPORT labels (default 1000000) from a CSV file.
 # Pairs for the labels are written with SQL first (labels, not predictions, are measured).
-# env: GATEWAY_BIN (skips the build), SCRATCH_PATH, LABELS, RATE, RATE_BATCH, SECONDS, IMPORT,
+# env: GATEWAY_BIN (skips the build), SCRATCH_PATH, LABELS, RATE, RATE_BATCH, RATE_SECONDS, IMPORT,
 #      BATCH_SIZE (feedback.batch_size, default 1000), KEEP_WORK=1
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LABELS=${LABELS:-200000}
 RATE=${RATE:-10000}
 RATE_BATCH=${RATE_BATCH:-10}
-SECONDS_AT_RATE=${SECONDS:-10}
+SECONDS_AT_RATE=${RATE_SECONDS:-10}
 IMPORT=${IMPORT:-1000000}
 BATCH_SIZE=${BATCH_SIZE:-1000}
 LOAD="python3 $REPO/Scripts/bench/feedback_load.py"
@@ -27,16 +27,17 @@ if [[ -z ${GATEWAY_BIN:-} ]]; then
     GATEWAY_BIN=$(cd "$REPO" && swift build -c release ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"} --show-bin-path)/shadowgate
 fi
 WORK=$(mktemp -d /tmp/shadowgate-bench-feedback.XXXXXX)
+PG_DIR=$(mktemp -d /tmp/shadowgate-bench-feedback-pg.XXXXXX)
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    "$REPO/Scripts/pg/stop.sh" --rm "$WORK/pg" >/dev/null 2>&1 || true
+    "$REPO/Scripts/pg/stop.sh" --rm "$PG_DIR" >/dev/null 2>&1 || true
     [[ -n ${KEEP_WORK:-} ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
 
-SERVER=$("$REPO/Scripts/pg/start.sh" "$WORK/pg")
+SERVER=$("$REPO/Scripts/pg/start.sh" "$PG_DIR")
 psql -X -q "$SERVER" -c "CREATE DATABASE fb_gateway" -c "CREATE DATABASE fb_copy" >/dev/null
 DB=${SERVER%/*}/fb_gateway
 COPYDB=${SERVER%/*}/fb_copy
