@@ -140,7 +140,7 @@ public final class LabelDeliverer: Sendable {
                 RETURNING cursor_txid::text, cursor_seq
                 """, [String(seconds), deliverer.identity]).rows.first
             guard let row, let txid = row[0], let seq = row[1].flatMap({ Int64($0) }) else {
-                throw LabelDeliveryError("shadowgate.label_delivery has no row (migration 0007 not applied?)")
+                throw LabelDeliveryError("shadowgate.label_delivery has no row (migration 0008 not applied?)")
             }
             cursor = (txid, seq)
             partialSince = nil

@@ -4,7 +4,7 @@ import LibPQ
 /// The labels lines under `shadowgate report`'s table: coverage of the window's pairs, the label
 /// delay (prediction → label), and how far delivery to the learner is.
 enum LabelCoverageLine {
-    /// `nil` when the database has no label delivery yet (before migration 0007) or the query fails:
+    /// `nil` when the database has no label delivery yet (before migration 0008) or the query fails:
     /// the report is still worth printing without it.
     static func load(route: String, since: String, from connection: PGConnection) -> String? {
         guard let result = try? connection.execute(

@@ -1,5 +1,5 @@
 -- Label delivery: what the deliverer reads and writes, and what people query about labels.
--- Tables are in 0007_label_delivery.sql. Every function here is CREATE OR REPLACE, so the file
+-- Tables are in 0008_label_delivery.sql. Every function here is CREATE OR REPLACE, so the file
 -- can be applied again whenever it changes.
 
 -- The features of one row of a batch request: KServe v1 rows ([[…], […]]) give row `row_index`;

@@ -99,7 +99,7 @@ CREATE TRIGGER labels_reorder_changed BEFORE UPDATE ON shadowgate.labels
 -- ===== copy of migrations/functions/labels.sql (until the migration runner applies migrations/functions/; remove at merge) =====
 
 -- Label delivery: what the deliverer reads and writes, and what people query about labels.
--- Tables are in 0007_label_delivery.sql. Every function here is CREATE OR REPLACE, so the file
+-- Tables are in 0008_label_delivery.sql. Every function here is CREATE OR REPLACE, so the file
 -- can be applied again whenever it changes.
 
 -- The features of one row of a batch request: KServe v1 rows ([[…], […]]) give row `row_index`;
