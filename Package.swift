@@ -114,6 +114,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Labels to the learners: the leader-elected deliverer reading shadowgate.labels, and the bulk import.
+        .target(
+            name: "ShadowGateFeedback",
+            dependencies: [
+                "ShadowGateConfig", "ShadowGatePairRecord", "ShadowGateRouting",
+                "LibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         // The HTML report: data read over LibPQ, rendered by pure functions (inline SVG charts, no network).
         .target(
             name: "ShadowGateReport",
@@ -133,6 +143,7 @@ let package = Package(
                 "ShadowGateControl",
                 "ShadowGateAdmin",
                 "ShadowGateReport",
+                "ShadowGateFeedback",
                 "LibPQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -203,6 +214,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The deliverer's pure parts (plan, backoff, import parsing); no sockets, no database.
+        .testTarget(name: "ShadowGateFeedbackTests", dependencies: ["ShadowGateFeedback", "ShadowGateConfig", "ShadowGatePairRecord"]),
         .testTarget(
             name: "ShadowGatePairLogTests",
             dependencies: [

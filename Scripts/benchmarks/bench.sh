@@ -3,7 +3,7 @@
 # gateway (route in `legacy` mode, route in `shadow` mode), side by side in ONE run on the SAME
 # nginx stub upstreams, targets interleaved round-robin per repetition so drift hits all equally.
 #
-# usage: Scripts/bench.sh [proxy|pairlog|writer|compare|gates]
+# usage: Scripts/bench.sh [proxy|pairlog|writer|compare|gates|feedback]
 #   proxy    (default) the four fronts below, pair log off
 #   pairlog  the gateway in shadow mode with its pair log on, writing to a throwaway PostgreSQL
 #            cluster (Scripts/postgres/start.sh), then requests completed vs rows stored
@@ -13,6 +13,8 @@
 #            (Scripts/benchmarks/compare/compare.sh; PAIRS, REPS, BASELINE=1 to time 0003's and 0005's versions on the same data too)
 #   gates    the promotion controller's decision code vs the old point-estimate rule on simulated paired
 #            streams (Sources/shadowgate-gates-bench; RUNS, default 200, HOURS, default 6); no servers
+#   feedback labels/s accepted and delivered vs psql \copy, p99 at a fixed rate, `labels import` of 1M
+#            (Scripts/benchmarks/feedback/feedback.sh; LABELS, RATE, RATE_SECONDS, IMPORT)
 # env:
 #   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow")
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)
@@ -70,7 +72,10 @@ compare)
 gates)
     (cd "$REPO" && swift build -c release --product shadowgate-gates-bench ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"} >&2)
     exec "$(cd "$REPO" && swift build -c release ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"} --show-bin-path)/shadowgate-gates-bench" ;;
-*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare|gates]" >&2; exit 2 ;;
+feedback)
+    "$REPO/Scripts/dev/install-deps.sh"
+    exec "$REPO/Scripts/benchmarks/feedback/feedback.sh" ;;
+*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare|gates|feedback]" >&2; exit 2 ;;
 esac
 # shellcheck source=Scripts/benchmarks/proxy/lib.sh
 source "$B/lib.sh"

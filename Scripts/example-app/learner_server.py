@@ -15,12 +15,17 @@ Endpoints (HTTP/1.1, keep-alive, thread per connection):
             "datatype": "FP64", "data": [P(class 1), ...]}]}; requested outputs may also name "predict" (0/1).
         Several inputs are read as columns side by side (e.g. one [n, 1] input per feature).
   GET  /v2/health/live, /v2/health/ready, /v2/models/NAME[/versions/V]/ready, /v2/models/NAME, /v2
-  POST /feedback   {"request_id"?, "features": F, "label": L} as ShadowGate forwards it, where F is
-        the request's OIP `inputs` array (what the gateway captures), a whole OIP request, one row
-        [x1, ...] or rows [[...], ...]; L is 0/1, true/false, "0"/"1" or a list with one per row.
-        Each row is first scored (prequential accuracy, see /admin/stats), then learned.
-        -> 200 {"learned": n, "model_version"}; 400 with {"error"} for anything else; 422 for
-        "features": null (the gateway captured none).
+  POST /feedback   {"items": [{"idempotency_key", "request_id", "index", "features": F, "label": L, ...}]}
+        as ShadowGate delivers labels (in batches, at least once), or one such item as the whole
+        body (feedback.batch_size: 1, or a hand-made call). F is the labelled row's OIP `inputs`
+        (what the gateway captures, sliced to the row), a whole OIP request, one row [x1, ...] or
+        rows [[...], ...]; L is 0/1, true/false, "0"/"1" or a list with one per row. Each row is
+        first scored (prequential accuracy, see /admin/stats), then learned. An item whose
+        idempotency_key was seen recently is skipped (a redelivery). In a batch, an item that
+        cannot be used (no features captured, a bad label) is skipped and counted, so one bad
+        label does not make the gateway drop the whole batch.
+        -> 200 {"learned": n, "skipped": k, "duplicates": d, "model_version"}; for a single item
+        400 with {"error"}, or 422 for "features": null (the gateway captured none).
   POST /admin/misbehave {"mode": "off"|"errors"|"garbage"|"slow"|"drop", "rate"?: 1.0, "slow_ms"?: 1000}
         makes that share of infer calls answer HTTP 500 / 200 with a non-JSON body / late /
         not at all (connection closed). Health and feedback keep working. GET shows the mode.
@@ -155,6 +160,19 @@ class Learner:
         self.hits_total = 0
         self.scored_total = 0
         self.feedback = collections.Counter()
+        self.recent_keys = collections.OrderedDict()  # idempotency keys of recent feedback items
+
+    def seen(self, key) -> bool:
+        """Whether this idempotency key was learned recently (a redelivery); remembers it if not."""
+        if not isinstance(key, str):
+            return False
+        with self.lock:
+            if key in self.recent_keys:
+                return True
+            self.recent_keys[key] = None
+            if len(self.recent_keys) > 200_000:
+                self.recent_keys.popitem(last=False)
+            return False
 
     @property
     def version(self) -> str:
@@ -334,6 +352,38 @@ def make_handler(name: str, learner: Learner, misbehaviour: Misbehaviour, feedba
             self.send(200, response)
 
         def learn(self, body):
+            if isinstance(body, dict) and isinstance(body.get("items"), list):
+                return self.learn_batch(body["items"])
+            if isinstance(body, dict) and learner.seen(body.get("idempotency_key")):
+                return self.send(200, {"learned": 0, "skipped": 0, "duplicates": 1, "model_version": learner.version})
+            rows, labels = self.example(body)
+            version = learner.learn(rows, labels)
+            with learner.lock:
+                learner.feedback["learned"] += len(rows)
+            self.send(200, {"learned": len(rows), "model_version": version})
+
+        def learn_batch(self, items):
+            learned = skipped = duplicates = 0
+            version = learner.version
+            for item in items:
+                if isinstance(item, dict) and learner.seen(item.get("idempotency_key")):
+                    duplicates += 1
+                    continue
+                try:
+                    rows, labels = self.example(item)
+                except BadRequest:
+                    skipped += 1
+                    continue
+                version = learner.learn(rows, labels)
+                learned += len(rows)
+            with learner.lock:
+                learner.feedback["learned"] += learned
+                learner.feedback["skipped"] += skipped
+                learner.feedback["duplicates"] += duplicates
+            self.send(200, {"learned": learned, "skipped": skipped, "duplicates": duplicates, "model_version": version})
+
+        def example(self, body):
+            """(rows, labels) of one feedback item."""
             if not isinstance(body, dict) or "features" not in body or "label" not in body:
                 raise BadRequest('expected {"features": ..., "label": ...}')
             rows = rows_from_features(body["features"], learner.n_features)
@@ -347,10 +397,7 @@ def make_handler(name: str, learner: Learner, misbehaviour: Misbehaviour, feedba
             else:
                 raise BadRequest(f"the features hold {len(rows)} rows but there is one label "
                                  "(send a list of labels, or the row's 'index' to the gateway)")
-            version = learner.learn(rows, labels)
-            with learner.lock:
-                learner.feedback["learned"] += len(rows)
-            self.send(200, {"learned": len(rows), "model_version": version})
+            return rows, labels
 
         def do_GET(self):
             self.dispatch("GET")

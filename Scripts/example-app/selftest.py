@@ -4,7 +4,7 @@
 Trains the legacy model into a scratch repository, starts MLServer with it and the River learner
 on free 127.0.0.1 ports, checks their OIP v2 answers, then replays the stream from the drift on:
 each post-drift example is scored by both models and its label is sent to the learner's
-/feedback the way ShadowGate forwards it. Asserts the learner beats the legacy model after the
+/feedback the way ShadowGate delivers it (a batch of items). Asserts the learner beats the legacy model after the
 drift and prints the figures: start-up times, accuracies per 100 examples, where the learner
 overtakes, held-out accuracy, the learner's keep-alive throughput.
 """
@@ -153,9 +153,10 @@ def main() -> int:
             rs = first_score(timed("learner infer", infer, rc, model, ex.features)[1])
             legacy_hits.append(int((ls >= 0.5) == bool(ex.label)))
             learner_hits.append(int((rs >= 0.5) == bool(ex.label)))
-            # What ShadowGate forwards: the request's captured OIP inputs array.
-            body = {"request_id": f"selftest-{ex.index}", "label": ex.label,
-                    "features": [{"name": "x", "shape": [1, len(ex.features)], "datatype": "FP64", "data": ex.features}]}
+            # What ShadowGate delivers: a batch of items, each with the row's captured OIP inputs.
+            body = {"items": [{"idempotency_key": f"selftest-{ex.index}/0/{ex.index}", "request_id": f"selftest-{ex.index}",
+                               "index": 0, "route": model, "label": ex.label,
+                               "features": [{"name": "x", "shape": [1, len(ex.features)], "datatype": "FP64", "data": ex.features}]}]}
             status, _, data = timed("learner feedback", rc.request, "POST", "/feedback", json.dumps(body).encode(),
                                     {"content-type": "application/json"})
             if status != 200:

@@ -11,6 +11,7 @@ public struct GatewayConfig: Sendable, Hashable {
     public var eventLoops: Int
     public var limits: LimitsConfig
     public var database: DatabaseConfig
+    public var feedback: FeedbackConfig
     public var routes: [RouteConfig]
 
     public init(
@@ -19,6 +20,7 @@ public struct GatewayConfig: Sendable, Hashable {
         eventLoops: Int = Machine.coreCount,
         limits: LimitsConfig = LimitsConfig(),
         database: DatabaseConfig = DatabaseConfig(),
+        feedback: FeedbackConfig = FeedbackConfig(),
         routes: [RouteConfig]
     ) {
         self.listen = listen
@@ -26,6 +28,7 @@ public struct GatewayConfig: Sendable, Hashable {
         self.eventLoops = eventLoops
         self.limits = limits
         self.database = database
+        self.feedback = feedback
         self.routes = routes
     }
 }

@@ -22,7 +22,7 @@ extension GatewayConfig {
             throw ConfigError(key: "", problem: "not valid YAML: \(error)")
         }
         let top = try ConfigNode(node: root, path: "").mapping(
-            allowed: ["listen", "admin", "event_loops", "limits", "database", "routes"])
+            allowed: ["listen", "admin", "event_loops", "limits", "database", "feedback", "routes"])
 
         guard let listenNode = top["listen"] else { throw ConfigError(key: "listen", problem: "is required (e.g. 127.0.0.1:8080)") }
         let listen = try listenNode.hostPort()
@@ -35,6 +35,7 @@ extension GatewayConfig {
         let eventLoops = try top["event_loops"]?.int(in: 1...256) ?? Machine.coreCount
         let limits = try top["limits"].map { node throws(ConfigError) in try readLimits(node) } ?? LimitsConfig()
         let database = try top["database"].map { node throws(ConfigError) in try readDatabase(node) } ?? DatabaseConfig()
+        let feedback = try top["feedback"].map { node throws(ConfigError) in try readFeedback(node) } ?? FeedbackConfig()
 
         guard let routesNode = top["routes"] else { throw ConfigError(key: "routes", problem: "is required: list at least one route") }
         let routeNodes = try routesNode.sequence()
@@ -57,7 +58,7 @@ extension GatewayConfig {
         }
         return GatewayConfig(
             listen: listen, adminListen: adminListen, eventLoops: eventLoops,
-            limits: limits, database: database, routes: routes)
+            limits: limits, database: database, feedback: feedback, routes: routes)
     }
 
     private static func readLimits(_ node: ConfigNode) throws(ConfigError) -> LimitsConfig {

@@ -144,7 +144,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             return
         }
         if request.head.uri == FeedbackHandler.path || request.head.uri.hasPrefix(FeedbackHandler.path + "?") {
-            FeedbackHandler(context: gateway, upstreams: dispatcher.upstreams).handle(request, requestID: requestID, respond: respond)
+            FeedbackHandler(context: gateway).handle(request, requestID: requestID, respond: respond)
             return
         }
         switch gateway.routeTable.match(uri: request.head.uri) {

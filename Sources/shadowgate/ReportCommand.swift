@@ -54,7 +54,7 @@ struct ReportCommand: AsyncParsableCommand {
         }
         let route = route
         let since = since
-        let text: [String: String?] = try await withDatabase(url: url, applicationName: Self.applicationName) { connection in
+        let (text, labels) = try await withDatabase(url: url, applicationName: Self.applicationName) { connection in
             let result: PGResult
             do {
                 result = try connection.execute("SELECT * FROM shadowgate.compare($1, $2::interval)", [route, since])
@@ -63,10 +63,10 @@ struct ReportCommand: AsyncParsableCommand {
             }
             var values: [String: String?] = [:]
             for column in ComparisonReport.columns { values[column] = result.value(column) }
-            return values
+            return (values, LabelCoverageLine.load(route: route, since: since, from: connection))
         }
         let report = ComparisonReport(route: route, since: since, text: text)
-        print(format == .json ? report.renderJSON() : report.renderTable(), terminator: "")
+        print(format == .json ? report.renderJSON() : report.renderTable() + (labels.map { $0 + "\n" } ?? ""), terminator: "")
     }
 
     /// Reads the report's data off the cooperative pool, renders it, replaces `path` in one step

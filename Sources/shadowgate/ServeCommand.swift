@@ -1,8 +1,10 @@
+import Foundation
 import ArgumentParser
 import Logging
 import ServiceLifecycle
 import ShadowGateAdmin
 import ShadowGateControl
+import ShadowGateFeedback
 import ShadowGatePairLog
 import ShadowGatePairRecord
 import ShadowGateProxy
@@ -33,7 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "shadowgate")
 
         var pairLog: PairLogSetup?
-        var labels: LabelStore?
+        var labels: LabelIntake?
+        var deliverer: LabelDeliverer?
         let sink: any PairRecordSink
         if noPairLog {
             sink = DiscardingPairSink()
@@ -42,7 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
             let setup = try await PairLogSetup.make(config: config, migrationsDirectory: migrations, logger: logger)
             pairLog = setup
             sink = setup.writer
-            labels = LabelStore(connectionString: setup.connectionString, writer: setup.writer, logger: logger)
+            labels = LabelIntake(writer: setup.writer)
+            deliverer = LabelDeliverer(
+                connectionString: setup.connectionString, routes: config.routes, config: config.feedback,
+                retentionDays: config.database.retentionDays,
+                identity: "deliverer:\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)", logger: logger)
+            deliverer?.start()
         }
         let flags = RouteFlagsStore(routes: config.routes)
         var control: RolloutControl?
@@ -67,12 +75,12 @@ struct ServeCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             control?.stop()
-            labels?.shutdown()
+            deliverer?.stop()
             await pairLog?.stopEmbedded(logger: logger)
             throw error
         }
         control?.stop()
-        labels?.shutdown()
+        deliverer?.stop()
         if let writer = pairLog?.writer {
             let stats = writer.statistics
             logger.notice("pair log flushed", metadata: ["statistics": "\(stats)"])

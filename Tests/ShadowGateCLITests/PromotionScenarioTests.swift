@@ -20,7 +20,9 @@ final class LearningStub: Sendable {
 
     func answer(_ request: UpstreamStub.ReceivedRequest) -> (status: Int, body: String) {
         if request.uri == "/feedback" {
-            state.withLock { $0.learned += 1 }
+            // The gateway delivers labels in batches: one item per label, each with its idempotency key.
+            let labels = request.bodyString.components(separatedBy: #""idempotency_key""#).count - 1
+            state.withLock { $0.learned += labels }
             return (200, #"{"learned":true}"#)
         }
         let (learned, garbage) = state.withLock { ($0.learned, $0.garbage) }
