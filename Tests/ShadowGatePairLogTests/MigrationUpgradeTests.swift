@@ -92,6 +92,21 @@ import Testing
             """).rows
     }
 
+    /// Equal text, or numbers equal to 1e-12 relative: PostgreSQL's parallel sums may add in another
+    /// order when the plan changes (migrations after 0006 change the tables compare() joins), which
+    /// moves the last digit of a double (documented for mean_abs_score_diff, ≤ 5e-13 relative).
+    static func sameNumbers(_ a: [[String?]]?, _ b: [[String?]]) -> Bool {
+        guard let a, a.count == b.count else { return false }
+        for (rowA, rowB) in zip(a, b) {
+            guard rowA.count == rowB.count else { return false }
+            for (x, y) in zip(rowA, rowB) where x != y {
+                guard let x, let y, let dx = Double(x), let dy = Double(y),
+                      abs(dx - dy) <= 1e-12 * max(abs(dx), abs(dy)) else { return false }
+            }
+        }
+        return true
+    }
+
     @Test func aDatabaseAt0006UpgradesAndCompareGivesTheSameNumbers() async throws {
         let runner = MigrationRunner(directory: TestDatabase.migrationsDirectory)
         let result = try await onThread {
@@ -128,13 +143,14 @@ import Testing
         #expect(before["compare num"]?.first?[0] == "3800")
         #expect((before["drift cls"]?.count ?? 0) >= 3)
         for (key, rows) in before {
-            #expect(after[key] == rows, "\(key) changed across the upgrade")
+            #expect(Self.sameNumbers(after[key], rows), "\(key) changed across the upgrade")
         }
         #expect(after.count == before.count)
 
-        // nothing numbered to apply; the edited files' superseded checksums replaced by today's
+        // only the migrations after 0006 applied; the edited files' superseded checksums replaced by today's
         let current = try runner.loadMigrations()
-        #expect(upgraded.isEmpty && again.isEmpty)
+        #expect(upgraded.map(\.version) == current.map(\.version).filter { $0 > 6 })
+        #expect(again.isEmpty)
         #expect(checksums == current.map { [String($0.version), $0.checksum] })
         let files = try runner.loadFunctionFiles()
         #expect(functionFiles == files.map { [$0.name, $0.checksum] })
@@ -143,7 +159,8 @@ import Testing
 
         #expect(upgradedSchema == freshSchema)
         #expect(upgradedSchema.contains { $0[0] == "type" && $0[1] == "comparison" })
-        #expect(upgradedSchema.filter { $0[0] == "trigger" }.count == 3)
+        let triggers = Set(upgradedSchema.filter { $0[0] == "trigger" }.map { $0[1] })
+        #expect(triggers == ["flags_notify", "labels_fill_value", "labels_reorder_changed", "pairs_fill_stats"], "\(triggers)")
     }
 
     @Test func rowsWrittenAfterTheUpgradeAreComparedAsOnANewDatabase() async throws {
