@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "ShadowGatePromotion", targets: ["ShadowGatePromotion"]),
         .library(name: "ShadowGateConfig", targets: ["ShadowGateConfig"]),
         .library(name: "ShadowGateConfigYAML", targets: ["ShadowGateConfigYAML"]),
+        .library(name: "ShadowGateTLS", targets: ["ShadowGateTLS"]),
         .library(name: "ShadowGateProxy", targets: ["ShadowGateProxy"]),
         .library(name: "ShadowGatePairLog", targets: ["ShadowGatePairLog"]),
         .library(name: "LibPQ", targets: ["LibPQ"]),
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // libpq, the only PostgreSQL client ShadowGate uses (Debian `libpq-dev`).
@@ -62,14 +64,26 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // TLS contexts from the configuration (swift-nio-ssl): upstream clients, reloadable listener
+        // certificates, start-up checks of certificate files, readable TLS failure reasons.
+        .target(
+            name: "ShadowGateTLS",
+            dependencies: [
+                "ShadowGateConfig", "ShadowGateRouting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The SwiftNIO data path: HTTP server, upstream pools, shadowing.
         .target(
             name: "ShadowGateProxy",
             dependencies: [
-                "ShadowGateAdapters", "ShadowGateRouting", "ShadowGatePairRecord", "ShadowGateConfig",
+                "ShadowGateAdapters", "ShadowGateRouting", "ShadowGatePairRecord", "ShadowGateConfig", "ShadowGateTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -102,7 +116,7 @@ let package = Package(
             name: "ShadowGateAdmin",
             dependencies: [
                 "ShadowGateAdapters", "ShadowGateRouting", "ShadowGateConfig",
-                "ShadowGateControl",
+                "ShadowGateControl", "ShadowGateTLS",
                 "LibPQ",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -126,6 +140,7 @@ let package = Package(
                 "ShadowGateConfig",
                 "ShadowGateConfigYAML",
                 "ShadowGateProxy",
+                "ShadowGateTLS",
                 "ShadowGatePairLog",
                 "ShadowGateControl",
                 "ShadowGateAdmin",
@@ -134,6 +149,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // Test helpers: in-process upstream stubs and a live gateway harness.
@@ -147,6 +163,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -3,7 +3,7 @@
 # gateway (route in `legacy` mode, route in `shadow` mode), side by side in ONE run on the SAME
 # nginx stub upstreams, targets interleaved round-robin per repetition so drift hits all equally.
 #
-# usage: Scripts/bench.sh [proxy|pairlog|writer|compare]
+# usage: Scripts/bench.sh [proxy|pairlog|writer|compare|tls]
 #   proxy    (default) the four fronts below, pair log off
 #   pairlog  the gateway in shadow mode with its pair log on, writing to a throwaway PostgreSQL
 #            cluster (Scripts/postgres/start.sh), then requests completed vs rows stored
@@ -11,6 +11,8 @@
 #            (Scripts/benchmarks/writer/bench_copy.sh; ROWS, default 500000, REPS)
 #   compare  shadowgate.compare() over a window of 1,000,000 pairs: wall time and serial CPU per run, medians
 #            (Scripts/benchmarks/compare/compare.sh; PAIRS, REPS, BASELINE=1 to time 0003's and 0005's versions on the same data too)
+#   tls      REST through the gateway with an HTTPS client listener vs a plain one, and with https://
+#            upstreams (Scripts/benchmarks/tls/bench_tls.sh; CONNS, DURATION, REPS, WARMUP)
 # env:
 #   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow")
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)
@@ -65,7 +67,10 @@ pairlog)
 compare)
     "$REPO/Scripts/dev/install-deps.sh"
     exec "$REPO/Scripts/benchmarks/compare/compare.sh" ;;
-*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare]" >&2; exit 2 ;;
+tls)
+    "$REPO/Scripts/dev/install-deps.sh"
+    exec "$REPO/Scripts/benchmarks/tls/bench_tls.sh" ;;
+*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare|tls]" >&2; exit 2 ;;
 esac
 # shellcheck source=Scripts/benchmarks/proxy/lib.sh
 source "$B/lib.sh"

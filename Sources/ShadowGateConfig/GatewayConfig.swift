@@ -12,6 +12,10 @@ public struct GatewayConfig: Sendable, Hashable {
     public var limits: LimitsConfig
     public var database: DatabaseConfig
     public var routes: [RouteConfig]
+    /// TLS on the client listener (`tls`), if any.
+    public var listenTLS: ListenerTLSConfig?
+    /// TLS on the admin API listener (`admin.tls`), if any.
+    public var adminTLS: ListenerTLSConfig?
 
     public init(
         listen: HostPort,
@@ -19,7 +23,9 @@ public struct GatewayConfig: Sendable, Hashable {
         eventLoops: Int = Machine.coreCount,
         limits: LimitsConfig = LimitsConfig(),
         database: DatabaseConfig = DatabaseConfig(),
-        routes: [RouteConfig]
+        routes: [RouteConfig],
+        listenTLS: ListenerTLSConfig? = nil,
+        adminTLS: ListenerTLSConfig? = nil
     ) {
         self.listen = listen
         self.adminListen = adminListen
@@ -27,5 +33,7 @@ public struct GatewayConfig: Sendable, Hashable {
         self.limits = limits
         self.database = database
         self.routes = routes
+        self.listenTLS = listenTLS
+        self.adminTLS = adminTLS
     }
 }

@@ -6,6 +6,7 @@ import ShadowGateControl
 import ShadowGatePairLog
 import ShadowGatePairRecord
 import ShadowGateProxy
+import ShadowGateTLS
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,6 +32,15 @@ struct ServeCommand: AsyncParsableCommand {
         options.bootstrapLogging()
         let registry = MetricsBootstrap.prometheus()
         let logger = Logger(label: "shadowgate")
+        // Certificate files are checked before anything starts; a problem names its config key.
+        let tls: GatewayTLS
+        do {
+            tls = try GatewayTLS(config: config)
+        } catch {
+            throw CommandFailure("\(options.config): \(error)")
+        }
+        let tlsReload = TLSReloadSignal.start(tls, logger: logger)
+        defer { tlsReload.stop() }
 
         var pairLog: PairLogSetup?
         var labels: LabelStore?
@@ -47,12 +57,13 @@ struct ServeCommand: AsyncParsableCommand {
         let flags = RouteFlagsStore(routes: config.routes)
         var control: RolloutControl?
         if let pairLog {
-            control = try await RolloutControl.start(config: config, connectionString: pairLog.connectionString, flags: flags, logger: logger)
+            control = try await RolloutControl.start(
+                config: config, connectionString: pairLog.connectionString, flags: flags, logger: logger, adminTLS: tls.admin)
         } else if config.adminListen != nil {
             logger.warning("admin.listen is ignored with --no-pair-log: flags live in PostgreSQL")
         }
         let server = GatewayServer(
-            config: config, sink: sink, feedback: labels, flags: flags, logger: logger,
+            config: config, sink: sink, feedback: labels, flags: flags, logger: logger, tls: tls,
             renderMetrics: { registry.emitToString() })
         // Services shut down in reverse order: the server drains first, then the writer flushes what it was handed.
         var services: [any Service] = []
