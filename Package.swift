@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ShadowGateConfigYAML", targets: ["ShadowGateConfigYAML"]),
         .library(name: "ShadowGateTLS", targets: ["ShadowGateTLS"]),
         .library(name: "ShadowGateProxy", targets: ["ShadowGateProxy"]),
+        .library(name: "ShadowGateGRPC", targets: ["ShadowGateGRPC"]),
         .library(name: "ShadowGatePairLog", targets: ["ShadowGatePairLog"]),
         .library(name: "LibPQ", targets: ["LibPQ"]),
         .library(name: "ShadowGateReport", targets: ["ShadowGateReport"]),
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     ],
     targets: [
         // libpq, the only PostgreSQL client ShadowGate uses (Debian `libpq-dev`).
@@ -90,6 +92,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The gRPC data path (Open Inference Protocol over HTTP/2, a bytes-level proxy on swift-nio-http2):
+        // its own listener, HTTP/2 upstream connections, mirroring and pair records like the REST path.
+        .target(
+            name: "ShadowGateGRPC",
+            dependencies: [
+                "ShadowGateAdapters", "ShadowGateRouting", "ShadowGatePairRecord", "ShadowGateConfig", "ShadowGateTLS",
+                "ShadowGateProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The pair log in PostgreSQL: migrations, batched COPY writer, spool and replay, embedded cluster.
         .target(
             name: "ShadowGatePairLog",
@@ -140,6 +157,7 @@ let package = Package(
                 "ShadowGateConfig",
                 "ShadowGateConfigYAML",
                 "ShadowGateProxy",
+                "ShadowGateGRPC",
                 "ShadowGateTLS",
                 "ShadowGatePairLog",
                 "ShadowGateControl",

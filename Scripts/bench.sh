@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (entry point): `Scripts/bench.sh [proxy|pairlog|writer|compare|tls]`.
+# Benchmarks (entry point): `Scripts/bench.sh [proxy|pairlog|writer|compare|tls|grpc]`.
 #   proxy    (default) wrk against nginx and the gateway on the same nginx stub upstreams
 #   pairlog  the gateway in shadow mode with its pair log on a throwaway PostgreSQL
 #   writer   the pair writer alone vs `psql \copy` of the same rows

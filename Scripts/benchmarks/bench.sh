@@ -3,7 +3,7 @@
 # gateway (route in `legacy` mode, route in `shadow` mode), side by side in ONE run on the SAME
 # nginx stub upstreams, targets interleaved round-robin per repetition so drift hits all equally.
 #
-# usage: Scripts/bench.sh [proxy|pairlog|writer|compare|tls]
+# usage: Scripts/bench.sh [proxy|pairlog|writer|compare|tls|grpc]
 #   proxy    (default) the four fronts below, pair log off
 #   pairlog  the gateway in shadow mode with its pair log on, writing to a throwaway PostgreSQL
 #            cluster (Scripts/postgres/start.sh), then requests completed vs rows stored
@@ -13,6 +13,8 @@
 #            (Scripts/benchmarks/compare/compare.sh; PAIRS, REPS, BASELINE=1 to time 0003's and 0005's versions on the same data too)
 #   tls      REST through the gateway with an HTTPS client listener vs a plain one, and with https://
 #            upstreams (Scripts/benchmarks/tls/bench_tls.sh; CONNS, DURATION, REPS, WARMUP)
+#   grpc     gRPC ModelInfer through the gateway in shadow mode vs MLServer directly, Python gRPC client
+#            (Scripts/benchmarks/grpc/bench_grpc.sh; DURATION, REPS, CONCURRENCY)
 # env:
 #   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow")
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)
@@ -70,7 +72,9 @@ compare)
 tls)
     "$REPO/Scripts/dev/install-deps.sh"
     exec "$REPO/Scripts/benchmarks/tls/bench_tls.sh" ;;
-*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare|tls]" >&2; exit 2 ;;
+grpc)
+    exec "$REPO/Scripts/benchmarks/grpc/bench_grpc.sh" ;;
+*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare|tls|grpc]" >&2; exit 2 ;;
 esac
 # shellcheck source=Scripts/benchmarks/proxy/lib.sh
 source "$B/lib.sh"

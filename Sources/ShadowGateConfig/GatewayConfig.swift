@@ -16,6 +16,8 @@ public struct GatewayConfig: Sendable, Hashable {
     public var listenTLS: ListenerTLSConfig?
     /// TLS on the admin API listener (`admin.tls`), if any.
     public var adminTLS: ListenerTLSConfig?
+    /// The gRPC listener and routes (`grpc`), if any.
+    public var grpc: GRPCConfig?
 
     public init(
         listen: HostPort,

@@ -22,7 +22,7 @@ extension GatewayConfig {
             throw ConfigError(key: "", problem: "not valid YAML: \(error)")
         }
         let top = try ConfigNode(node: root, path: "").mapping(
-            allowed: ["listen", "tls", "admin", "event_loops", "limits", "database", "routes"])
+            allowed: ["listen", "tls", "admin", "event_loops", "limits", "database", "routes", "grpc"])
 
         guard let listenNode = top["listen"] else { throw ConfigError(key: "listen", problem: "is required (e.g. 127.0.0.1:8080)") }
         let listen = try listenNode.hostPort()
@@ -58,9 +58,11 @@ extension GatewayConfig {
             }
             routes.append(route)
         }
-        return GatewayConfig(
+        var config = GatewayConfig(
             listen: listen, adminListen: adminListen, eventLoops: eventLoops,
             limits: limits, database: database, routes: routes, listenTLS: listenTLS, adminTLS: adminTLS)
+        config.grpc = try top["grpc"].map { node throws(ConfigError) in try readGRPC(node, routes: routes) }
+        return config
     }
 
     private static func readLimits(_ node: ConfigNode) throws(ConfigError) -> LimitsConfig {
@@ -95,7 +97,7 @@ extension GatewayConfig {
         return db
     }
 
-    private static func readUpstream(_ node: ConfigNode, isLearner: Bool) throws(ConfigError) -> UpstreamConfig {
+    static func readUpstream(_ node: ConfigNode, isLearner: Bool) throws(ConfigError) -> UpstreamConfig {
         var allowed: Set<String> = ["url", "timeout_ms", "pool", "max_waiting", "tls"]
         if isLearner { allowed.insert("feedback_path") }
         let map = try node.mapping(allowed: allowed)

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import ShadowGateAdmin
 import ShadowGateControl
+import ShadowGateGRPC
 import ShadowGatePairLog
 import ShadowGatePairRecord
 import ShadowGateProxy
@@ -69,6 +70,13 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = []
         if let pairLog { services.append(pairLog.writer) }
         services.append(server)
+        if config.grpc != nil {
+            do {
+                services.append(try GRPCServer(gateway: config, flags: flags, sink: sink, logger: logger))
+            } catch {
+                throw CommandFailure("\(options.config): \(error)")
+            }
+        }
         if let admin = control?.admin { services.append(admin) }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
