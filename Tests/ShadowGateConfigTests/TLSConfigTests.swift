@@ -55,13 +55,35 @@ struct TLSConfigTests {
         }
     }
 
-    @Test("config/shadowgate-tls.yaml, the README's TLS example, is valid")
+    @Test("config/shadowgate-tls-grpc.yaml, the README's TLS example, is valid")
     func exampleFile() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let text = try String(contentsOf: root.appendingPathComponent("config/shadowgate-tls.yaml"), encoding: .utf8)
+        let text = try String(contentsOf: root.appendingPathComponent("config/shadowgate-tls-grpc.yaml"), encoding: .utf8)
         let config = try GatewayConfig.parse(yaml: text)
         #expect(config.listenTLS?.clientCAFile == "/etc/shadowgate/tls/clients-ca.pem")
         #expect(config.routes[0].learner?.tls?.serverName == "learner.models.internal")
+        let grpc = try #require(config.grpc)
+        #expect(grpc.routes[0].route == "churn" && grpc.routes[0].models == ["churn"])
+        #expect(grpc.routes[0].legacy.tls?.caFile == "/etc/shadowgate/tls/mesh-ca.pem")
+        #expect(grpc.routes[0].learner?.tls == nil)
+        #expect(grpc.maxMessageBytes == 4 << 20)
+        #expect(grpc.routeIndex(model: "churn") == 0 && grpc.routeIndex(model: "other") == nil)
+    }
+
+    @Test("bad grpc settings are refused naming the key", arguments: [
+        ("grpc: {listen: 127.0.0.1:2, routes: [{route: nope, models: [a], legacy: {url: 'http://h:3'}, learner: {url: 'http://h:4'}}]}", "grpc.routes[0].route", "no route named 'nope'"),
+        ("grpc: {listen: 127.0.0.1:2, routes: [{route: a, models: [m], legacy: {url: 'http://h:3'}}]}", "grpc.routes[0]", "needs a 'learner'"),
+        ("grpc: {listen: 127.0.0.1:2, routes: [{route: a, models: [m], legacy: {url: 'http://h:3'}, learner: {url: 'http://h:4'}}, {route: a, models: [m], legacy: {url: 'http://h:3'}, learner: {url: 'http://h:4'}}]}", "grpc.routes[1].models", "already routed"),
+        ("grpc: {listen: 127.0.0.1:2, max_message_bytes: 10, routes: []}", "grpc.max_message_bytes", "out of range"),
+    ])
+    func grpcRefused(grpc: String, key: String, problem: String) {
+        let yaml = "listen: 127.0.0.1:1\nroutes:\n  - name: a\n    match: [/x]\n    legacy: {url: 'http://h:1'}\n    learner: {url: 'http://h:2'}\n\(grpc)"
+        #expect {
+            try GatewayConfig.parse(yaml: yaml)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.key == key && error.description.contains(problem)
+        }
     }
 
     @Test("listener tls needs both files")
