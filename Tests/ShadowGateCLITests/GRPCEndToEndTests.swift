@@ -62,6 +62,35 @@ struct GRPCEndToEndTests {
         }
     }
 
+    /// A loopback port that accepts connections (the kernel completes them) and never answers: a
+    /// learner that hangs.
+    final class SilentPort: @unchecked Sendable {
+        let port: Int
+        private let fd: Int32
+
+        init() throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+            }
+            guard bound == 0, listen(fd, 64) == 0 else {
+                close(fd)
+                throw CancellationError()
+            }
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            self.fd = fd
+            port = Int(UInt16(bigEndian: address.sin_port))
+        }
+
+        deinit { close(fd) }
+    }
+
     /// Runs the gRPC client script; one decoded JSON object per output line.
     static func client(_ python: String, _ arguments: [String]) throws -> [[String: Any]] {
         let process = Process()
@@ -80,7 +109,7 @@ struct GRPCEndToEndTests {
 
     static func gateway(
         database: String, restPort: Int, grpcPort: Int, legacy: MLServer, learnerGRPC: Int, learnerHTTP: Int,
-        mode: String = "shadow", extra: String = ""
+        mode: String = "shadow", extra: String = "", learnerTimeoutMillis: Int = 2000
     ) async throws -> RunningBinary {
         let config = try writeConfig("""
             listen: 127.0.0.1:\(restPort)
@@ -100,7 +129,7 @@ struct GRPCEndToEndTests {
                 - route: iris
                   models: [iris]
                   legacy: { url: "http://127.0.0.1:\(legacy.grpcPort)", timeout_ms: 5000 }
-                  learner: { url: "http://127.0.0.1:\(learnerGRPC)", timeout_ms: 2000 }
+                  learner: { url: "http://127.0.0.1:\(learnerGRPC)", timeout_ms: \(learnerTimeoutMillis) }
             """)
         let running = try BinaryRunner.start(["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory])
         try await waitUntilListening(port: restPort)
@@ -113,9 +142,9 @@ struct GRPCEndToEndTests {
         return try connection.execute(sql)
     }
 
-    static func eventuallyCount(_ database: String, _ count: Int) async throws -> Int {
+    static func eventuallyCount(_ database: String, _ count: Int, seconds: Int = 10) async throws -> Int {
         var seen = 0
-        for _ in 0..<100 {
+        for _ in 0..<(seconds * 10) {
             seen = Int(try rows(database, "SELECT count(*) FROM shadowgate.pairs").rows.first?.first??.description ?? "0") ?? 0
             if seen >= count { return seen }
             try await Task.sleep(for: .milliseconds(100))
@@ -123,7 +152,7 @@ struct GRPCEndToEndTests {
         return seen
     }
 
-    @Test("ModelInfer through the gateway: identical body and trailers, one pair per call with both predictions, compare(), pass-through, malformed frames, learner down, canary by metadata",
+    @Test("ModelInfer through the gateway: identical body and trailers, one pair per call with both predictions, compare(), pass-through, malformed frames, learner down, canary by metadata, learner hanging",
           .enabled(if: python != nil, "the demo's Python environment (MLServer from PyPI) is not available"))
     func endToEnd() async throws {
         let python = try #require(Self.python)
@@ -242,5 +271,29 @@ struct GRPCEndToEndTests {
         #expect(serving == ["legacy", "learner"], "\(servedBy)")
         kill(canary.process.processIdentifier, SIGTERM)
         _ = canary.finish()
+
+        // 7. A learner that accepts and never answers (3 s timeout): the client is answered at the
+        // legacy model's pace, well inside the learner's timeout; the pair records the timeout.
+        let silent = try SilentPort()
+        let slowPort = try freePort()
+        let slowGRPC = try freePort()
+        let slowDatabase = try CLITestDatabase.fresh()
+        let slow = try await Self.gateway(
+            database: slowDatabase, restPort: slowPort, grpcPort: slowGRPC, legacy: legacy,
+            learnerGRPC: silent.port, learnerHTTP: silent.port, learnerTimeoutMillis: 3000)
+        defer { if slow.process.isRunning { kill(slow.process.processIdentifier, SIGKILL) } }
+        let hung = try Self.client(python, ["127.0.0.1:\(slowGRPC)", "infer", "--rows", "3", "--count", "2"])
+        #expect(hung.count == 2)
+        for answer in hung {
+            #expect(answer["code"] as? String == "OK")
+            #expect(answer["response_hex"] as? String == direct["response_hex"] as? String)
+            #expect((answer["millis"] as? Double ?? 1e9) < 3000, "the client waited for the shadow: \(answer["millis"] ?? "?") ms")
+        }
+        #expect(try await Self.eventuallyCount(slowDatabase, 2, seconds: 15) == 2)
+        let timedOut = try Self.rows(slowDatabase, "SELECT learner_outcome, legacy_outcome FROM shadowgate.pairs")
+        #expect(timedOut.rows.allSatisfy { $0[0] == "timeout" && $0[1] == "ok" }, "\(timedOut.rows)")
+        kill(slow.process.processIdentifier, SIGTERM)
+        _ = slow.finish()
+        _ = silent
     }
 }
