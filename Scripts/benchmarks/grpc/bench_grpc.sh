@@ -4,7 +4,7 @@
 # same Python gRPC client (MLServer's generated stubs, Scripts/grpc/oip_grpc_client.py `bench`:
 # closed loop, CONCURRENCY threads). Called by `Scripts/bench.sh grpc`.
 #
-# env: DURATION seconds per run (default 10), REPS (default 3), CONCURRENCY (default 4),
+# env: DURATION seconds per run (default 10), REPS (default 3), CONCURRENCY (default 4), MODE (default shadow; legacy: no mirror),
 #      GATEWAY_BIN (default: release build), SKIP_BUILD=1
 # The client and MLServer are Python: on a small machine they, not the gateway, bound req/s, so
 # read the added p50/p99 (gateway minus direct) as the gateway's cost.
@@ -46,7 +46,7 @@ event_loops: 1
 routes:
   - name: iris
     match: ["/v2/models/iris/infer"]
-    mode: shadow
+    mode: ${MODE:-shadow}
     legacy:  { url: "http://127.0.0.1:18301" }
     learner: { url: "http://127.0.0.1:18303" }
 grpc:
