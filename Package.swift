@@ -201,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "ShadowGateAdminTests",
             dependencies: [
-                "ShadowGateAdmin", "ShadowGateControl", "ShadowGateConfig", "ShadowGateTesting", "LibPQ",
+                "ShadowGateAdmin", "ShadowGateControl", "ShadowGateConfig", "ShadowGateTesting", "ShadowGateTLS", "LibPQ",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
