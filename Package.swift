@@ -12,7 +12,9 @@ let package = Package(
         .library(name: "ShadowGatePromotion", targets: ["ShadowGatePromotion"]),
         .library(name: "ShadowGateConfig", targets: ["ShadowGateConfig"]),
         .library(name: "ShadowGateConfigYAML", targets: ["ShadowGateConfigYAML"]),
+        .library(name: "ShadowGateTLS", targets: ["ShadowGateTLS"]),
         .library(name: "ShadowGateProxy", targets: ["ShadowGateProxy"]),
+        .library(name: "ShadowGateGRPC", targets: ["ShadowGateGRPC"]),
         .library(name: "ShadowGatePairLog", targets: ["ShadowGatePairLog"]),
         .library(name: "LibPQ", targets: ["LibPQ"]),
         .library(name: "ShadowGateReport", targets: ["ShadowGateReport"]),
@@ -28,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     ],
     targets: [
         // libpq, the only PostgreSQL client ShadowGate uses (Debian `libpq-dev`).
@@ -65,17 +69,44 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // TLS contexts from the configuration (swift-nio-ssl): upstream clients, reloadable listener
+        // certificates, start-up checks of certificate files, readable TLS failure reasons.
+        .target(
+            name: "ShadowGateTLS",
+            dependencies: [
+                "ShadowGateConfig", "ShadowGateRouting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The SwiftNIO data path: HTTP server, upstream pools, shadowing.
         .target(
             name: "ShadowGateProxy",
             dependencies: [
-                "ShadowGateAdapters", "ShadowGateRouting", "ShadowGatePairRecord", "ShadowGateConfig",
+                "ShadowGateAdapters", "ShadowGateRouting", "ShadowGatePairRecord", "ShadowGateConfig", "ShadowGateTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The gRPC data path (Open Inference Protocol over HTTP/2, a bytes-level proxy on swift-nio-http2):
+        // its own listener, HTTP/2 upstream connections, mirroring and pair records like the REST path.
+        .target(
+            name: "ShadowGateGRPC",
+            dependencies: [
+                "ShadowGateAdapters", "ShadowGateRouting", "ShadowGatePairRecord", "ShadowGateConfig", "ShadowGateTLS",
+                "ShadowGateProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -105,7 +136,7 @@ let package = Package(
             name: "ShadowGateAdmin",
             dependencies: [
                 "ShadowGateAdapters", "ShadowGateRouting", "ShadowGateConfig",
-                "ShadowGateControl",
+                "ShadowGateControl", "ShadowGateTLS",
                 "LibPQ",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -139,6 +170,8 @@ let package = Package(
                 "ShadowGateConfig",
                 "ShadowGateConfigYAML",
                 "ShadowGateProxy",
+                "ShadowGateGRPC",
+                "ShadowGateTLS",
                 "ShadowGatePairLog",
                 "ShadowGateControl",
                 "ShadowGateAdmin",
@@ -148,6 +181,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // `Scripts/bench.sh gates`: the controller's decision code vs the old point-estimate rule on simulated paired streams.
@@ -163,6 +197,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -185,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "ShadowGateAdminTests",
             dependencies: [
-                "ShadowGateAdmin", "ShadowGateControl", "ShadowGateConfig", "ShadowGateTesting", "LibPQ",
+                "ShadowGateAdmin", "ShadowGateControl", "ShadowGateConfig", "ShadowGateTesting", "ShadowGateTLS", "LibPQ",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

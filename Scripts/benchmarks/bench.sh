@@ -3,7 +3,7 @@
 # gateway (route in `legacy` mode, route in `shadow` mode), side by side in ONE run on the SAME
 # nginx stub upstreams, targets interleaved round-robin per repetition so drift hits all equally.
 #
-# usage: Scripts/bench.sh [proxy|pairlog|writer|compare|gates|feedback]
+# usage: Scripts/bench.sh [proxy|pairlog|writer|compare|gates|feedback|tls|grpc]
 #   proxy    (default) the four fronts below, pair log off
 #   pairlog  the gateway in shadow mode with its pair log on, writing to a throwaway PostgreSQL
 #            cluster (Scripts/postgres/start.sh), then requests completed vs rows stored
@@ -15,6 +15,10 @@
 #            streams (Sources/shadowgate-gates-bench; RUNS, default 200, HOURS, default 6); no servers
 #   feedback labels/s accepted and delivered vs psql \copy, p99 at a fixed rate, `labels import` of 1M
 #            (Scripts/benchmarks/feedback/feedback.sh; LABELS, RATE, RATE_SECONDS, IMPORT)
+#   tls      REST through the gateway with an HTTPS client listener vs a plain one, and with https://
+#            upstreams (Scripts/benchmarks/tls/bench_tls.sh; CONNS, DURATION, REPS, WARMUP)
+#   grpc     gRPC ModelInfer through the gateway in shadow mode vs MLServer directly, Python gRPC client
+#            (Scripts/benchmarks/grpc/bench_grpc.sh; DURATION, REPS, CONCURRENCY)
 # env:
 #   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow")
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)
@@ -75,7 +79,12 @@ gates)
 feedback)
     "$REPO/Scripts/dev/install-deps.sh"
     exec "$REPO/Scripts/benchmarks/feedback/feedback.sh" ;;
-*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare|gates|feedback]" >&2; exit 2 ;;
+tls)
+    "$REPO/Scripts/dev/install-deps.sh"
+    exec "$REPO/Scripts/benchmarks/tls/bench_tls.sh" ;;
+grpc)
+    exec "$REPO/Scripts/benchmarks/grpc/bench_grpc.sh" ;;
+*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare|gates|feedback|tls|grpc]" >&2; exit 2 ;;
 esac
 # shellcheck source=Scripts/benchmarks/proxy/lib.sh
 source "$B/lib.sh"

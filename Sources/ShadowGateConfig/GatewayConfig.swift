@@ -13,6 +13,12 @@ public struct GatewayConfig: Sendable, Hashable {
     public var database: DatabaseConfig
     public var feedback: FeedbackConfig
     public var routes: [RouteConfig]
+    /// TLS on the client listener (`tls`), if any.
+    public var listenTLS: ListenerTLSConfig?
+    /// TLS on the admin API listener (`admin.tls`), if any.
+    public var adminTLS: ListenerTLSConfig?
+    /// The gRPC listener and routes (`grpc`), if any.
+    public var grpc: GRPCConfig?
 
     public init(
         listen: HostPort,
@@ -21,7 +27,9 @@ public struct GatewayConfig: Sendable, Hashable {
         limits: LimitsConfig = LimitsConfig(),
         database: DatabaseConfig = DatabaseConfig(),
         feedback: FeedbackConfig = FeedbackConfig(),
-        routes: [RouteConfig]
+        routes: [RouteConfig],
+        listenTLS: ListenerTLSConfig? = nil,
+        adminTLS: ListenerTLSConfig? = nil
     ) {
         self.listen = listen
         self.adminListen = adminListen
@@ -30,5 +38,7 @@ public struct GatewayConfig: Sendable, Hashable {
         self.database = database
         self.feedback = feedback
         self.routes = routes
+        self.listenTLS = listenTLS
+        self.adminTLS = adminTLS
     }
 }

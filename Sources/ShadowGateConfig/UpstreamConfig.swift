@@ -1,6 +1,6 @@
 /// One model server behind a route.
 public struct UpstreamConfig: Sendable, Hashable {
-    /// `http://host:port[/base]` as written in the config.
+    /// `http://host:port[/base]` or `https://host:port[/base]` as written in the config.
     public var url: String
     public var host: String
     public var port: Int
@@ -15,6 +15,8 @@ public struct UpstreamConfig: Sendable, Hashable {
     public var maxWaiting: Int
     /// Where feedback (features + label) is posted, relative to the upstream (learner only).
     public var feedbackPath: String
+    /// TLS settings; non-nil exactly when the URL is `https://` (verification on by default).
+    public var tls: UpstreamTLSConfig?
 
     public init(
         url: String,
@@ -24,8 +26,9 @@ public struct UpstreamConfig: Sendable, Hashable {
         feedbackPath: String = "/feedback"
     ) throws(ConfigError) {
         guard let parsed = UpstreamConfig.parseURL(url) else {
-            throw ConfigError(key: "url", problem: "'\(url)' is not an http://host:port URL")
+            throw ConfigError(key: "url", problem: "'\(url)' is not an http://host:port or https://host:port URL")
         }
+        self.tls = parsed.https ? UpstreamTLSConfig() : nil
         self.url = url
         self.host = parsed.host
         self.port = parsed.port
@@ -37,11 +40,12 @@ public struct UpstreamConfig: Sendable, Hashable {
     }
 
     /// `host:port` for `Host` headers and messages.
-    public var authority: String { port == 80 ? host : "\(host):\(port)" }
+    public var authority: String { port == (tls == nil ? 80 : 443) ? host : "\(host):\(port)" }
 
-    static func parseURL(_ url: String) -> (host: String, port: Int, base: String)? {
-        guard url.hasPrefix("http://") else { return nil }
-        let rest = url.dropFirst("http://".count)
+    static func parseURL(_ url: String) -> (host: String, port: Int, base: String, https: Bool)? {
+        let https = url.hasPrefix("https://")
+        guard https || url.hasPrefix("http://") else { return nil }
+        let rest = url.dropFirst(https ? "https://".count : "http://".count)
         let hostPart: Substring
         var base = ""
         if let slash = rest.firstIndex(of: "/") {
@@ -53,9 +57,9 @@ public struct UpstreamConfig: Sendable, Hashable {
         }
         guard !hostPart.isEmpty else { return nil }
         if let hp = HostPort(parsing: String(hostPart)), !hp.host.isEmpty, hp.port > 0 {
-            return (hp.host, hp.port, base)
+            return (hp.host, hp.port, base, https)
         }
         guard !hostPart.contains(":") else { return nil }
-        return (String(hostPart), 80, base)
+        return (String(hostPart), https ? 443 : 80, base, https)
     }
 }

@@ -22,15 +22,18 @@ extension GatewayConfig {
             throw ConfigError(key: "", problem: "not valid YAML: \(error)")
         }
         let top = try ConfigNode(node: root, path: "").mapping(
-            allowed: ["listen", "admin", "event_loops", "limits", "database", "feedback", "routes"])
+            allowed: ["listen", "tls", "admin", "event_loops", "limits", "database", "feedback", "routes", "grpc"])
 
         guard let listenNode = top["listen"] else { throw ConfigError(key: "listen", problem: "is required (e.g. 127.0.0.1:8080)") }
         let listen = try listenNode.hostPort()
 
+        let listenTLS = try top["tls"].map { node throws(ConfigError) in try readListenerTLS(node) }
         var adminListen: HostPort?
+        var adminTLS: ListenerTLSConfig?
         if let adminNode = top["admin"] {
-            let admin = try adminNode.mapping(allowed: ["listen"])
+            let admin = try adminNode.mapping(allowed: ["listen", "tls"])
             adminListen = try admin["listen"]?.hostPort()
+            adminTLS = try admin["tls"].map { node throws(ConfigError) in try readListenerTLS(node) }
         }
         let eventLoops = try top["event_loops"]?.int(in: 1...256) ?? Machine.coreCount
         let limits = try top["limits"].map { node throws(ConfigError) in try readLimits(node) } ?? LimitsConfig()
@@ -56,9 +59,11 @@ extension GatewayConfig {
             }
             routes.append(route)
         }
-        return GatewayConfig(
+        var config = GatewayConfig(
             listen: listen, adminListen: adminListen, eventLoops: eventLoops,
-            limits: limits, database: database, feedback: feedback, routes: routes)
+            limits: limits, database: database, feedback: feedback, routes: routes, listenTLS: listenTLS, adminTLS: adminTLS)
+        config.grpc = try top["grpc"].map { node throws(ConfigError) in try readGRPC(node, routes: routes) }
+        return config
     }
 
     private static func readLimits(_ node: ConfigNode) throws(ConfigError) -> LimitsConfig {
@@ -93,8 +98,8 @@ extension GatewayConfig {
         return db
     }
 
-    private static func readUpstream(_ node: ConfigNode, isLearner: Bool) throws(ConfigError) -> UpstreamConfig {
-        var allowed: Set<String> = ["url", "timeout_ms", "pool", "max_waiting"]
+    static func readUpstream(_ node: ConfigNode, isLearner: Bool) throws(ConfigError) -> UpstreamConfig {
+        var allowed: Set<String> = ["url", "timeout_ms", "pool", "max_waiting", "tls"]
         if isLearner { allowed.insert("feedback_path") }
         let map = try node.mapping(allowed: allowed)
         guard let urlNode = map["url"] else { throw node.fail("'url' is required (e.g. http://127.0.0.1:9000)") }
@@ -113,6 +118,7 @@ extension GatewayConfig {
             guard path.hasPrefix("/") else { throw n.fail("must start with '/'") }
             upstream.feedbackPath = path
         }
+        if let n = map["tls"] { upstream.tls = try readUpstreamTLS(n, url: url) }
         return upstream
     }
 

@@ -21,6 +21,8 @@ enum UpstreamFailure: Error, Equatable {
     case responseTooLarge(limit: Int)
     case poolSaturated
     case malformedResponse(String)
+    /// TLS to an `https://` upstream failed (verification, handshake, a refused client certificate).
+    case tlsFailed(String)
     case shuttingDown
 
     /// A short reason for logs, pair records and error bodies.
@@ -32,6 +34,7 @@ enum UpstreamFailure: Error, Equatable {
         case .responseTooLarge(let limit): "response larger than \(limit) bytes"
         case .poolSaturated: "connection pool and wait queue full"
         case .malformedResponse(let detail): "malformed response: \(detail)"
+        case .tlsFailed(let detail): detail
         case .shuttingDown: "gateway shutting down"
         }
     }

@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ShadowGateConfig
+import ShadowGateTLS
 
 /// Called once per exchange, on the pool's event loop, with the result (failures are values).
 typealias UpstreamCompletion = (UpstreamResult) -> Void
@@ -35,7 +36,10 @@ final class UpstreamPool: @unchecked Sendable {
     private var isShutDown = false
     private let bootstrap: ClientBootstrap
 
-    init(eventLoop: EventLoop, upstream: UpstreamConfig, maxConnections: Int, maxResponseBytes: Int, idleTimeout: TimeAmount) {
+    init(
+        eventLoop: EventLoop, upstream: UpstreamConfig, maxConnections: Int, maxResponseBytes: Int, idleTimeout: TimeAmount,
+        tls: UpstreamTLSContext? = nil
+    ) {
         self.eventLoop = eventLoop
         self.upstream = upstream
         self.maxConnections = max(1, maxConnections)
@@ -48,6 +52,8 @@ final class UpstreamPool: @unchecked Sendable {
             .connectTimeout(.milliseconds(Int64(min(upstream.timeoutMillis, 10_000))))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // https: one handshake per pooled connection, never per request.
+                    if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) }
                     // llhttp already validated the headers the gateway forwards; a second check costs time per request.
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(
                         leftOverBytesStrategy: .dropBytes, enableOutboundHeaderValidation: false)

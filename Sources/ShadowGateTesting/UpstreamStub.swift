@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// An in-process HTTP model server on 127.0.0.1 for tests, like async-http-client's `HTTPBin`.
@@ -52,8 +53,9 @@ public final class UpstreamStub: Sendable {
     private let channel: Channel
     public let port: Int
 
-    /// Starts a stub on a free loopback port, or on `port` (to come back where a stopped stub was).
-    public init(_ behavior: Behavior, port: Int = 0) async throws {
+    /// Starts a stub on a free loopback port, or on `port` (to come back where a stopped stub was);
+    /// with `tls`, it speaks HTTPS (see ``TestCertificates``).
+    public init(_ behavior: Behavior, port: Int = 0, tls: NIOSSLContext? = nil) async throws {
         let core = Core(behavior)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
@@ -61,6 +63,7 @@ public final class UpstreamStub: Sendable {
             .childChannelInitializer { channel in
                 core.state.withLock { $0.connections += 1 }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(StubHandler(core: core))
                 }

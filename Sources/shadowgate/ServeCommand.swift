@@ -5,9 +5,11 @@ import ServiceLifecycle
 import ShadowGateAdmin
 import ShadowGateControl
 import ShadowGateFeedback
+import ShadowGateGRPC
 import ShadowGatePairLog
 import ShadowGatePairRecord
 import ShadowGateProxy
+import ShadowGateTLS
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,6 +35,15 @@ struct ServeCommand: AsyncParsableCommand {
         options.bootstrapLogging()
         let registry = MetricsBootstrap.prometheus()
         let logger = Logger(label: "shadowgate")
+        // Certificate files are checked before anything starts; a problem names its config key.
+        let tls: GatewayTLS
+        do {
+            tls = try GatewayTLS(config: config)
+        } catch {
+            throw CommandFailure("\(options.config): \(error)")
+        }
+        let tlsReload = TLSReloadSignal.start(tls, logger: logger)
+        defer { tlsReload.stop() }
 
         var pairLog: PairLogSetup?
         var labels: LabelIntake?
@@ -55,17 +66,25 @@ struct ServeCommand: AsyncParsableCommand {
         let flags = RouteFlagsStore(routes: config.routes)
         var control: RolloutControl?
         if let pairLog {
-            control = try await RolloutControl.start(config: config, connectionString: pairLog.connectionString, flags: flags, logger: logger)
+            control = try await RolloutControl.start(
+                config: config, connectionString: pairLog.connectionString, flags: flags, logger: logger, adminTLS: tls.admin)
         } else if config.adminListen != nil {
             logger.warning("admin.listen is ignored with --no-pair-log: flags live in PostgreSQL")
         }
         let server = GatewayServer(
-            config: config, sink: sink, feedback: labels, flags: flags, logger: logger,
+            config: config, sink: sink, feedback: labels, flags: flags, logger: logger, tls: tls,
             renderMetrics: { registry.emitToString() })
         // Services shut down in reverse order: the server drains first, then the writer flushes what it was handed.
         var services: [any Service] = []
         if let pairLog { services.append(pairLog.writer) }
         services.append(server)
+        if config.grpc != nil {
+            do {
+                services.append(try GRPCServer(gateway: config, flags: flags, sink: sink, logger: logger))
+            } catch {
+                throw CommandFailure("\(options.config): \(error)")
+            }
+        }
         if let admin = control?.admin { services.append(admin) }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
