@@ -19,8 +19,12 @@ import ShadowGatePairRecord
 ///   answered 2xx; a crash or a lost connection before that sends the batch again: at least once.
 ///   Every item carries an idempotency key (`request_id/index/seq`) that is the same on every
 ///   resend of the same label.
-/// - A POST that fails (refused, timed out, 5xx, 408, 429) is retried with backoff and jitter
-///   until it succeeds or the deliverer stops; while it retries, later labels wait (order is kept).
+/// - A POST that fails (refused, timed out, 5xx, 408, 429) is retried with its route's backoff
+///   and jitter until it succeeds or the deliverer stops; the route's later POSTs wait behind it
+///   (order is kept per route) while the scan's POSTs to other routes go ahead; the next scan
+///   waits until the whole scan is answered (the cursor is one for all routes).
+/// - The loop's decisions are ``StateMachine``'s (`LabelDeliverer+StateMachine.swift`); this class
+///   executes them on its own ``BlockingExecutor``.
 ///   A 4xx answer is the learner refusing those items for good: they are counted as rejected,
 ///   logged, and passed.
 /// - A label whose pair is not logged yet is parked in `shadowgate.label_waiting` and joined again
