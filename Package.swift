@@ -250,7 +250,7 @@ let package = Package(
             ]
         ),
         // The deliverer's pure parts (plan, backoff, import parsing); no sockets, no database.
-        .testTarget(name: "ShadowGateFeedbackTests", dependencies: ["ShadowGateFeedback", "ShadowGateConfig", "ShadowGatePairRecord"]),
+        .testTarget(name: "ShadowGateFeedbackTests", dependencies: ["ShadowGateFeedback", "ShadowGateConfig", "ShadowGatePairRecord", "LibPQ", "ShadowGateTesting"]),
         .testTarget(
             name: "ShadowGatePairLogTests",
             dependencies: [

@@ -19,8 +19,12 @@ import ShadowGatePairRecord
 ///   answered 2xx; a crash or a lost connection before that sends the batch again: at least once.
 ///   Every item carries an idempotency key (`request_id/index/seq`) that is the same on every
 ///   resend of the same label.
-/// - A POST that fails (refused, timed out, 5xx, 408, 429) is retried with backoff and jitter
-///   until it succeeds or the deliverer stops; while it retries, later labels wait (order is kept).
+/// - A POST that fails (refused, timed out, 5xx, 408, 429) is retried with its route's backoff
+///   and jitter until it succeeds or the deliverer stops; the route's later POSTs wait behind it
+///   (order is kept per route) while the scan's POSTs to other routes go ahead; the next scan
+///   waits until the whole scan is answered (the cursor is one for all routes).
+/// - The loop's decisions are ``StateMachine``'s (`LabelDeliverer+StateMachine.swift`); this class
+///   executes them on its own ``BlockingExecutor``.
 ///   A 4xx answer is the learner refusing those items for good: they are counted as rejected,
 ///   logged, and passed.
 /// - A label whose pair is not logged yet is parked in `shadowgate.label_waiting` and joined again
@@ -70,70 +74,94 @@ public final class LabelDeliverer: Sendable {
         _ = thread.shutdownAndWait(timeout: .seconds(15))
     }
 
-    /// The state of the loop, owned by the deliverer's thread.
+    /// Executes the ``StateMachine``'s actions on the deliverer's thread: SQL on one connection,
+    /// POSTs with one keep-alive client per route, sleeps that stop cuts short.
     private struct DeliveryLoop {
         let deliverer: LabelDeliverer
         let thread: BlockingExecutor
+        var machine: StateMachine
         var connection: PGConnection?
-        var leader = false
-        var cursor: (txid: String, seq: Int64) = ("0", 0)
         var clients: [String: LearnerHTTPClient] = [:]
-        var partialSince: ContinuousClock.Instant?
-        var nextRecheck = ContinuousClock.now
-        var nextGauges = ContinuousClock.now
-        var nextRetention = ContinuousClock.now
-        var connectBackoff: Backoff
 
         init(deliverer: LabelDeliverer, thread: BlockingExecutor) {
             self.deliverer = deliverer
             self.thread = thread
-            connectBackoff = Backoff(initial: .milliseconds(250), maximum: .seconds(5), jitter: 0.5)
+            let config = deliverer.config
+            machine = StateMachine(settings: .init(
+                batchSize: config.batchSize, maxWait: config.maxWait,
+                scanLimit: min(50_000, max(5_000, config.batchSize * 8)),
+                learnerPaths: deliverer.learners.mapValues { $0.basePath + $0.feedbackPath },
+                retryInitial: config.retryInitial, retryMax: config.retryMax))
         }
 
         var config: FeedbackConfig { deliverer.config }
         var logger: Logger { deliverer.logger }
         var metrics: LabelDeliveryMetrics { deliverer.metrics }
-        var scanLimit: Int { min(20_000, max(1000, config.batchSize * 4)) }
         var shape: String { config.body.rawValue }
-        var learnerPaths: [String: String] {
-            deliverer.learners.mapValues { $0.basePath + $0.feedbackPath }
-        }
 
         mutating func run() {
             while !thread.isShuttingDown {
+                let wasLeader = machine.role == .leader
                 do {
-                    if connection == nil {
-                        connection = try PGConnection(connectionString: deliverer.connectionString, applicationName: deliverer.identity)
-                    }
-                    guard let connection else { continue }
-                    if !leader {
-                        leader = try connection.execute(
-                            "SELECT pg_try_advisory_lock($1::int, $2::int)",
-                            [String(LabelDeliverer.lockClassID), String(LabelDeliverer.lockObjectID)]).scalar == "t"
-                        guard leader else {
-                            connectBackoff.reset()
-                            _ = thread.sleep(.seconds(1))
-                            continue
-                        }
-                        try takeOver(connection)
-                    }
-                    connectBackoff.reset()
-                    try step(connection)
+                    try execute(machine.next(now: .now))
                 } catch {
                     logger.warning("label deliverer lost PostgreSQL; releasing delivery and reconnecting", metadata: ["error": "\(error)"])
                     connection?.close()
                     connection = nil
-                    if leader { metrics.leader.record(0) }
-                    leader = false
-                    _ = thread.sleep(connectBackoff.next())
+                    machine.databaseFailed(now: .now)
                 }
+                if wasLeader && machine.role != .leader { metrics.leader.record(0) }
             }
             connection?.close()
             for client in clients.values { client.close() }
-            if leader { metrics.leader.record(0) }
+            if machine.role == .leader { metrics.leader.record(0) }
         }
 
-        mutating func takeOver(_ connection: PGConnection) throws {
+        func open() throws -> PGConnection {
+            guard let connection else { throw LabelDeliveryError("no connection") }
+            return connection
+        }
+
+        mutating func execute(_ action: StateMachine.Action) throws {
+            switch action {
+            case .connect:
+                let fresh = try PGConnection(connectionString: deliverer.connectionString, applicationName: deliverer.identity)
+                // The delivery query over a scan of thousands of labels is costed above
+                // jit_above_cost, and compiling it took longer (~0.7 s) than running it.
+                try fresh.execute("SET jit = off")
+                connection = fresh
+                machine.connected()
+            case .tryLock:
+                let held = try open().execute(
+                    "SELECT pg_try_advisory_lock($1::int, $2::int)",
+                    [String(LabelDeliverer.lockClassID), String(LabelDeliverer.lockObjectID)]).scalar == "t"
+                machine.lockAnswered(held, now: .now)
+            case .takeOver:
+                machine.tookOver(try takeOver(open()), now: .now)
+            case .read(let cursor, let limit):
+                let rows = try open().execute(
+                    "SELECT * FROM shadowgate.label_delivery_batch($1::xid8, $2::bigint, $3::int, $4)",
+                    [cursor.txid, String(cursor.seq), String(limit), shape]).rows.compactMap(LabelDeliveryRow.init)
+                metrics.lag.record(rows.first?.ageSeconds ?? 0)
+                machine.rowsRead(rows, now: .now)
+            case .readWaiting(let limit):
+                let rows = try open().execute(
+                    "SELECT * FROM shadowgate.label_waiting_ready($1::int, $2)", [String(limit), shape]).rows.compactMap(LabelDeliveryRow.init)
+                machine.waitingRead(rows, now: .now)
+            case .post(let index, let post):
+                machine.postAnswered(index, send(post), now: .now)
+            case .record(let step):
+                try record(step, on: open())
+                machine.recorded(now: .now)
+            case .chore(let chore):
+                try perform(chore, on: open())
+            case .sleep(let until):
+                let wait = until - .now
+                if wait > .zero { _ = thread.sleep(wait) }
+            }
+        }
+
+        func takeOver(_ connection: PGConnection) throws -> StateMachine.Cursor {
             let seconds = Double(config.waitForPrediction.components.seconds) + Double(config.waitForPrediction.components.attoseconds) / 1e18
             let row = try connection.execute(
                 """
@@ -143,68 +171,26 @@ public final class LabelDeliverer: Sendable {
             guard let row, let txid = row[0], let seq = row[1].flatMap({ Int64($0) }) else {
                 throw LabelDeliveryError("shadowgate.label_delivery has no row (migration 0008 not applied?)")
             }
-            cursor = (txid, seq)
-            partialSince = nil
             metrics.leader.record(1)
             logger.notice("this replica now delivers labels to the learners", metadata: [
                 "identity": "\(deliverer.identity)", "cursor": "\(txid)/\(seq)",
             ])
+            return .init(txid: txid, seq: seq)
         }
 
-        /// One round: the next batch after the cursor (or a pause when there is none or it is
-        /// still filling), then the chores that are due.
-        mutating func step(_ connection: PGConnection) throws {
-            let rows = try connection.execute(
-                "SELECT * FROM shadowgate.label_delivery_batch($1::xid8, $2::bigint, $3::int, $4)",
-                [cursor.txid, String(cursor.seq), String(scanLimit), shape]).rows.compactMap(LabelDeliveryRow.init)
-            metrics.lag.record(rows.first?.ageSeconds ?? 0)
-            var delivered = false
-            if !rows.isEmpty && !isFilling(rows) {
-                partialSince = nil
-                let plan = DeliveryPlan(rows: rows, learnerPaths: learnerPaths, batchSize: config.batchSize, movesCursor: true)
-                guard try deliver(plan, on: connection) else { return }
-                delivered = true
-            }
-            try chores(connection)
-            if !delivered || rows.count < scanLimit {
-                _ = thread.sleep(idlePause)
-            }
-        }
-
-        var idlePause: Duration {
-            min(max(config.maxWait / 4, .milliseconds(5)), .milliseconds(100))
-        }
-
-        /// Whether a partial batch should wait for more labels (at most `max_wait` since first seen).
-        mutating func isFilling(_ rows: [LabelDeliveryRow]) -> Bool {
-            guard (rows.count < config.batchSize), (config.maxWait > .zero) else { return false }
-            let now = ContinuousClock.now
-            let since = partialSince ?? now
-            partialSince = since
-            let oldest = rows.map(\.ageSeconds).max() ?? 0
-            return now - since < config.maxWait && oldest < Double(config.maxWait.milliseconds) / 1000
-        }
-
-        mutating func chores(_ connection: PGConnection) throws {
-            let now = ContinuousClock.now
-            if now >= nextRecheck {
-                nextRecheck = now + .seconds(1)
-                let ready = try connection.execute(
-                    "SELECT * FROM shadowgate.label_waiting_ready($1::int, $2)", [String(scanLimit), shape]).rows.compactMap(LabelDeliveryRow.init)
-                if !ready.isEmpty {
-                    let plan = DeliveryPlan(rows: ready, learnerPaths: learnerPaths, batchSize: config.batchSize, movesCursor: false)
-                    guard try deliver(plan, on: connection) else { return }
-                    if ready.count == scanLimit { nextRecheck = now }
-                }
+        func perform(_ chore: StateMachine.Chore, on connection: PGConnection) throws {
+            switch chore {
+            case .recheckWaiting:
+                break   // a read: ``StateMachine/Action/readWaiting(limit:)``
+            case .giveUp:
                 let gaveUp = Int(try connection.execute("SELECT shadowgate.label_give_up()").scalar ?? "0") ?? 0
                 if gaveUp > 0 {
                     metrics.unmatched.increment(by: gaveUp)
                     logger.warning("labels found no prediction within feedback.wait_for_prediction; see shadowgate.labels_unmatched",
                                    metadata: ["labels": "\(gaveUp)"])
                 }
-            }
-            if now >= nextGauges {
-                nextGauges = now + .seconds(2)
+            case .gauges:
+                guard let cursor = machine.cursor else { return }
                 let row = try connection.execute(
                     """
                     SELECT (SELECT count(*) FROM shadowgate.labels l WHERE (l.txid, l.seq) > ($1::xid8, $2::bigint)),
@@ -212,9 +198,7 @@ public final class LabelDeliverer: Sendable {
                     """, [cursor.txid, String(cursor.seq)]).rows.first
                 metrics.pending.record(Int(row?[0] ?? "0") ?? 0)
                 metrics.waiting.record(Int(row?[1] ?? "0") ?? 0)
-            }
-            if now >= nextRetention {
-                nextRetention = now + .seconds(3600)
+            case .retention:
                 if deliverer.retentionDays > 0 {
                     let dropped = try connection.execute("SELECT shadowgate.drop_labels_older_than($1::int)", [String(deliverer.retentionDays)]).scalar
                     if let dropped, dropped != "0" { logger.info("retention deleted old labels", metadata: ["labels": "\(dropped)"]) }
@@ -222,50 +206,29 @@ public final class LabelDeliverer: Sendable {
             }
         }
 
-        /// Posts every POST of the plan (retrying each until it is answered), then records the
-        /// step. Returns false when the deliverer was stopped before the plan was done.
-        mutating func deliver(_ plan: DeliveryPlan, on connection: PGConnection) throws -> Bool {
-            var retried: [String: Int] = [:]
-            var deliveredPerRoute: [String: Int] = [:]
-            var lastSeq: [String: Int64] = [:]
-            var done: [DeliveryPlan.LabelKey] = []
-            for post in plan.posts {
-                guard let outcome = send(post) else { return false }
-                retried[post.route, default: 0] += outcome.retries * post.keys.count
-                let counters = metrics.counters(post.route)
-                if outcome.accepted {
-                    deliveredPerRoute[post.route, default: 0] += post.keys.count
-                    counters.delivered.increment(by: post.keys.count)
-                    metrics.joined.increment(by: post.keys.count)
-                    for d in post.delays { metrics.delay.recordNanoseconds(Int64(max(0, d) * 1e9)) }
-                } else {
-                    counters.rejected.increment(by: post.keys.count)
-                }
-                lastSeq[post.route] = max(lastSeq[post.route] ?? 0, post.lastSeq)
-                done.append(contentsOf: post.keys)
-            }
-            for (reason, count) in plan.skipped { metrics.skipped(reason, count: count) }
-            let routes = Array(Set(retried.keys).union(deliveredPerRoute.keys).union(lastSeq.keys)).sorted()
-            let next = plan.cursor ?? cursor
+        /// Writes a finished plan's step (cursor, waiting list, totals) in one statement.
+        func record(_ step: StateMachine.Step, on connection: PGConnection) throws {
+            for (reason, count) in step.skipped { metrics.skipped(reason, count: count) }
+            let routes = Array(Set(step.retried.keys).union(step.delivered.keys).union(step.lastSeq.keys)).sorted()
+            let next = step.cursor ?? machine.cursor ?? .init(txid: "0", seq: 0)
             try connection.execute(
                 """
                 SELECT shadowgate.label_delivery_advance($1::xid8, $2::bigint, $3::text[], $4::int[], $5::bigint[],
                     $6::text[], $7::int[], $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint, $14)
                 """,
                 [next.txid, String(next.seq),
-                 PGArrayLiteral.text(plan.waiting.map(\.requestID)), PGArrayLiteral.numbers(plan.waiting.map(\.rowIndex)),
-                 PGArrayLiteral.numbers(plan.waiting.map(\.seq)),
-                 PGArrayLiteral.text(done.map(\.requestID)), PGArrayLiteral.numbers(done.map(\.rowIndex)), PGArrayLiteral.numbers(done.map(\.seq)),
-                 PGArrayLiteral.text(routes), PGArrayLiteral.numbers(routes.map { deliveredPerRoute[$0] ?? 0 }),
-                 PGArrayLiteral.numbers(routes.map { retried[$0] ?? 0 }), PGArrayLiteral.numbers(routes.map { lastSeq[$0] ?? 0 }),
-                 String(plan.skipped.values.reduce(0, +)), deliverer.identity])
-            cursor = next
-            return true
+                 PGArrayLiteral.text(step.waiting.map(\.requestID)), PGArrayLiteral.numbers(step.waiting.map(\.rowIndex)),
+                 PGArrayLiteral.numbers(step.waiting.map(\.seq)),
+                 PGArrayLiteral.text(step.done.map(\.requestID)), PGArrayLiteral.numbers(step.done.map(\.rowIndex)),
+                 PGArrayLiteral.numbers(step.done.map(\.seq)),
+                 PGArrayLiteral.text(routes), PGArrayLiteral.numbers(routes.map { step.delivered[$0] ?? 0 }),
+                 PGArrayLiteral.numbers(routes.map { step.retried[$0] ?? 0 }), PGArrayLiteral.numbers(routes.map { step.lastSeq[$0] ?? 0 }),
+                 String(step.skipped.values.reduce(0, +)), deliverer.identity])
         }
 
-        /// One POST, tried until the learner answers it; `nil` when the deliverer stops first.
-        mutating func send(_ post: DeliveryPlan.Post) -> (accepted: Bool, retries: Int)? {
-            guard let learner = deliverer.learners[post.route] else { return (false, 0) }
+        /// One try of one POST; the machine decides about retries.
+        mutating func send(_ post: DeliveryPlan.Post) -> StateMachine.PostOutcome {
+            guard let learner = deliverer.learners[post.route] else { return .refused }
             let client: LearnerHTTPClient
             if let existing = clients[post.route] {
                 client = existing
@@ -273,42 +236,40 @@ public final class LabelDeliverer: Sendable {
                 client = LearnerHTTPClient(host: learner.host, port: learner.port, timeout: config.timeout)
                 clients[post.route] = client
             }
-            var backoff = Backoff(initial: config.retryInitial, maximum: max(config.retryInitial, config.retryMax), jitter: 0.5)
-            var failures = 0
             var headers: [(String, String)] = [("x-shadowgate-labels", String(post.keys.count))]
             if let key = post.singleKey { headers.append(("idempotency-key", key)) }
-            var lastProblem = ""
-            while !thread.isShuttingDown {
-                let problem: String
-                do {
-                    let status = try client.post(path: post.path, body: post.body, headers: headers)
-                    if (200..<300).contains(status) {
-                        if failures > 0 {
-                            logger.notice("the learner takes feedback again", metadata: ["route": "\(post.route)", "retries": "\(failures)"])
-                        }
-                        return (true, failures)
+            let failures = machine.failures(of: post.route)
+            let counters = metrics.counters(post.route)
+            let problem: String
+            do {
+                let status = try client.post(path: post.path, body: post.body, headers: headers)
+                if (200..<300).contains(status) {
+                    if failures > 0 {
+                        logger.notice("the learner takes feedback again", metadata: ["route": "\(post.route)", "retries": "\(failures)"])
                     }
-                    if (400..<500).contains(status) && status != 408 && status != 429 {
-                        logger.error("the learner refused labels for good (HTTP \(status)); they are skipped", metadata: [
-                            "route": "\(post.route)", "labels": "\(post.keys.count)", "first_request_id": "\(post.keys[0].requestID)",
-                        ])
-                        return (false, failures)
-                    }
-                    problem = "HTTP \(status)"
-                } catch {
-                    problem = error.description
+                    counters.delivered.increment(by: post.keys.count)
+                    metrics.joined.increment(by: post.keys.count)
+                    for d in post.delays { metrics.delay.recordNanoseconds(Int64(max(0, d) * 1e9)) }
+                    return .accepted
                 }
-                metrics.counters(post.route).retried.increment(by: post.keys.count)
-                if problem != lastProblem {
-                    logger.warning("delivering labels to the learner failed; retrying with backoff", metadata: [
-                        "route": "\(post.route)", "problem": "\(problem)", "labels": "\(post.keys.count)",
+                if (400..<500).contains(status) && status != 408 && status != 429 {
+                    logger.error("the learner refused labels for good (HTTP \(status)); they are skipped", metadata: [
+                        "route": "\(post.route)", "labels": "\(post.keys.count)", "first_request_id": "\(post.keys[0].requestID)",
                     ])
-                    lastProblem = problem
+                    counters.rejected.increment(by: post.keys.count)
+                    return .refused
                 }
-                failures += 1
-                _ = thread.sleep(backoff.next())
+                problem = "HTTP \(status)"
+            } catch {
+                problem = error.description
             }
-            return nil
+            counters.retried.increment(by: post.keys.count)
+            if failures == 0 {
+                logger.warning("delivering labels to the learner failed; retrying with backoff", metadata: [
+                    "route": "\(post.route)", "problem": "\(problem)", "labels": "\(post.keys.count)",
+                ])
+            }
+            return .failed(problem)
         }
     }
 }

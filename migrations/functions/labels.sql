@@ -22,13 +22,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$;
 
+-- The element-type tests are jsonpath (C) rather than NOT EXISTS over jsonb_array_elements():
+-- the set-returning form cost ~20 µs per label, most of the delivery query.
 CREATE OR REPLACE FUNCTION shadowgate.feature_row(features jsonb, row_index int) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
         WHEN features IS NULL OR jsonb_typeof(features) <> 'array' OR jsonb_array_length(features) = 0 THEN features
-        WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(features) e WHERE jsonb_typeof(e) <> 'array')
+        WHEN NOT jsonb_path_exists(features, 'strict $[*] ? (@.type() != "array")')
             THEN coalesce(features -> row_index, features)
-        WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(features) e WHERE jsonb_typeof(e) <> 'object')
+        WHEN NOT jsonb_path_exists(features, 'strict $[*] ? (@.type() != "object")')
             THEN (SELECT CASE WHEN bool_and(r IS NOT NULL) THEN jsonb_agg(r ORDER BY i) ELSE features END
                   FROM jsonb_array_elements(features) WITH ORDINALITY AS t(e, i),
                        LATERAL shadowgate._feature_input_row(e, row_index) AS r)
@@ -97,6 +99,23 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
             'label_received_at', label_received_at, 'predicted_at', predicted_at))
 $$;
 
+-- The 'items' item as JSON text, concatenated rather than built as jsonb and printed: the same
+-- object (keys in the documented order), at about a third of the cost per label.
+CREATE OR REPLACE FUNCTION shadowgate.label_item_text(
+    request_id text, row_index int, seq bigint, label jsonb, label_received_at timestamptz,
+    route text, row_features jsonb, predicted_at timestamptz
+) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$   -- STABLE like to_json(timestamptz), so it is inlined
+    SELECT '{"idempotency_key":' || to_json(request_id || '/' || row_index || '/' || seq)::text
+        || ',"request_id":' || to_json(request_id)::text
+        || ',"index":' || row_index
+        || ',"route":' || coalesce(to_json(route)::text, 'null')
+        || ',"features":' || coalesce(row_features::text, 'null')
+        || ',"label":' || coalesce(label::text, 'null')
+        || ',"label_received_at":' || coalesce(to_json(label_received_at)::text, 'null')
+        || ',"predicted_at":' || coalesce(to_json(predicted_at)::text, 'null') || '}'
+$$;
+
 -- One item in either shape.
 CREATE OR REPLACE FUNCTION shadowgate.label_delivery_item(
     request_id text, row_index int, seq bigint, label text, label_value double precision,
@@ -129,9 +148,13 @@ LANGUAGE sql STABLE AS $$
            END,
            extract(epoch FROM clock_timestamp() - l.received_at)::float8,
            extract(epoch FROM l.received_at - p.received_at)::float8,
-           CASE WHEN p.route IS NOT NULL THEN shadowgate.label_delivery_item(
-               l.request_id, l.row_index, l.seq, l.label, l.label_value, l.received_at,
-               p.route, p.features, p.received_at, shape)::text END
+           CASE WHEN p.route IS NULL THEN NULL
+                WHEN shape = 'open-inference' THEN shadowgate.label_delivery_item(
+                    l.request_id, l.row_index, l.seq, l.label, l.label_value, l.received_at,
+                    p.route, p.features, p.received_at, shape)::text
+                ELSE shadowgate.label_item_text(
+                    l.request_id, l.row_index, l.seq, shadowgate.label_json(l.label, l.label_value), l.received_at,
+                    p.route, shadowgate.feature_row(p.features, l.row_index), p.received_at) END
     FROM shadowgate.labels l
     LEFT JOIN LATERAL (
         SELECT q.route, q.features, q.received_at FROM shadowgate.pairs q
@@ -155,9 +178,12 @@ LANGUAGE sql STABLE AS $$
            NULL::text,   -- WHEN p.holdout THEN 'holdout' here too, once pairs.holdout exists
            extract(epoch FROM clock_timestamp() - l.received_at)::float8,
            extract(epoch FROM l.received_at - p.received_at)::float8,
-           shadowgate.label_delivery_item(
-               l.request_id, l.row_index, l.seq, l.label, l.label_value, l.received_at,
-               p.route, p.features, p.received_at, shape)::text
+           CASE WHEN shape = 'open-inference' THEN shadowgate.label_delivery_item(
+                    l.request_id, l.row_index, l.seq, l.label, l.label_value, l.received_at,
+                    p.route, p.features, p.received_at, shape)::text
+                ELSE shadowgate.label_item_text(
+                    l.request_id, l.row_index, l.seq, shadowgate.label_json(l.label, l.label_value), l.received_at,
+                    p.route, shadowgate.feature_row(p.features, l.row_index), p.received_at) END
     FROM shadowgate.label_waiting w
     JOIN shadowgate.labels l ON l.request_id = w.request_id AND l.row_index = w.row_index AND l.seq = w.seq
     JOIN LATERAL (
@@ -187,9 +213,12 @@ BEGIN
     ON CONFLICT (request_id, row_index) DO UPDATE
         SET seq = EXCLUDED.seq, since = now(), gave_up_at = NULL
         WHERE w.seq < EXCLUDED.seq;
-    DELETE FROM shadowgate.label_waiting w
-    USING unnest(done_ids, done_rows, done_seqs) AS d(request_id, row_index, seq)
-    WHERE w.request_id = d.request_id AND w.row_index = d.row_index AND w.seq <= d.seq;
+    -- Usually nothing waits: then the delivered keys need no lookup each.
+    IF EXISTS (SELECT 1 FROM shadowgate.label_waiting) THEN
+        DELETE FROM shadowgate.label_waiting w
+        USING unnest(done_ids, done_rows, done_seqs) AS d(request_id, row_index, seq)
+        WHERE w.request_id = d.request_id AND w.row_index = d.row_index AND w.seq <= d.seq;
+    END IF;
     INSERT INTO shadowgate.label_delivery_routes AS r (route, delivered, retried, last_delivered_at, last_seq)
     SELECT u.route, u.delivered, u.retried, CASE WHEN u.delivered > 0 THEN now() END, u.last_seq
     FROM unnest(routes, route_delivered, route_retried, route_last_seq) AS u(route, delivered, retried, last_seq)

@@ -7,7 +7,9 @@
 #     delivered (the deliverer runs alongside, so this is "keeping up" when close to accepted);
 #     side by side with `psql \copy` of the same labels into an empty shadowgate.labels.
 #  2. latency: RATE labels/s (default 10000) for RATE_SECONDS (default 10) in batches of RATE_BATCH
-#     (default 10), open loop -> p50 / p99 / max of the feedback answer.
+#     (default 10), open loop -> p50 / p99 / max of the feedback answer; and delivery at that
+#     offered rate: how long after the last post the learner has every one of those labels
+#     (keeping up = a tail of about feedback.max_wait plus one delivery round, not growing).
 #  3. import: `shadowgate labels import` of IMPORT labels (default 1000000) from a CSV file.
 # Pairs for the labels are written with SQL first (labels, not predictions, are measured).
 # env: GATEWAY_BIN (skips the build), SCRATCH_PATH, LABELS, RATE, RATE_BATCH, RATE_SECONDS, IMPORT,
@@ -95,6 +97,15 @@ STATUS=$(curl -fs "http://127.0.0.1:$LEARNER_PORT/count")
 echo "== 2. feedback latency at $RATE labels/s for $SECONDS_AT_RATE s (batches of $RATE_BATCH)" >&2
 pairs "$DB" r $(( RATE * SECONDS_AT_RATE ))
 LATENCY=$($LOAD rate "http://127.0.0.1:$GATE_PORT" r --rate "$RATE" --seconds "$SECONDS_AT_RATE" --batch "$RATE_BATCH")
+# Keeping up at that offered rate: how long after the last post the learner has every label.
+T2=$(date +%s.%N)
+AT_RATE_TOTAL=$(( LABELS + RATE * SECONDS_AT_RATE ))
+while (( $(learner_count) < AT_RATE_TOTAL )); do
+    sleep 0.05
+    if (( $(echo "$(date +%s.%N) - $T2 > 120" | bc) )); then echo "delivery at rate did not finish in 120 s" >&2; break; fi
+done
+AT_RATE_TAIL=$(echo "$(date +%s.%N) - $T2" | bc -l)
+AT_RATE_COUNT=$(( $(learner_count) - LABELS ))
 
 echo "== 3. shadowgate labels import of $IMPORT labels" >&2
 python3 -c "
@@ -113,4 +124,5 @@ echo "delivered to learner   : $LABELS labels in $(printf %.2f "$DELIVERED_S") s
 echo "gateway CPU (1.)       : $(( (C1 - C0) )) ticks of $(getconf CLK_TCK)/s"
 echo "psql \\copy (same rows) : $LABELS labels in $COPY_OUT s = $COPY_RATE labels/s"
 echo "latency at fixed rate  : $LATENCY"
+echo "delivered at that rate : $AT_RATE_COUNT of $(( RATE * SECONDS_AT_RATE )) labels at the learner $(printf %.2f "$AT_RATE_TAIL") s after the last post"
 echo "labels import          : $IMPORT_OUT"
