@@ -1,5 +1,6 @@
 import Foundation
 import LibPQ
+import ShadowGateEvidence
 import Logging
 import ShadowGateConfig
 import ShadowGatePromotion
@@ -148,11 +149,29 @@ public final class PromotionController: Sendable {
             "SELECT * FROM shadowgate.evidence_counts($1, to_timestamp($2::float8), to_timestamp($3::float8), to_timestamp($4::float8), to_timestamp($5::float8))",
             [route, String(labelledFrom), String(labelledTo), String(pairsFrom), String(pairsTo)])
         func count(_ column: String) -> Double { counts.value(column).flatMap(Double.init) ?? 0 }
-        let batch = EvidenceCounts(
+        var batch = EvidenceCounts(
             pairs: count("pairs"), learnerErrors: count("learner_errors"), legacyErrors: count("legacy_errors"),
             bothErrors: count("both_errors"), learnerTimeouts: count("learner_timeouts"), legacyTimeouts: count("legacy_timeouts"),
             bothTimeouts: count("both_timeouts"), labelled: count("labelled"), learnerOnlyRight: count("learner_only_right"),
             legacyOnlyRight: count("legacy_only_right"), bothRight: count("both_right"))
+        if policy.hasRegressionGates, let clip = policy.errorClip {
+            let rows = try connection.execute(
+                "SELECT * FROM shadowgate.regression_evidence($1, to_timestamp($2::float8), to_timestamp($3::float8), $4::float8)",
+                [route, String(labelledFrom), String(labelledTo), String(clip)])
+            var absolute = QuantizedDifferenceEvidence(limit: clip)
+            var squared = QuantizedDifferenceEvidence(limit: clip * clip)
+            for row in rows.rows.indices {
+                func number(_ column: String) -> Double { rows.value(column, row: row).flatMap(Double.init) ?? 0 }
+                let bucket = Int(number("bucket")), n = number("n"), sum = number("sum_d"), squares = number("sum_d2")
+                if rows.value("power", row: row) == "1" {
+                    absolute.add(bucket: bucket, count: n, sum: sum, sumOfSquares: squares)
+                } else {
+                    squared.add(bucket: bucket, count: n, sum: sum, sumOfSquares: squares)
+                }
+            }
+            batch.absoluteErrorDifference = absolute
+            batch.squaredErrorDifference = squared
+        }
         let batchVersion = counts.value("learner_version")
         let learnerVersion = batchVersion ?? previous.lastLearnerVersion
 

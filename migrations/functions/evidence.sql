@@ -55,3 +55,37 @@ LANGUAGE sql STABLE AS $$
             ORDER BY p.received_at DESC LIMIT 1)
     FROM judged
 $$;
+
+-- A regression route's evidence: for the labelled requests received in (p_labelled_from,
+-- p_labelled_to] where both models answered 'ok' with a score and the label is a number, the
+-- paired difference of clipped errors d = min(|learner_score - label|, p_clip)^p
+-- - min(|legacy_score - label|, p_clip)^p for p = 1 (absolute) and p = 2 (squared), counted per
+-- bucket of the square-root grid that QuantizedDifferenceEvidence (Sources/ShadowGateEvidence)
+-- defines: 0 for d = 0, else sign(d) * least(1 + floor(128 * sqrt(|d| / C)), 128), C = p_clip^p.
+-- One row per (power, bucket) with the count and the sums of d and d^2 (so the estimate is exact;
+-- the bucket counts carry the confidence sequence).
+CREATE OR REPLACE FUNCTION shadowgate.regression_evidence(p_route text, p_labelled_from timestamptz, p_labelled_to timestamptz,
+                                                          p_clip double precision)
+RETURNS TABLE (power integer, bucket integer, n bigint, sum_d double precision, sum_d2 double precision)
+LANGUAGE sql STABLE AS $$
+    WITH e AS (
+        SELECT least(abs(s.legacy_score - l.label_value), p_clip) AS el,
+               least(abs(s.learner_score - l.label_value), p_clip) AS er
+        FROM shadowgate.pair_stats s
+        JOIN shadowgate.labels l ON l.request_id = s.request_id AND l.row_index = 0
+        WHERE s.route = p_route AND s.received_at > p_labelled_from AND s.received_at <= p_labelled_to
+          AND s.legacy_outcome = 'ok' AND s.learner_outcome = 'ok'
+          AND s.legacy_score <> 'NaN' AND s.learner_score <> 'NaN' AND l.label_value <> 'NaN'
+    ), d AS (
+        SELECT p.power, CASE WHEN p.power = 1 THEN e.er - e.el ELSE e.er * e.er - e.el * e.el END AS d,
+               CASE WHEN p.power = 1 THEN p_clip ELSE p_clip * p_clip END AS c
+        FROM e CROSS JOIN (VALUES (1), (2)) p(power)
+    )
+    SELECT d.power,
+           CASE WHEN d.d = 0 THEN 0
+                ELSE (sign(d.d) * least(1 + floor(128 * sqrt(least(abs(d.d), d.c) / d.c)), 128))::integer END AS bucket,
+           count(*), sum(d.d), sum(d.d * d.d)
+    FROM d
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+$$;
