@@ -145,9 +145,11 @@ public final class PromotionController: Sendable {
         }
         let labelledTo = max(labelledFrom, now - policy.labelDelay.seconds)
         let pairsTo = max(pairsFrom, now - pairLag.seconds)
+        // `evidence: holdout`: only the legacy holdout's pairs count
+        let holdoutOnly = policy.evidenceSource == .holdout ? "true" : "false"
         let counts = try connection.execute(
-            "SELECT * FROM shadowgate.evidence_counts($1, to_timestamp($2::float8), to_timestamp($3::float8), to_timestamp($4::float8), to_timestamp($5::float8))",
-            [route, String(labelledFrom), String(labelledTo), String(pairsFrom), String(pairsTo)])
+            "SELECT * FROM shadowgate.evidence_counts($1, to_timestamp($2::float8), to_timestamp($3::float8), to_timestamp($4::float8), to_timestamp($5::float8), p_holdout_only => $6::boolean)",
+            [route, String(labelledFrom), String(labelledTo), String(pairsFrom), String(pairsTo), holdoutOnly])
         func count(_ column: String) -> Double { counts.value(column).flatMap(Double.init) ?? 0 }
         var batch = EvidenceCounts(
             pairs: count("pairs"), learnerErrors: count("learner_errors"), legacyErrors: count("legacy_errors"),
@@ -156,8 +158,8 @@ public final class PromotionController: Sendable {
             legacyOnlyRight: count("legacy_only_right"), bothRight: count("both_right"))
         if policy.hasRegressionGates, let clip = policy.errorClip {
             let rows = try connection.execute(
-                "SELECT * FROM shadowgate.regression_evidence($1, to_timestamp($2::float8), to_timestamp($3::float8), $4::float8)",
-                [route, String(labelledFrom), String(labelledTo), String(clip)])
+                "SELECT * FROM shadowgate.regression_evidence($1, to_timestamp($2::float8), to_timestamp($3::float8), $4::float8, $5::boolean)",
+                [route, String(labelledFrom), String(labelledTo), String(clip), holdoutOnly])
             var absolute = QuantizedDifferenceEvidence(limit: clip)
             var squared = QuantizedDifferenceEvidence(limit: clip * clip)
             for row in rows.rows.indices {

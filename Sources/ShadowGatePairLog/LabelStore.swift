@@ -30,7 +30,7 @@ public final class LabelStore: FeedbackStore, @unchecked Sendable {
 
     /// The newest pair of each id (a retried request id may have been logged twice).
     static let lookupSQL = """
-        SELECT DISTINCT ON (request_id) request_id, route, features::text
+        SELECT DISTINCT ON (request_id) request_id, route, features::text, holdout
         FROM shadowgate.pairs WHERE request_id = ANY($1::text[])
         ORDER BY request_id, received_at DESC
         """
@@ -68,19 +68,21 @@ public final class LabelStore: FeedbackStore, @unchecked Sendable {
             guard writer.submit(label: label) else {
                 throw PairLogError(.writerStopped, "the pair-log writer refused the label for \(item.requestID) (queue full or shut down)")
             }
-            stored.append(StoredFeedback(item: item, route: pair.route, features: pair.features))
+            var feedback = StoredFeedback(item: item, route: pair.route, features: pair.features)
+            feedback.holdout = pair.holdout
+            stored.append(feedback)
         }
         return stored
     }
 
-    private func lookUp(_ ids: [String]) throws -> [String: (route: String, features: String?)] {
+    private func lookUp(_ ids: [String]) throws -> [String: (route: String, features: String?, holdout: Bool)] {
         do {
             let conn = try connection ?? PGConnection(connectionString: connectionString, applicationName: "shadowgate-labels")
             connection = conn
             let result = try conn.execute(Self.lookupSQL, [PGArrayLiteral.text(ids)])
-            var pairs: [String: (route: String, features: String?)] = [:]
-            for row in result.rows where row.count == 3 {
-                if let id = row[0], let route = row[1] { pairs[id] = (route, row[2]) }
+            var pairs: [String: (route: String, features: String?, holdout: Bool)] = [:]
+            for row in result.rows where row.count == 4 {
+                if let id = row[0], let route = row[1] { pairs[id] = (route, row[2], row[3] == "t") }
             }
             return pairs
         } catch {

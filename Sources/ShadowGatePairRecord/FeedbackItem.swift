@@ -24,6 +24,8 @@ public struct StoredFeedback: Sendable, Hashable {
     public var route: String
     /// The request's captured features as JSON text, if they were captured.
     public var features: String?
+    /// The pair is in its route's legacy holdout: the label is stored but never given to the learner.
+    public var holdout = false
 
     public var requestID: String { item.requestID }
 

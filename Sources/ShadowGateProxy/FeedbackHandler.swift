@@ -14,7 +14,9 @@ import ShadowGatePairRecord
 ///   otherwise 200 with the unknown ids listed. Known labels are stored either way.
 /// - Each stored label is forwarded to its route's learner (`POST {learner}{feedback_path}` with
 ///   `{"request_id", "features", "label"}`) after the client has its answer; forwarding failures
-///   are counted in `shadowgate_feedback_total{outcome="forward_error"}`, never retried.
+///   are counted in `shadowgate_feedback_total{outcome="forward_error"}`, never retried. Labels of
+///   the legacy holdout (`holdout_percent`) are stored but never forwarded: the learner must not
+///   train on the slice that judges it.
 /// - Without a label store (`--no-pair-log`) the endpoint answers 503.
 struct FeedbackHandler {
     static let path = "/v1/feedback"
@@ -100,7 +102,7 @@ struct FeedbackHandler {
     /// Posts features + label to each stored label's learner, with the features of the label's
     /// row; fire and forget, counted.
     private func forward(_ stored: [StoredFeedback]) {
-        for feedback in stored {
+        for feedback in stored where !feedback.holdout {
             let item = feedback.item
             guard let routeIndex = context.routeTable.routes.firstIndex(where: { $0.name == feedback.route }),
                   let pool = upstreams.pool(route: routeIndex, role: .learner) else { continue }

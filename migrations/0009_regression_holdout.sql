@@ -1,0 +1,12 @@
+-- The legacy holdout (issue 12): a sticky slice of a route's traffic (holdout_percent) that legacy
+-- always serves and whose labels are never forwarded to the learner.
+--
+-- * pairs.holdout: the request was in the holdout when it was routed (written by the gateway).
+-- * pair_stats.holdout: the same, copied by the trigger on pairs (functions/pairs_fill_stats.sql),
+--   so evidence_counts() / regression_evidence() can restrict a route's evidence to the holdout
+--   (promotion `evidence: holdout`).
+-- Both default to false: pairs logged before this migration were in no holdout. Adding a column
+-- with a constant default rewrites nothing (PostgreSQL >= 11).
+
+ALTER TABLE shadowgate.pairs ADD COLUMN holdout boolean NOT NULL DEFAULT false;
+ALTER TABLE shadowgate.pair_stats ADD COLUMN holdout boolean NOT NULL DEFAULT false;
