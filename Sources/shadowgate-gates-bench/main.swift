@@ -112,9 +112,9 @@ func mae(own: Double, bias: Double = 0) -> Double {
     return s * (2 / Double.pi).squareRoot() * exp(-bias * bias / (2 * s * s)) + bias * (1 - 2 * (0.5 * erfc(bias / (s * 2.squareRoot()))))
 }
 let regressionRules: [(String, RuleUnderTest)] = [
-    ("old, mae_delta_max 0", .old(regressionPolicy(maeDeltaMax: 0))),
-    ("old, mae_delta_max -0.03", .old(regressionPolicy(maeDeltaMax: -0.03))),
-    ("new, mae_delta_max 0", .new(regressionPolicy(maeDeltaMax: 0))),
+    ("old, mae_max 0", .old(regressionPolicy(maeDeltaMax: 0))),
+    ("old, mae_max -0.03", .old(regressionPolicy(maeDeltaMax: -0.03))),
+    ("new, mae_max 0", .new(regressionPolicy(maeDeltaMax: 0))),
 ]
 let regressionRuns = Int(environment["REGRESSION_RUNS"] ?? "") ?? runs
 print("""
@@ -149,6 +149,10 @@ row("collapse: median labelled pairs until rollback", regressionCollapses.map { 
 })
 row("collapse: max labelled pairs until rollback", regressionCollapses.map { results in
     results.compactMap(\.rolledBackAfter).max().map { "\(Int($0))" } ?? "never"
+})
+row("collapse: median labelled pairs the rule had counted", zip(regressionRules, regressionCollapses).map { rule, results in
+    let lag: Double = if case .new(let policy) = rule.1 { policy.labelDelay.seconds } else { 0 }
+    return median(results.compactMap(\.rolledBackAfter)).map { "\(Int(max(0, $0 - lag)))" } ?? "never"
 })
 print("\n(labelled pairs = labelled requests the route served from the start, or from the collapse, until the decision;")
 print(" the new rule counts a request's label only after label_delay \(defaults.labelDelay.configText), which is part of its delay)")
