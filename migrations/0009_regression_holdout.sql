@@ -10,3 +10,14 @@
 
 ALTER TABLE shadowgate.pairs ADD COLUMN holdout boolean NOT NULL DEFAULT false;
 ALTER TABLE shadowgate.pair_stats ADD COLUMN holdout boolean NOT NULL DEFAULT false;
+
+-- * rollout_evaluations: every evidence gate's estimate and confidence bounds at each evaluation
+--   of the promotion controller (its `gates` JSON, as rollout_state.gates), so the HTML report
+--   can draw the bounds over time; the controller deletes a route's rows older than 7 days.
+CREATE TABLE shadowgate.rollout_evaluations (
+    route    text        NOT NULL,
+    at       timestamptz NOT NULL,
+    outcome  text        NOT NULL,
+    gates    jsonb       NOT NULL,
+    PRIMARY KEY (route, at)
+);

@@ -227,6 +227,13 @@ public final class PromotionController: Sendable {
             [route, String(now), evaluation.outcome.rawValue, decision.kind.rawValue, decision.reason,
              newState.passingSince.map { String($0) }, newState.rolledBackAt.map { String($0) },
              learnerVersion, evaluation.gatesJSON, metricsJSON, identity, stateJSON])
+        // The gates' bounds over time, for the HTML report (a week of them).
+        try connection.execute(
+            """
+            WITH old AS (DELETE FROM shadowgate.rollout_evaluations WHERE route = $1 AND at < now() - interval '7 days')
+            INSERT INTO shadowgate.rollout_evaluations (route, at, outcome, gates)
+            VALUES ($1, to_timestamp($2::float8), $3, $4::jsonb) ON CONFLICT (route, at) DO NOTHING
+            """, [route, String(now), evaluation.outcome.rawValue, evaluation.gatesJSON])
         metrics.record(route: route, evaluation: evaluation, decision: decision.kind, evidence: newState.evidence)
     }
 
