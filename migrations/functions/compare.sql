@@ -154,16 +154,14 @@ BEGIN
                count(*) FILTER (WHERE rs >= threshold) AS rh1, count(*) FILTER (WHERE rs < threshold) AS rh0,
                sum(abs(ls - rs)) AS diff_s, count(abs(ls - rs)) AS diff_n,
                -- regression: sums over the pairs both models scored and whose label is a number
-               count(*) FILTER (WHERE rg.e1 IS NOT NULL) AS rg_n,
-               sum(abs(rg.e1)) AS rg_la, sum(abs(rg.e2)) AS rg_ra,
-               sum(rg.e1 * rg.e1) AS rg_lq, sum(rg.e2 * rg.e2) AS rg_rq,
-               sum(abs(rg.e1) - abs(rg.e2)) AS rg_d1, sum((abs(rg.e1) - abs(rg.e2)) ^ 2) AS rg_d1q,
-               sum(rg.e1 * rg.e1 - rg.e2 * rg.e2) AS rg_d2, sum((rg.e1 * rg.e1 - rg.e2 * rg.e2) ^ 2) AS rg_d2q
+               -- (e = score - label_value; written out, not in a lateral subquery, so the plan and
+               -- the other sums' order stay what they were)
+               count((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END)) AS rg_n,
+               sum(abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END))) AS rg_la, sum(abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END))) AS rg_ra,
+               sum((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END) ^ 2) AS rg_lq, sum((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END) ^ 2) AS rg_rq,
+               sum(abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END)) - abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END))) AS rg_d1, sum((abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END)) - abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END))) ^ 2) AS rg_d1q,
+               sum((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END) ^ 2 - (CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END) ^ 2) AS rg_d2, sum(((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END) ^ 2 - (CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END) ^ 2) ^ 2) AS rg_d2q
         FROM w LEFT JOIN shadowgate.labels l ON l.request_id = w.request_id AND l.row_index = 0
-        CROSS JOIN LATERAL (SELECT CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN'
-                                        THEN ls - l.label_value END AS e1,
-                                   CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN'
-                                        THEN rs - l.label_value END AS e2) rg
         GROUP BY lo, ro, ll, rl
     ), a AS (
         SELECT coalesce(sum(n), 0)::bigint AS pairs,
