@@ -1,3 +1,4 @@
+import Foundation
 import ShadowGateAdapters
 import ShadowGateConfig
 import ShadowGatePromotion
@@ -126,6 +127,7 @@ extension GatewayConfig {
         let map = try node.mapping(allowed: [
             "name", "match", "protocol", "prediction_pointer", "features_pointer", "mode",
             "canary_percent", "shadow_percent", "sticky_key", "legacy", "learner", "promotion",
+            "task", "holdout_percent",
         ])
         guard let nameNode = map["name"] else { throw node.fail("'name' is required") }
         let name = try nameNode.nonEmptyString()
@@ -184,23 +186,50 @@ extension GatewayConfig {
         if learner == nil, mode != .legacy {
             throw ConfigError(key: node.childPath("mode"), problem: "mode '\(mode.rawValue)' needs a 'learner' upstream", line: node.line)
         }
-        let promotion = try map["promotion"].map { n throws(ConfigError) in try readPromotion(n) }
+        var task = RouteTask.classification
+        if let n = map["task"] {
+            let text = try n.string()
+            guard let value = RouteTask(rawValue: text) else {
+                throw n.fail("'\(text)' is not one of \(RouteTask.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            task = value
+        }
+        let holdout = try map["holdout_percent"]?.double(in: 0...100) ?? 0
+        if let n = map["holdout_percent"], (holdout * 100).rounded() != holdout * 100 {
+            throw n.fail("\(holdout) is finer than the 0.01 % resolution")
+        }
+        let promotion = try map["promotion"].map { n throws(ConfigError) in try readPromotion(n, task: task) }
         if let promotion, promotion.enabled, learner == nil {
             throw ConfigError(key: node.childPath("promotion.enabled"), problem: "promotion needs a 'learner' upstream", line: node.line)
         }
-        return RouteConfig(
+        if let promotion, promotion.evidenceSource == .holdout, holdout <= 0 {
+            throw ConfigError(key: node.childPath("promotion.evidence"), problem: "evidence 'holdout' needs holdout_percent above 0", line: node.line)
+        }
+        var route = RouteConfig(
             name: name, match: match, inferenceProtocol: proto,
             predictionPointer: predictionPointer, featuresPointer: featuresPointer,
             mode: mode, canaryPercent: canary, shadowPercent: shadow, stickyKey: sticky,
             legacy: legacy, learner: learner, promotion: promotion)
+        route.task = task
+        route.holdoutPercent = holdout
+        return route
     }
 
-    private static func readPromotion(_ node: ConfigNode) throws(ConfigError) -> PromotionPolicy {
+    private static func readPromotion(_ node: ConfigNode, task: RouteTask) throws(ConfigError) -> PromotionPolicy {
         let map = try node.mapping(allowed: [
             "enabled", "steps", "window", "dwell", "evaluate_every", "min_pairs", "min_labels", "gates",
-            "alpha", "label_delay", "evidence_across_steps", "detector_alpha",
+            "alpha", "label_delay", "evidence_across_steps", "detector_alpha", "error_clip", "evidence",
         ])
         var policy = PromotionPolicy()
+        if task == .regression { policy.gates = PromotionPolicy.defaultRegressionGates }
+        if let n = map["error_clip"] { policy.errorClip = try n.double(in: 1e-12...1e300) }
+        if let n = map["evidence"] {
+            let text = try n.string()
+            guard let source = PromotionPolicy.EvidenceSource(rawValue: text) else {
+                throw n.fail("'\(text)' is not one of " + PromotionPolicy.EvidenceSource.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            policy.evidenceSource = source
+        }
         policy.enabled = try map["enabled"]?.bool() ?? true
         if let n = map["steps"] {
             var steps: [Double] = []
@@ -236,6 +265,17 @@ extension GatewayConfig {
                 if let gate = gates[metric.rawValue] { rules.append(try readGate(gate, metric: metric)) }
             }
             policy.gates = rules
+        }
+        for rule in policy.gates where rule.metric.isRegression {
+            guard task == .regression else {
+                throw ConfigError(key: node.childPath("gates.\(rule.metric.rawValue)"), problem: "\(rule.metric.rawValue) needs 'task: regression' on the route", line: node.line)
+            }
+            guard policy.errorClip != nil else {
+                throw ConfigError(key: node.childPath("error_clip"), problem: "required with \(rule.metric.rawValue): errors above it count as it (an anytime-valid bound needs bounded errors; e.g. the range of the labels)", line: node.line)
+            }
+            if let clip = policy.errorClip, case .absolute(let x) = rule.threshold, abs(x) >= pow(clip, Double(rule.metric.errorPower ?? 1)) {
+                throw ConfigError(key: node.childPath("gates.\(rule.metric.rawValue)"), problem: "\(x.formattedShort) is outside what clipped errors can show (error_clip \(clip.formattedShort))", line: node.line)
+            }
         }
         return policy
     }

@@ -143,7 +143,9 @@ import Testing
         #expect(before["compare num"]?.first?[0] == "3800")
         #expect((before["drift cls"]?.count ?? 0) >= 3)
         for (key, rows) in before {
-            #expect(Self.sameNumbers(after[key], rows), "\(key) changed across the upgrade")
+            // columns added to the comparison row since 0006 (issue 12's regression columns) come after the old ones
+            let width = rows.first?.count ?? 0
+            #expect(Self.sameNumbers(after[key]?.map { Array($0.prefix(width)) }, rows), "\(key) changed across the upgrade")
         }
         #expect(after.count == before.count)
 
