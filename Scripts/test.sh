@@ -17,4 +17,6 @@ export SHADOWGATE_TEST_DATABASE_URL
 echo "test.sh: PostgreSQL for tests at $SHADOWGATE_TEST_DATABASE_URL" >&2
 
 swift build --build-tests
+# Deployment checks with the binary just built (manifests, conventions; Scripts/k8s/check.sh).
+bash Scripts/k8s/check.sh --binary "$(swift build --show-bin-path)/shadowgate"
 swift test --skip-build "$@"
