@@ -119,6 +119,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShadowGateCoreTests", dependencies: ["ShadowGateCore"]),
+        // Leadership (state machine without sockets; fencing and the control-session check against real servers).
+        .testTarget(name: "ShadowGateControlTests", dependencies: ["ShadowGateControl", "ShadowGateTesting", "LibPQ"]),
         // Pure rendering: scales, ticks, gaps, escaping; no database.
         .testTarget(name: "ShadowGateReportTests", dependencies: ["ShadowGateReport", "ShadowGateControl", "ShadowGateCore"]),
         .testTarget(

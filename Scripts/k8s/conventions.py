@@ -205,6 +205,7 @@ def main():
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
     probed = set()
+    a.binary = os.path.abspath(a.binary)
     for path in a.files:
         check(path, a.binary, a.source_root, probed)
     if problems:

@@ -5,8 +5,18 @@ extension GatewayConfig {
     ///
     /// - Throws: ``ConfigError`` naming the first key that is unknown, missing, of the wrong type or
     ///   out of range, or a cross-key problem (duplicate route names or paths, a mode the route cannot run).
-    public static func parse(yaml: String) throws(ConfigError) -> GatewayConfig {
-        let root: Node
+    /// - Parameter environment: variables that override keys of the file (``ConfigEnvironment``).
+    public static func parse(yaml: String, environment: [String: String] = [:]) throws(ConfigError) -> GatewayConfig {
+        let overrides = ConfigEnvironment(environment)
+        do {
+            return try parse(yaml: yaml, overrides: overrides)
+        } catch {
+            throw overrides.explain(error)
+        }
+    }
+
+    private static func parse(yaml: String, overrides: ConfigEnvironment) throws(ConfigError) -> GatewayConfig {
+        var root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
                 throw ConfigError(key: "", problem: "the file is empty")
@@ -17,8 +27,9 @@ extension GatewayConfig {
         } catch {
             throw ConfigError(key: "", problem: "not valid YAML: \(error)")
         }
+        root = try overrides.apply(to: root)
         let top = try ConfigNode(node: root, path: "").mapping(
-            allowed: ["listen", "admin", "event_loops", "limits", "database", "routes"])
+            allowed: ["listen", "admin", "event_loops", "log_format", "limits", "database", "routes"])
 
         guard let listenNode = top["listen"] else { throw ConfigError(key: "listen", problem: "is required (e.g. 127.0.0.1:8080)") }
         let listen = try listenNode.hostPort()
@@ -29,6 +40,7 @@ extension GatewayConfig {
             adminListen = try admin["listen"]?.hostPort()
         }
         let eventLoops = try top["event_loops"]?.int(in: 1...256) ?? System.coreCount
+        let logFormat = try top["log_format"].map { node throws(ConfigError) in try LogFormat.read(node) } ?? .text
         let limits = try top["limits"].map { node throws(ConfigError) in try readLimits(node) } ?? LimitsConfig()
         let database = try top["database"].map { node throws(ConfigError) in try readDatabase(node) } ?? DatabaseConfig()
 
@@ -53,7 +65,7 @@ extension GatewayConfig {
         }
         return GatewayConfig(
             listen: listen, adminListen: adminListen, eventLoops: eventLoops,
-            limits: limits, database: database, routes: routes)
+            limits: limits, database: database, routes: routes, logFormat: logFormat)
     }
 
     private static func readLimits(_ node: ConfigNode) throws(ConfigError) -> LimitsConfig {
@@ -73,11 +85,12 @@ extension GatewayConfig {
 
     private static func readDatabase(_ node: ConfigNode) throws(ConfigError) -> DatabaseConfig {
         let map = try node.mapping(allowed: [
-            "url", "batch_rows", "flush_ms", "queue_capacity", "spool_dir", "spool_max_bytes",
+            "url", "control_url", "batch_rows", "flush_ms", "queue_capacity", "spool_dir", "spool_max_bytes",
             "retention_days", "embedded_data_dir",
         ])
         var db = DatabaseConfig()
         if let n = map["url"] { db.url = try n.nonEmptyString() }
+        if let n = map["control_url"] { db.controlURL = try n.nonEmptyString() }
         if let n = map["batch_rows"] { db.batchRows = try n.int(in: 1...1_000_000) }
         if let n = map["flush_ms"] { db.flushMillis = try n.int(in: 1...60_000) }
         if let n = map["queue_capacity"] { db.queueCapacity = try n.int(in: 1...100_000_000) }

@@ -12,6 +12,8 @@ public struct GatewayConfig: Sendable, Hashable {
     public var limits: LimitsConfig
     public var database: DatabaseConfig
     public var routes: [RouteConfig]
+    /// How log lines are written: `text` (default, for people) or `json` (one object per line).
+    public var logFormat: LogFormat
 
     public init(
         listen: HostPort,
@@ -19,7 +21,8 @@ public struct GatewayConfig: Sendable, Hashable {
         eventLoops: Int = System.coreCount,
         limits: LimitsConfig = LimitsConfig(),
         database: DatabaseConfig = DatabaseConfig(),
-        routes: [RouteConfig]
+        routes: [RouteConfig],
+        logFormat: LogFormat = .text
     ) {
         self.listen = listen
         self.adminListen = adminListen
@@ -27,6 +30,7 @@ public struct GatewayConfig: Sendable, Hashable {
         self.limits = limits
         self.database = database
         self.routes = routes
+        self.logFormat = logFormat
     }
 }
 

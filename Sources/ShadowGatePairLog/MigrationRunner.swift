@@ -19,15 +19,14 @@ public struct MigrationRunner: Sendable {
     /// Environment variable naming the migrations directory.
     public static let directoryEnvironmentVariable = "SHADOWGATE_MIGRATIONS_DIR"
 
-    public var directory: String
+    public var source: MigrationSource
     public var logger: Logger
 
     /// - Parameter directory: the migrations directory; `nil` uses `SHADOWGATE_MIGRATIONS_DIR`,
-    ///   else `migrations` relative to the current directory.
+    ///   else the migrations compiled into the binary.
     public init(directory: String? = nil, logger: Logger = Logger(label: "shadowgate.migrations")) {
-        self.directory = directory
-            ?? ProcessInfo.processInfo.environment[Self.directoryEnvironmentVariable]
-            ?? "migrations"
+        let environment = ProcessInfo.processInfo.environment[Self.directoryEnvironmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+        self.source = (directory ?? environment).map(MigrationSource.directory) ?? .embedded
         self.logger = logger
     }
 
@@ -35,21 +34,11 @@ public struct MigrationRunner: Sendable {
     /// - Throws: `.migrationsNotFound` when the directory cannot be read, `.invalidMigration` for
     ///   a duplicate version or an unreadable file. Files not named `NNNN_name.sql` are ignored.
     public func loadMigrations() throws -> [Migration] {
-        let files: [String]
-        do {
-            files = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
-            let abs = URL(fileURLWithPath: directory).standardizedFileURL.path
-            throw PairLogError(.migrationsNotFound,
-                "The migrations directory \(abs) could not be read; pass its path or set \(Self.directoryEnvironmentVariable)")
-        }
         var byVersion: [Int: Migration] = [:]
-        for file in files.sorted() {
-            guard let (version, name) = Migration.parseFileName(file) else { continue }
-            let path = (directory as NSString).appendingPathComponent(file)
-            guard let sql = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else {
-                throw PairLogError(.invalidMigration, "The migration file \(path) could not be read")
-            }
+        // Numbered files sit at the top of the tree; subfolders (functions/) are not numbered migrations.
+        for file in try source.files() where !file.relativePath.contains("/") {
+            guard let (version, name) = Migration.parseFileName(file.relativePath) else { continue }
+            let sql = file.sql
             if let other = byVersion[version] {
                 throw PairLogError(.invalidMigration,
                     "Two migration files share version \(version): \(other.name) and \(name); renumber one")

@@ -21,18 +21,24 @@ struct ConfigOptions: ParsableArguments {
             throw CommandFailure("cannot read config file '\(config)': \((error as NSError).localizedDescription)")
         }
         do {
-            return try GatewayConfig.parse(yaml: text)
+            return try GatewayConfig.parse(yaml: text, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw CommandFailure("\(config): \(error)")
         }
     }
 
-    func bootstrapLogging() {
+    /// - Parameter format: `log_format` of the config (commands that read none log text).
+    func bootstrapLogging(format: LogFormat = .text) {
         let level = logLevel
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .json:
+                return JSONLogHandler(label: label, level: level)
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
     }
 

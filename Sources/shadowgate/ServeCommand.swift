@@ -28,9 +28,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.loadConfig()
-        options.bootstrapLogging()
-        let registry = MetricsBootstrap.prometheus()
+        options.bootstrapLogging(format: config.logFormat)
         let logger = Logger(label: "shadowgate")
+        // Every check of the config and the environment comes before the first side effect.
+        try await ServePreflight(config: config, migrationsDirectory: migrations, pairLog: !noPairLog).run(logger: logger)
+        let registry = MetricsBootstrap.prometheus()
 
         var pairLog: PairLogSetup?
         var labels: LabelStore?
@@ -47,7 +49,14 @@ struct ServeCommand: AsyncParsableCommand {
         let flags = RouteFlagsStore(routes: config.routes)
         var control: RolloutControl?
         if let pairLog {
-            control = try await RolloutControl.start(config: config, connectionString: pairLog.connectionString, flags: flags, logger: logger)
+            do {
+                let controlURL = try ServePreflight.controlURL(config, pairLogURL: pairLog.connectionString)
+                control = try await RolloutControl.start(config: config, connectionString: controlURL, flags: flags, logger: logger)
+            } catch {
+                labels?.shutdown()
+                await pairLog.stopEmbedded(logger: logger)
+                throw error
+            }
         } else if config.adminListen != nil {
             logger.warning("admin.listen is ignored with --no-pair-log: flags live in PostgreSQL")
         }

@@ -1,0 +1,15 @@
+/// How the gateway writes its log lines (`log_format` in the config).
+public enum LogFormat: String, Sendable, Hashable, CaseIterable {
+    /// swift-log's human-readable lines (the default).
+    case text
+    /// One JSON object per line: `ts`, `level`, `label`, `message` and the metadata as strings.
+    case json
+
+    static func read(_ node: ConfigNode) throws(ConfigError) -> LogFormat {
+        let text = try node.string()
+        guard let format = LogFormat(rawValue: text) else {
+            throw node.fail("expected text or json, got '\(text)'")
+        }
+        return format
+    }
+}
