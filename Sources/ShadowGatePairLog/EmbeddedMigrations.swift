@@ -2067,6 +2067,10 @@ COMMENT ON TABLE shadowgate.leader_epochs IS
 
 -- The functions, here too until the migration runner applies migrations/functions/ itself
 -- (identical text; CREATE OR REPLACE, so applying both is harmless).
+
+-- Tries to become the leader of p_role. Returns the new epoch, or NULL when another session
+-- leads (after ending that session if it stopped confirming more than p_stale ago).
+CREATE OR REPLACE FUNCTION shadowgate.acquire_leadership(p_role text, p_lock_class int, p_lock_object int,
                                                         p_holder text, p_stale interval DEFAULT '5 seconds')
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE

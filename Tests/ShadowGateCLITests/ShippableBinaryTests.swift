@@ -50,6 +50,7 @@ struct ShippableBinaryTests {
             routes:
               - name: churn
                 match: ["/v2/models/churn/infer"]
+                mode: legacy
                 legacy: { url: "http://127.0.0.1:9" }
             """)
         let output = try BinaryRunner.run(["serve", "--config", path], environment: ["SHADOWGATE_DATABASE_URL": ""])
@@ -91,6 +92,7 @@ struct ShippableBinaryTests {
             routes:
               - name: churn
                 match: ["/v2/models/churn/infer"]
+                mode: legacy
                 legacy: { url: "http://127.0.0.1:9" }
             """)
         let running = try BinaryRunner.start(["serve", "--config", path, "--no-pair-log"])

@@ -62,7 +62,9 @@ final class PgBouncer: @unchecked Sendable {
             throw PGError(.connectionFailed, message: "pgbouncer is not installed (Scripts/install-deps.sh installs it)")
         }
         let probe = try PGConnection(connectionString: target)
-        let host = try probe.execute("SELECT coalesce(inet_server_addr()::text, '127.0.0.1')").scalar ?? "127.0.0.1"
+        // TCP when the server was reached over TCP, else its first Unix socket directory (the embedded test cluster).
+        let host = try probe.execute(
+            "SELECT coalesce(host(inet_server_addr()), split_part(current_setting('unix_socket_directories'), ',', 1))").scalar ?? "127.0.0.1"
         let port = try probe.execute("SELECT current_setting('port')").scalar ?? "5432"
         let dbname = try probe.execute("SELECT current_database()").scalar ?? "postgres"
         let user = try probe.execute("SELECT current_user").scalar ?? "postgres"
@@ -72,7 +74,7 @@ final class PgBouncer: @unchecked Sendable {
         let listenPort = Int.random(in: 30000...60000)
         let ini = """
             [databases]
-            \(dbname) = host=\(host.split(separator: "/")[0]) port=\(port) dbname=\(dbname)
+            \(dbname) = host=\(host) port=\(port) dbname=\(dbname)
             [pgbouncer]
             listen_addr = 127.0.0.1
             listen_port = \(listenPort)

@@ -13,6 +13,7 @@ import Testing
             learner: { url: "http://127.0.0.1:9002" }
           - name: fraud
             match: ["/fraud"]
+            mode: legacy
             legacy: { url: "http://127.0.0.1:9003" }
         """
 
