@@ -61,6 +61,7 @@ cleanup() {
     for pid in "${GW_PID[@]}" "${PIDS[@]}"; do
         [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
     done
+    for pid in "${GW_PID[@]}" "${PIDS[@]}"; do [[ -n $pid ]] && wait "$pid" 2>/dev/null; done
     [[ -f $WORK/pg/postmaster.pid ]] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1
     for n in sw pg lb cli gw1 gw2 gw3; do ip netns del "$P$n" 2>/dev/null; done
     if [[ $status != 0 ]]; then
@@ -156,7 +157,7 @@ start_gateway() {
     ( cd "$WORK/gw$i" && SHADOWGATE_DATABASE__SPOOL_DIR="$WORK/gw$i/spool" exec ip netns exec "${P}gw$i" "$BINARY" serve --config "$WORK/gateway.yaml" >>"$WORK/gw$i.log" 2>&1 ) &
     GW_PID[$i]=$!
 }
-ready() { ns cli curl -fsS -o /dev/null --max-time 1 "http://${GW_IP[$1]}:8080/readyz"; }
+ready() { ns cli curl -fs -o /dev/null --max-time 1 "http://${GW_IP[$1]}:8080/readyz"; }
 wait_ready() {
     local i=$1 deadline=$(( $(date +%s) + 30 ))
     until ready "$i"; do
@@ -274,7 +275,7 @@ log "   sticky: 20 keys x 3 replicas, $STICKY_DIFF key(s) with different models;
 
 # --- 2. rolling restart under load --------------------------------------------------------------
 log "2. rolling restart under $RATE req/s: SIGTERM one replica at a time, start it again"
-client "$RATE" 40 "$WORK/rolling.jsonl" & CLIENT=$!
+client "$RATE" 16 "$WORK/rolling.jsonl" & CLIENT=$!
 PIDS+=($CLIENT)
 sleep 2
 T_ROLL=$(now)
@@ -285,6 +286,7 @@ for i in 1 2 3; do
     stopped=$(elapsed "$t")
     start_gateway $i
     wait_ready $i
+    sleep 1.5   # two HAProxy health checks: the replica is surely back in rotation
     wait_up 3
     log "   gw$i: drained and exited in $(printf %.2f "$stopped") s, back in rotation after $(printf %.2f "$(elapsed "$t")") s"
 done
@@ -298,7 +300,7 @@ log "   rolling restart ($ROLL_SECONDS s): $rtotal requests, $rbad errors; $answ
 
 # --- 3. leader cut off from PostgreSQL ------------------------------------------------------------
 leader_holder() { sql "SELECT holder FROM shadowgate.leader_epochs WHERE role = 'promotion'"; }
-replica_of() { local pid=${1##*:}; for i in 1 2 3; do [[ ${GW_PID[$i]} == "$pid" ]] && echo $i; done; }
+replica_of() { local pid=${1##*:} i; for i in 1 2 3; do if [[ ${GW_PID[$i]} == "$pid" ]]; then echo $i; fi; done; }
 deadline=$(( $(date +%s) + 15 ))
 until [[ -n $(replica_of "$(leader_holder)") ]]; do (( $(date +%s) < deadline )) || fail "no replica leads"; sleep 0.2; done
 OLD=$(leader_holder); L=$(replica_of "$OLD")
@@ -356,11 +358,20 @@ RELISTEN_ALL=$(printf %.2f "$(elapsed "$T_PG")")
 wait "$CLIENT"
 read -r ptotal pbad <<<"$(python3 -c 'import json,sys; rs=[json.loads(l) for l in open(sys.argv[1])]; print(len(rs), sum(r["status"]!=200 for r in rs))' "$WORK/pgrestart.jsonl")"
 read -r answered2 pairs2 distinct2 <<<"$(wait_pairs "$WORK/pgrestart.jsonl" 30)"
-spooled=$(cat "$WORK"/gw*.log | grep -ci 'spool' || true)
+metric_sum() { local i t=0 v; for i in 1 2 3; do
+    v=$(ns cli curl -fsS --max-time 1 "http://${GW_IP[$i]}:8080/metrics" | awk -v m="$1" '$1 == m {print int($2)}')
+    t=$((t + ${v:-0})); done; echo $t; }
+deadline=$(( $(date +%s) + 30 ))
+while spooled=$(metric_sum shadowgate_pairs_spooled_total); replayed=$(metric_sum shadowgate_pairs_replayed_total); (( replayed < spooled )); do
+    (( $(date +%s) < deadline )) || break
+    sleep 0.5
+done
 log "   $ptotal requests, $pbad errors; flag after restart reached every replica within $RELISTEN_ALL s ($RELISTEN )"
-log "   $answered2 answered, $pairs2 pairs ($distinct2 distinct) after replay; $spooled spool log line(s)"
+log "   $answered2 answered, $pairs2 pairs ($distinct2 distinct); $spooled pairs spooled while it was down, $replayed replayed"
 [[ $pbad == 0 ]] || fail "$pbad client errors while PostgreSQL restarted"
 [[ $pairs2 == "$answered2" && $distinct2 == "$answered2" ]] || fail "pairs lost or doubled across the PostgreSQL restart ($pairs2 of $answered2)"
+(( spooled > 0 )) || fail "no pair was spooled while PostgreSQL was down (the outage did not exercise the spool)"
+(( replayed == spooled )) || fail "$spooled pairs spooled but $replayed replayed"
 
 if [[ ${SCALE_MEASURE:-0} == 1 ]]; then
     log "6. capacity: pairs/s one PostgreSQL takes from three replicas (client ${SCALE_MEASURE_RATE:-600} req/s for 20 s)"
@@ -378,4 +389,4 @@ echo "  spread            gw1 $g1, gw2 $g2, gw3 $g3 of $total requests; sticky k
 echo "  rolling restart   $ROLL_SECONDS s, $rtotal requests, $rbad client errors, $answered answered = $pairs pairs"
 echo "  failover          $FAILOVER s from cutting the leader off to another replica leading; 0 writes from the old leader after the cut"
 echo "  convergence       $CONVERGE s from the link coming back to the cut replica applying a flag changed meanwhile"
-echo "  postgres restart  $ptotal requests, $pbad client errors, $answered2 answered = $pairs2 pairs; flags re-listened within $RELISTEN_ALL s"
+echo "  postgres restart  $ptotal requests, $pbad client errors, $answered2 answered = $pairs2 pairs ($spooled spooled and replayed); flags re-listened within $RELISTEN_ALL s"

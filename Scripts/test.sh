@@ -20,3 +20,11 @@ swift build --build-tests
 # Deployment checks with the binary just built (manifests, conventions; Scripts/k8s/check.sh).
 bash Scripts/k8s/check.sh --binary "$(swift build --show-bin-path)/shadowgate"
 swift test --skip-build "$@"
+# Three replicas, HAProxy and PostgreSQL in network namespaces (root only; ~1.5 min): only on a full run.
+if (($# == 0)); then
+    if [[ $(id -u) == 0 ]]; then
+        bash Scripts/scale-test.sh --binary "$(swift build --show-bin-path)/shadowgate"
+    else
+        echo "test.sh: SKIP Scripts/scale-test.sh: network namespaces need root" >&2
+    fi
+fi
