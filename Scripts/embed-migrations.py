@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes Sources/ShadowGatePairLog/EmbeddedMigrations.swift from every *.sql under migrations/
-(recursively, paths relative to migrations/), so the binary carries its migrations.
+"""Writes Sources/ShadowGatePairLog/EmbeddedMigrations.swift from every *.sql and *.txt file under
+migrations/ (recursively, paths relative to migrations/; README.md is left out), so the binary
+carries its migrations, function files and checksum lists.
 
 usage: Scripts/embed-migrations.py [--check]
   --check: exit 1 (and say so) when the committed file differs from what would be generated.
@@ -22,7 +23,7 @@ def generate():
     files = []
     for dirpath, _, names in os.walk(SRC):
         for name in names:
-            if name.endswith(".sql"):
+            if name.endswith((".sql", ".txt")):
                 full = os.path.join(dirpath, name)
                 files.append((os.path.relpath(full, SRC).replace(os.sep, "/"), open(full, encoding="utf-8").read()))
     files.sort()

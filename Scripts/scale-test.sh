@@ -373,14 +373,34 @@ log "   $answered2 answered, $pairs2 pairs ($distinct2 distinct); $spooled pairs
 (( spooled > 0 )) || fail "no pair was spooled while PostgreSQL was down (the outage did not exercise the spool)"
 (( replayed == spooled )) || fail "$spooled pairs spooled but $replayed replayed"
 
+MEASURE=""
 if [[ ${SCALE_MEASURE:-0} == 1 ]]; then
-    log "6. capacity: pairs/s one PostgreSQL takes from three replicas (client ${SCALE_MEASURE_RATE:-600} req/s for 20 s)"
+    # 6a. the pair writer alone, three at once (one per replica namespace, over the bridge): what one
+    #     PostgreSQL takes. 6b. end to end through HAProxy and the gateways (bounded by the stubs/CPU).
+    rows=${SCALE_MEASURE_ROWS:-200000}
+    log "6a. capacity: three pair writers at once, $rows pairs each, into one PostgreSQL (fsync=${SCALE_PG_FSYNC:-off}, synchronous_commit=${SCALE_PG_SYNC:-off})"
     before=$(sql "SELECT count(*) FROM shadowgate.pairs")
     t=$(now)
-    client "${SCALE_MEASURE_RATE:-600}" 20 "$WORK/measure.jsonl" --workers 64 --keys 1000
-    sleep 2
-    after=$(sql "SELECT count(*) FROM shadowgate.pairs")
-    log "   $((after - before)) pairs in $(printf %.1f "$(elapsed "$t")") s"
+    for i in 1 2 3; do
+        ns gw$i "$BINARY" bench-writer --database-url "$URL" --rows "$rows" --first-row $(( i * 10000000 )) --keep-tables >"$WORK/bench$i.txt" 2>&1 &
+        BENCH[$i]=$!
+    done
+    for i in 1 2 3; do wait "${BENCH[$i]}" || { cat "$WORK/bench$i.txt"; fail "bench-writer $i failed"; }; done
+    secs=$(elapsed "$t")
+    got=$(( $(sql "SELECT count(*) FROM shadowgate.pairs") - before ))
+    rate=$(awk -v n="$got" -v s="$secs" 'BEGIN { printf "%d", n / s }')
+    for i in 1 2 3; do log "   writer $i: $(head -1 "$WORK/bench$i.txt")"; done
+    log "   $got pairs in $(printf %.1f "$secs") s: $rate pairs/s into one PostgreSQL from three writers"
+    (( got == 3 * rows )) || fail "expected $((3 * rows)) pairs, found $got"
+    r=${SCALE_MEASURE_RATE:-400}
+    log "6b. end to end: client at $r req/s for 15 s through HAProxy"
+    before=$(sql "SELECT count(*) FROM shadowgate.pairs")
+    t=$(now)
+    client "$r" 15 "$WORK/measure.jsonl" --workers 64 --keys 1000
+    read -r answered3 pairs3 distinct3 <<<"$(wait_pairs "$WORK/measure.jsonl" 30)"
+    e2e=$(awk -v n="$answered3" 'BEGIN { printf "%d", n / 15 }')
+    log "   $answered3 answered (= $pairs3 pairs): $e2e pairs/s end to end"
+    MEASURE="  capacity          $rate pairs/s from three writers into one PostgreSQL; $e2e pairs/s end to end at a $r req/s offer"
 fi
 
 echo
@@ -390,3 +410,4 @@ echo "  rolling restart   $ROLL_SECONDS s, $rtotal requests, $rbad client errors
 echo "  failover          $FAILOVER s from cutting the leader off to another replica leading; 0 writes from the old leader after the cut"
 echo "  convergence       $CONVERGE s from the link coming back to the cut replica applying a flag changed meanwhile"
 echo "  postgres restart  $ptotal requests, $pbad client errors, $answered2 answered = $pairs2 pairs ($spooled spooled and replayed); flags re-listened within $RELISTEN_ALL s"
+[[ -z $MEASURE ]] || echo "$MEASURE"

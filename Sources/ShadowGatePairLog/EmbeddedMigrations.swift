@@ -2065,8 +2065,18 @@ CREATE TABLE shadowgate.leader_epochs (
 COMMENT ON TABLE shadowgate.leader_epochs IS
     'Fencing tokens: the current epoch of each leader-elected role; writes from an older epoch are refused.';
 
--- The functions, here too until the migration runner applies migrations/functions/ itself
--- (identical text; CREATE OR REPLACE, so applying both is harmless).
+-- BEGIN duplicate of functions/leadership.sql (functions and triggers), here only while this
+-- branch's migration runner does not apply migrations/functions/ itself. With a runner that does,
+-- delete from this line to the end: the functions file creates the same objects.
+-- Fenced leadership (the promotion controller; any leader-elected role can use it).
+--
+-- A leader holds a session advisory lock AND the current epoch of its role in
+-- shadowgate.leader_epochs. Every acquisition bumps the epoch and stores it in the session
+-- (setting shadowgate.leader_epoch = 'role:epoch'); the fence trigger refuses a write from a
+-- session whose epoch is no longer the role's current one (SQLSTATE SGFEN), so a stale leader's
+-- decision never lands. The leader confirms every second; a challenger that finds the lock taken
+-- by a holder that has not confirmed for p_stale ends the holder's session (its lock goes with
+-- it), because PostgreSQL keeps a silent session — and its advisory lock — until TCP notices.
 
 -- Tries to become the leader of p_role. Returns the new epoch, or NULL when another session
 -- leads (after ending that session if it stopped confirming more than p_stale ago).
@@ -2137,10 +2147,13 @@ BEGIN
 END
 $$;
 
+DROP TRIGGER IF EXISTS flags_fence ON shadowgate.flags;
 CREATE TRIGGER flags_fence BEFORE INSERT OR UPDATE ON shadowgate.flags
     FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
+DROP TRIGGER IF EXISTS rollout_events_fence ON shadowgate.rollout_events;
 CREATE TRIGGER rollout_events_fence BEFORE INSERT ON shadowgate.rollout_events
     FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
+DROP TRIGGER IF EXISTS rollout_state_fence ON shadowgate.rollout_state;
 CREATE TRIGGER rollout_state_fence BEFORE INSERT OR UPDATE ON shadowgate.rollout_state
     FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
 
@@ -2225,6 +2238,16 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+DROP TRIGGER IF EXISTS flags_fence ON shadowgate.flags;
+CREATE TRIGGER flags_fence BEFORE INSERT OR UPDATE ON shadowgate.flags
+    FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
+DROP TRIGGER IF EXISTS rollout_events_fence ON shadowgate.rollout_events;
+CREATE TRIGGER rollout_events_fence BEFORE INSERT ON shadowgate.rollout_events
+    FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
+DROP TRIGGER IF EXISTS rollout_state_fence ON shadowgate.rollout_state;
+CREATE TRIGGER rollout_state_fence BEFORE INSERT OR UPDATE ON shadowgate.rollout_state
+    FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
 
 """#),
     ]

@@ -20,6 +20,12 @@ struct BenchWriterCommand: AsyncParsableCommand {
     @Option(help: "Rows per COPY batch.")
     var batchRows: Int = 5000
 
+    @Option(help: "Index of the first synthetic row (several writers at once use disjoint ranges).")
+    var firstRow: Int = 0
+
+    @Flag(help: "Neither empty the tables before nor after (several writers share the database).")
+    var keepTables = false
+
     func validate() throws {
         guard rows > 0 else { throw ValidationError("--rows must be positive") }
         guard batchRows > 0 else { throw ValidationError("--batch-rows must be positive") }
@@ -32,8 +38,10 @@ struct BenchWriterCommand: AsyncParsableCommand {
         let url = databaseURL
         let rows = rows
         let settings = config
+        let (firstRow, keepTables) = (firstRow, keepTables)
         let result = try await onDedicatedThread {
-            try PairLogBenchmark.runWriterBenchmark(connectionString: url, rows: rows, config: settings)
+            try PairLogBenchmark.runWriterBenchmark(
+                connectionString: url, rows: rows, config: settings, firstRow: firstRow, keepTables: keepTables)
         }
         print(result)
     }

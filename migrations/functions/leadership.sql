@@ -76,3 +76,13 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+DROP TRIGGER IF EXISTS flags_fence ON shadowgate.flags;
+CREATE TRIGGER flags_fence BEFORE INSERT OR UPDATE ON shadowgate.flags
+    FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
+DROP TRIGGER IF EXISTS rollout_events_fence ON shadowgate.rollout_events;
+CREATE TRIGGER rollout_events_fence BEFORE INSERT ON shadowgate.rollout_events
+    FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
+DROP TRIGGER IF EXISTS rollout_state_fence ON shadowgate.rollout_state;
+CREATE TRIGGER rollout_state_fence BEFORE INSERT OR UPDATE ON shadowgate.rollout_state
+    FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
