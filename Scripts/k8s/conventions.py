@@ -7,7 +7,8 @@ Each file is one rendering (base or an overlay). Fails (exit 1, one line per pro
   - the Deployment has fewer than 3 replicas, or a rolling update may take a replica away (maxUnavailable != 0)
   - a gateway container lacks a startup, readiness or liveness probe, or readiness is not /readyz
   - a probe's path is not answered 200 by the real binary (started here with the ConfigMap's YAML)
-  - terminationGracePeriodSeconds <= preStop sleep + the gateway's drain timeout (read from the source)
+  - terminationGracePeriodSeconds <= preStop sleep + the gateway's drain timeout (read from the source),
+    or the liveness probe gives up within a drain
   - a container has no cpu/memory requests
   - a PodDisruptionBudget allows no disruption (minAvailable >= replicas) or the HPA may go below it
   - anything looks like an inline secret: a Secret object, an env value for *URL/*TOKEN/*PASSWORD,
@@ -134,6 +135,9 @@ def check(path, binary, root, probed):
         fail(where, "readinessProbe must use /readyz (it turns 503 as soon as a drain starts)")
     if gateway.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/readyz":
         fail(where, "livenessProbe must not use /readyz: a draining pod would be killed")
+    live = gateway.get("livenessProbe", {})
+    if live and live.get("periodSeconds", 10) * live.get("failureThreshold", 3) <= drain:
+        fail(where, f"livenessProbe gives up after {live.get('periodSeconds', 10) * live.get('failureThreshold', 3)} s, within a drain of {drain} s")
     pre = gateway.get("lifecycle", {}).get("preStop", {})
     sleep = None
     if "sleep" in pre:
