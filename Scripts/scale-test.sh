@@ -63,6 +63,11 @@ cleanup() {
     done
     for pid in "${GW_PID[@]}" "${PIDS[@]}"; do [[ -n $pid ]] && wait "$pid" 2>/dev/null; done
     [[ -f $WORK/pg/postmaster.pid ]] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1
+    # Anything still running inside our namespaces is ours: deleting a namespace does not end its processes.
+    for n in sw pg lb cli gw1 gw2 gw3; do
+        for pid in $(ip netns pids "$P$n" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+    done
+    sleep 0.2
     for n in sw pg lb cli gw1 gw2 gw3; do ip netns del "$P$n" 2>/dev/null; done
     if [[ $status != 0 ]]; then
         for f in "$WORK"/gw*.log "$WORK"/pg.log "$WORK"/haproxy.log; do
@@ -72,6 +77,8 @@ cleanup() {
     rm -rf "$WORK"
     left=$(ip netns list | grep -c "^$P" || true)
     [[ $left == 0 ]] || echo "scale-test: WARNING: $left namespace(s) left behind" >&2
+    stray=$(pgrep -f "$WORK|Scripts/scale/model_stub.py 127.0.0.1 900" 2>/dev/null | grep -vx "$$" | wc -l)
+    [[ $stray == 0 ]] || echo "scale-test: WARNING: $stray process(es) left behind" >&2
     exit $status
 }
 trap cleanup EXIT INT TERM
@@ -147,8 +154,9 @@ routes:
         learner_error_rate_max: 0.5
 EOF
 for i in 1 2 3; do
-    ns gw$i python3 Scripts/scale/model_stub.py 127.0.0.1 9001 legacy-1 & PIDS+=($!)
-    ns gw$i python3 Scripts/scale/model_stub.py 127.0.0.1 9002 learner-1 & PIDS+=($!)
+    # Started with `ip netns exec` directly (not through a shell function): $! is the process itself.
+    ip netns exec "${P}gw$i" python3 Scripts/scale/model_stub.py 127.0.0.1 9001 legacy-1 & PIDS+=($!)
+    ip netns exec "${P}gw$i" python3 Scripts/scale/model_stub.py 127.0.0.1 9002 learner-1 & PIDS+=($!)
 done
 start_gateway() {
     local i=$1
@@ -202,7 +210,7 @@ backend gateways
     server gw3 ${GW_IP[3]}:8080 check inter 500ms fall 2 rise 2
 EOF
 haproxy -c -q -f "$WORK/haproxy.cfg"
-ns lb haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & PIDS+=($!)
+ip netns exec "${P}lb" haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 up_servers() { ns cli curl -fsS --max-time 1 "http://$LB_IP:8404/stats;csv" 2>/dev/null | awk -F, '$1=="gateways" && $2 ~ /^gw/ && $18=="UP" {n++} END {print n+0}'; }
 wait_up() {
     local want=$1 deadline=$(( $(date +%s) + 20 ))
@@ -214,7 +222,8 @@ wait_up() {
 wait_up 3
 log "HAProxy at $LB_IP:8080 sees 3 replicas up"
 
-client() { ns cli python3 Scripts/scale/client.py "http://$LB_IP:8080/v2/models/churn/infer" "$@"; }
+client() { ip netns exec "${P}cli" python3 Scripts/scale/client.py "http://$LB_IP:8080/v2/models/churn/infer" "$@"; }
+client_bg() { ip netns exec "${P}cli" python3 Scripts/scale/client.py "http://$LB_IP:8080/v2/models/churn/infer" "$@" & CLIENT=$!; PIDS+=($CLIENT); }
 pairs_of() {  # FILE: prints "answered pairs distinct" for the 200-answered inference requests in FILE
     python3 -c 'import json,sys; [print(r["request_id"]) for r in map(json.loads, open(sys.argv[1])) if r["status"] == 200]' "$1" > "$WORK/ids.txt"
     chmod 644 "$WORK/ids.txt"
@@ -275,8 +284,7 @@ log "   sticky: 20 keys x 3 replicas, $STICKY_DIFF key(s) with different models;
 
 # --- 2. rolling restart under load --------------------------------------------------------------
 log "2. rolling restart under $RATE req/s: SIGTERM one replica at a time, start it again"
-client "$RATE" 16 "$WORK/rolling.jsonl" & CLIENT=$!
-PIDS+=($CLIENT)
+client_bg "$RATE" 16 "$WORK/rolling.jsonl"
 sleep 2
 T_ROLL=$(now)
 for i in 1 2 3; do
@@ -341,8 +349,7 @@ grep -q 'stepping down\|leadership lost' "$WORK/gw$L.log" || fail "gw$L never lo
 
 # --- 5. PostgreSQL restarted under traffic ----------------------------------------------------------
 log "5. PostgreSQL restarted (fast shutdown, 3 s down) under $RATE req/s"
-client "$RATE" 16 "$WORK/pgrestart.jsonl" & CLIENT=$!
-PIDS+=($CLIENT)
+client_bg "$RATE" 16 "$WORK/pgrestart.jsonl"
 sleep 3
 ns pg runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast -w stop >/dev/null
 sleep 3
@@ -382,8 +389,9 @@ if [[ ${SCALE_MEASURE:-0} == 1 ]]; then
     before=$(sql "SELECT count(*) FROM shadowgate.pairs")
     t=$(now)
     for i in 1 2 3; do
-        ns gw$i "$BINARY" bench-writer --database-url "$URL" --rows "$rows" --first-row $(( i * 10000000 )) --keep-tables >"$WORK/bench$i.txt" 2>&1 &
+        ip netns exec "${P}gw$i" "$BINARY" bench-writer --database-url "$URL" --rows "$rows" --first-row $(( i * 10000000 )) --keep-tables >"$WORK/bench$i.txt" 2>&1 &
         BENCH[$i]=$!
+        PIDS+=($!)
     done
     for i in 1 2 3; do wait "${BENCH[$i]}" || { cat "$WORK/bench$i.txt"; fail "bench-writer $i failed"; }; done
     secs=$(elapsed "$t")
