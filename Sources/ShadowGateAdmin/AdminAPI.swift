@@ -1,7 +1,9 @@
 import LibPQ
 import NIOHTTP1
+import ShadowGateAdapters
+import ShadowGateConfig
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGateRouting
 
 /// The admin API's behaviour, apart from sockets: authentication, routing, validation, and the
 /// flag reads and changes through ``FlagStore``.

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
-import ShadowGateCore
+import ShadowGateConfig
 
 /// The admin API's own HTTP listener (`admin.listen`), apart from the data path's.
 ///

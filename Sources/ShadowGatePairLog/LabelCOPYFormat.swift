@@ -28,7 +28,7 @@ enum LabelCOPYFormat {
         FROM pg_temp.\(stageTable)
         ORDER BY request_id, row_index, received_at DESC, seq DESC
         ON CONFLICT (request_id, row_index) DO UPDATE
-            SET route = EXCLUDED.route, label = EXCLUDED.label, label_value = EXCLUDED.label_value,
+            SET route = coalesce(EXCLUDED.route, shadowgate.labels.route), label = EXCLUDED.label, label_value = EXCLUDED.label_value,
                 received_at = EXCLUDED.received_at
             WHERE shadowgate.labels.received_at <= EXCLUDED.received_at
         """

@@ -3,7 +3,6 @@ import Glibc
 #endif
 import NIOCore
 import NIOHTTP1
-import ShadowGateCore
 
 /// One client connection: reads whole requests, answers them strictly in order (pipelining-safe),
 /// and refuses bad input with a JSON error.
@@ -145,7 +144,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             return
         }
         if request.head.uri == FeedbackHandler.path || request.head.uri.hasPrefix(FeedbackHandler.path + "?") {
-            FeedbackHandler(context: gateway, upstreams: dispatcher.upstreams).handle(request, requestID: requestID, respond: respond)
+            FeedbackHandler(context: gateway).handle(request, requestID: requestID, respond: respond)
             return
         }
         switch gateway.routeTable.match(uri: request.head.uri) {
@@ -220,14 +219,5 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         guard let given = head.headers.first(name: "x-request-id"), !given.isEmpty, given.utf8.count <= 128,
               given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
         return given
-    }
-}
-
-/// Wall-clock time for pair records.
-enum WallClock {
-    static func nowMicros() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 }

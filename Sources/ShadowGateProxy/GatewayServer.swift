@@ -3,7 +3,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePairRecord
 import Synchronization
 
 /// The client-facing HTTP listener and everything behind it, as a long-lived ``Service``.

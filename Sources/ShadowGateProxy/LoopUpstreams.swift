@@ -1,5 +1,6 @@
 import NIOCore
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGateRouting
 
 /// The upstream pools of one event loop: one per route and model.
 ///

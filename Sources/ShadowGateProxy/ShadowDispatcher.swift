@@ -1,6 +1,9 @@
 import NIOCore
 import NIOHTTP1
-import ShadowGateCore
+import ShadowGateAdapters
+import ShadowGateConfig
+import ShadowGatePairRecord
+import ShadowGateRouting
 
 /// Sends one inference request to its serving model and, in shadow, to the other; answers from the
 /// serving model; records the pair.

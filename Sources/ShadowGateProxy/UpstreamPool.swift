@@ -1,7 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import ShadowGateCore
+import ShadowGateConfig
 
 /// Called once per exchange, on the pool's event loop, with the result (failures are values).
 typealias UpstreamCompletion = (UpstreamResult) -> Void

@@ -13,7 +13,7 @@ public final class PgBouncer: @unchecked Sendable {
     public init(target: String, mode: String, port: Int? = nil) throws {
         let binary = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let binary else {
-            throw PGError(.connectionFailed, message: "pgbouncer is not installed (Scripts/install-deps.sh installs it)")
+            throw PGError(.connectionFailed, message: "pgbouncer is not installed (Scripts/dev/install-deps.sh installs it)")
         }
         let probe = try PGConnection(connectionString: target)
         // TCP when the server was reached over TCP, else its first Unix socket directory (the embedded test cluster).

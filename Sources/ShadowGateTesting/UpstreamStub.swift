@@ -52,8 +52,8 @@ public final class UpstreamStub: Sendable {
     private let channel: Channel
     public let port: Int
 
-    /// Starts a stub on a free loopback port.
-    public init(_ behavior: Behavior) async throws {
+    /// Starts a stub on a free loopback port, or on `port` (to come back where a stopped stub was).
+    public init(_ behavior: Behavior, port: Int = 0) async throws {
         let core = Core(behavior)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
@@ -65,7 +65,7 @@ public final class UpstreamStub: Sendable {
                     try channel.pipeline.syncOperations.addHandler(StubHandler(core: core))
                 }
             }
-        self.channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+        self.channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
         self.port = channel.localAddress!.port!
         self.core = core
         self.group = group

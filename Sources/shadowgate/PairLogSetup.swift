@@ -1,5 +1,5 @@
 import Logging
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGatePairLog
 
 /// The pair log a `serve` run writes to: the configured database, or a private embedded cluster.
@@ -17,7 +17,7 @@ struct PairLogSetup {
             url = configured
         } else {
             let cluster = try EmbeddedPostgres(dataDirectory: config.database.embeddedDataDir, logger: logger)
-            url = try await onDedicatedThread { try cluster.start() }
+            url = try await blockingWork.run { try cluster.start() }
             embedded = cluster
             logger.notice("no database.url: started the embedded PostgreSQL cluster", metadata: [
                 "data_dir": "\(cluster.dataDirectory)", "connect": "psql '\(url)'",
@@ -26,12 +26,12 @@ struct PairLogSetup {
         do {
             // Migrations hold a session lock: through the control (direct) connection when there is one.
             let migrateURL = try ServePreflight.controlURL(config, pairLogURL: url)
-            let applied = try await onDedicatedThread { try MigrationRunner(directory: migrationsDirectory, logger: logger).migrate(connectionString: migrateURL) }
+            let applied = try await blockingWork.run { try MigrationRunner(directory: migrationsDirectory, logger: logger).migrate(connectionString: migrateURL) }
             if !applied.isEmpty { logger.notice("applied \(applied.count) migration(s)") }
             let writer = try PairLogWriter(connectionString: url, config: config.database, logger: logger)
             return PairLogSetup(writer: writer, embedded: embedded, connectionString: url)
         } catch {
-            if let embedded { try? await onDedicatedThread { try embedded.stop() } }
+            if let embedded { try? await blockingWork.run { try embedded.stop() } }
             throw error
         }
     }
@@ -40,7 +40,7 @@ struct PairLogSetup {
     func stopEmbedded(logger: Logger) async {
         guard let embedded else { return }
         do {
-            try await onDedicatedThread { try embedded.stop() }
+            try await blockingWork.run { try embedded.stop() }
         } catch {
             logger.error("stopping the embedded PostgreSQL cluster failed: \(error)")
         }

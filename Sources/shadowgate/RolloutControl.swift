@@ -2,8 +2,8 @@ import Foundation
 import LibPQ
 import Logging
 import ShadowGateAdmin
+import ShadowGateConfig
 import ShadowGateControl
-import ShadowGateCore
 import ShadowGateProxy
 
 /// What a `serve` run adds to the data path once it has a database: flags seeded and read from

@@ -1,10 +1,12 @@
+import Foundation
 import ArgumentParser
 import Logging
 import ServiceLifecycle
 import ShadowGateAdmin
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGateFeedback
 import ShadowGatePairLog
+import ShadowGatePairRecord
 import ShadowGateProxy
 
 struct ServeCommand: AsyncParsableCommand {
@@ -23,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Discard pair records instead of writing them to PostgreSQL (proxy benchmarks, legacy-only use).")
     var noPairLog = false
 
-    @Option(help: "Directory of numbered SQL migrations (default: ./migrations or SHADOWGATE_MIGRATIONS_DIR).")
+    @Option(help: "Migrations directory (numbered files, functions/) overriding the copy built into the binary (also SHADOWGATE_MIGRATIONS_DIR).")
     var migrations: String?
 
     func run() async throws {
@@ -35,7 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = MetricsBootstrap.prometheus()
 
         var pairLog: PairLogSetup?
-        var labels: LabelStore?
+        var labels: LabelIntake?
+        var deliverer: LabelDeliverer?
         let sink: any PairRecordSink
         if noPairLog {
             sink = DiscardingPairSink()
@@ -44,19 +47,25 @@ struct ServeCommand: AsyncParsableCommand {
             let setup = try await PairLogSetup.make(config: config, migrationsDirectory: migrations, logger: logger)
             pairLog = setup
             sink = setup.writer
-            labels = LabelStore(connectionString: setup.connectionString, writer: setup.writer, logger: logger)
+            labels = LabelIntake(writer: setup.writer)
         }
         let flags = RouteFlagsStore(routes: config.routes)
         var control: RolloutControl?
         if let pairLog {
+            // Flags, the controller and the deliverer hold session state (LISTEN, leader locks): the direct connection.
+            let controlURL: String
             do {
-                let controlURL = try ServePreflight.controlURL(config, pairLogURL: pairLog.connectionString)
+                controlURL = try ServePreflight.controlURL(config, pairLogURL: pairLog.connectionString)
                 control = try await RolloutControl.start(config: config, connectionString: controlURL, flags: flags, logger: logger)
             } catch {
-                labels?.shutdown()
                 await pairLog.stopEmbedded(logger: logger)
                 throw error
             }
+            deliverer = LabelDeliverer(
+                connectionString: controlURL, routes: config.routes, config: config.feedback,
+                retentionDays: config.database.retentionDays,
+                identity: "deliverer:\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)", logger: logger)
+            deliverer?.start()
         } else if config.adminListen != nil {
             logger.warning("admin.listen is ignored with --no-pair-log: flags live in PostgreSQL")
         }
@@ -76,12 +85,12 @@ struct ServeCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             control?.stop()
-            labels?.shutdown()
+            deliverer?.stop()
             await pairLog?.stopEmbedded(logger: logger)
             throw error
         }
         control?.stop()
-        labels?.shutdown()
+        deliverer?.stop()
         if let writer = pairLog?.writer {
             let stats = writer.statistics
             logger.notice("pair log flushed", metadata: ["statistics": "\(stats)"])

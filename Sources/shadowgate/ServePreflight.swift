@@ -1,8 +1,8 @@
 import Foundation
 import LibPQ
 import Logging
+import ShadowGateConfig
 import ShadowGateControl
-import ShadowGateCore
 import ShadowGatePairLog
 
 #if canImport(Glibc)
@@ -35,8 +35,12 @@ struct ServePreflight {
         if pairLog {
             let directory = migrationsDirectory
             do {
-                let migrations = try MigrationRunner(directory: directory).loadMigrations()
+                let runner = MigrationRunner(directory: directory)
+                let migrations = try runner.loadMigrations()
                 guard !migrations.isEmpty else { throw CommandFailure("no migrations found in \(directory ?? "the binary")") }
+                // The runner reads these only while migrating (after the embedded cluster started).
+                _ = try runner.loadFunctionFiles()
+                _ = try runner.loadSupersededChecksums()
             } catch let error as PairLogError {
                 throw CommandFailure("\(error)")
             }
@@ -51,11 +55,11 @@ struct ServePreflight {
             let control = try Self.controlURL(config, pairLogURL: url)
             let name = config.database.controlURL == nil ? "database.url (used for control too: no database.control_url)" : "database.control_url"
             do {
-                try await onDedicatedThread { try ControlSessionCheck(connectionString: control, name: name).run() }
+                try await blockingWork.run { try ControlSessionCheck(connectionString: control, name: name).run() }
             } catch let failure as ControlSessionCheck.Failure {
                 throw CommandFailure(failure.description)
             } catch let error as PGError {
-                throw CommandFailure("cannot reach PostgreSQL through \(name): \(error.message)")
+                throw CommandFailure("cannot reach PostgreSQL through \(name)", cause: error)
             }
         }
     }

@@ -12,7 +12,7 @@ struct ShadowGateCommand: AsyncParsableCommand {
         version: ShadowGateVersion.number,
         subcommands: [
             ServeCommand.self, MigrateCommand.self, ReportCommand.self, FlagsCommand.self, PromoteCommand.self,
-            RollbackCommand.self, RolloutCommand.self, ConfigCommand.self, BenchWriterCommand.self,
+            RollbackCommand.self, RolloutCommand.self, ConfigCommand.self, BenchWriterCommand.self, LabelsCommand.self,
             VersionCommand.self,
         ],
         defaultSubcommand: nil

@@ -1,17 +1,18 @@
 import Foundation
 import LibPQ
 import ShadowGatePairLog
+import ShadowGateTesting
 import Testing
 
 @Suite struct EmbeddedMigrationsTests {
-    @Test("the migrations compiled into the binary equal migrations/ (else run Scripts/embed-migrations.py)")
+    @Test("the migrations compiled into the binary equal migrations/ (else run Scripts/dev/embed-migrations.py)")
     func embeddedCopyIsFresh() throws {
         let onDisk = try MigrationSource.directory(TestDatabase.migrationsDirectory).files()
         let embedded = try MigrationSource.embedded.files()
         #expect(embedded.map(\.relativePath) == onDisk.map(\.relativePath),
-                "Sources/ShadowGatePairLog/EmbeddedMigrations.swift is stale: run Scripts/embed-migrations.py")
+                "Sources/ShadowGatePairLog/EmbeddedMigrations.swift is stale: run Scripts/dev/embed-migrations.py")
         for (a, b) in zip(embedded, onDisk) {
-            #expect(a.sql == b.sql, "\(a.relativePath) differs from its embedded copy: run Scripts/embed-migrations.py")
+            #expect(a.sql == b.sql, "\(a.relativePath) differs from its embedded copy: run Scripts/dev/embed-migrations.py")
         }
         #expect(onDisk.contains { $0.relativePath.hasPrefix("functions/") }, "subfolders are embedded with their relative paths")
     }

@@ -1,4 +1,5 @@
--- Fenced leadership (the promotion controller; any leader-elected role can use it).
+-- Fenced leadership: the promotion controller (role 'promotion') and the label deliverer (role
+-- 'labels'); any leader-elected role can use it.
 --
 -- A leader holds a session advisory lock AND the current epoch of its role in
 -- shadowgate.leader_epochs. Every acquisition bumps the epoch and stores it in the session
@@ -85,4 +86,7 @@ CREATE TRIGGER rollout_events_fence BEFORE INSERT ON shadowgate.rollout_events
     FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
 DROP TRIGGER IF EXISTS rollout_state_fence ON shadowgate.rollout_state;
 CREATE TRIGGER rollout_state_fence BEFORE INSERT OR UPDATE ON shadowgate.rollout_state
+    FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
+DROP TRIGGER IF EXISTS label_delivery_fence ON shadowgate.label_delivery;
+CREATE TRIGGER label_delivery_fence BEFORE INSERT OR UPDATE ON shadowgate.label_delivery
     FOR EACH ROW EXECUTE FUNCTION shadowgate.fence_leader_write();
