@@ -1775,9 +1775,11 @@ BEGIN
        AND NOT pg_try_advisory_lock(p_lock_class, p_lock_object) THEN
         SELECT * INTO v_row FROM shadowgate.leader_epochs WHERE role = p_role;
         IF FOUND AND v_row.confirmed_at < clock_timestamp() - p_stale THEN
+            -- Advisory locks belong to a database: never end a session of another database's leader.
             SELECT l.pid INTO v_pid FROM pg_locks l
             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = p_lock_class::oid
-              AND l.objid = p_lock_object::oid AND l.objsubid = 2;
+              AND l.objid = p_lock_object::oid AND l.objsubid = 2
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
             IF v_pid IS NOT NULL THEN
                 RAISE LOG 'shadowgate: ending the session of silent leader % (pid %, last confirmed %)',
                     v_row.holder, v_pid, v_row.confirmed_at;

@@ -58,6 +58,25 @@ import Testing
         }
     }
 
+    @Test func aChallengerNeverEndsTheLeaderOfAnotherDatabase() async throws {
+        try await onThread {
+            let other = try TestPostgres.migrated("lead")
+            let cs = try TestPostgres.migrated("lead")
+            let elsewhere = try PGConnection(connectionString: other)
+            let a = try PGConnection(connectionString: cs)
+            let b = try PGConnection(connectionString: cs)
+            let admin = try PGConnection(connectionString: cs)
+            defer { elsewhere.close(); a.close(); b.close(); admin.close() }
+            #expect(try acquire(elsewhere, holder: "other-deployment") == 1)
+            #expect(try acquire(a, holder: "a") == 1)
+            try admin.execute("UPDATE shadowgate.leader_epochs SET confirmed_at = clock_timestamp() - interval '10 seconds'")
+            #expect(try acquire(b, holder: "b") == nil)
+            #expect(try waitFor { try acquire(b, holder: "b") } == 2)
+            // Same lock key, same role, another database: its leader's session is untouched.
+            #expect(try elsewhere.execute("SELECT shadowgate.confirm_leadership('promotion', 1)").scalar == "t")
+        }
+    }
+
     @Test func aStaleLeadersWritesAreRefusedAndOthersAreNot() async throws {
         try await onThread {
             let cs = try TestPostgres.migrated("lead")
@@ -82,6 +101,30 @@ import Testing
             try setFlags(person, actor: "cli:test")
             let events = try person.execute("SELECT count(*) FROM shadowgate.rollout_events WHERE actor = 'controller:a'").scalar
             #expect(events == "1")
+        }
+    }
+
+    @Test func aStaleLabelDeliverersCursorMoveIsRefused() async throws {
+        try await onThread {
+            let cs = try TestPostgres.migrated("lead")
+            let deliverer = try PGConnection(connectionString: cs)
+            let person = try PGConnection(connectionString: cs)
+            defer { deliverer.close(); person.close() }
+            let epoch = try deliverer.execute(
+                "SELECT shadowgate.acquire_leadership('labels', 7315, 2, 'deliverer:a', '5 seconds')").scalar
+            #expect(epoch == "1")
+            let move = "UPDATE shadowgate.label_delivery SET cursor_seq = cursor_seq + 1, deliverer = 'deliverer:a'"
+            try deliverer.execute(move)
+            // The controller's role moving on does not touch the deliverer's epoch.
+            try person.execute("""
+                INSERT INTO shadowgate.leader_epochs (role, epoch, holder, holder_pid, acquired_at, confirmed_at)
+                VALUES ('promotion', 7, 'controller:b', 0, now(), now())
+                """)
+            try deliverer.execute(move)
+            try person.execute("UPDATE shadowgate.leader_epochs SET epoch = epoch + 1 WHERE role = 'labels'")
+            let refused = #expect(throws: PGError.self) { try deliverer.execute(move) }
+            #expect(refused?.sqlState == "SGFEN")
+            #expect(try person.execute("SELECT cursor_seq FROM shadowgate.label_delivery").scalar == "2")
         }
     }
 
