@@ -74,6 +74,12 @@ cleanup() {
             [[ -f $f ]] && { echo "--- tail of $f" >&2; tail -15 "$f" >&2; }
         done
     fi
+    if [[ $status != 0 ]]; then
+        # A replica that crashed says why before its backtrace; the rest of its log is kept too.
+        grep -h -B2 -A25 -E 'Fatal error|Crash at|💣' "$WORK"/gw*.log 2>/dev/null | head -80 >&2
+        FAILED_LOGS=/tmp/shadowgate-scale-failed.$$
+        mkdir -p "$FAILED_LOGS" && cp "$WORK"/*.log "$FAILED_LOGS"/ 2>/dev/null && echo "scale-test: logs kept in $FAILED_LOGS" >&2
+    fi
     rm -rf "$WORK"
     left=$(ip netns list | grep -c "^$P" || true)
     [[ $left == 0 ]] || echo "scale-test: WARNING: $left namespace(s) left behind" >&2
