@@ -10,8 +10,18 @@ extension GatewayConfig {
     ///
     /// - Throws: ``ConfigError`` naming the first key that is unknown, missing, of the wrong type or
     ///   out of range, or a cross-key problem (duplicate route names or paths, a mode the route cannot run).
-    public static func parse(yaml: String) throws(ConfigError) -> GatewayConfig {
-        let root: Node
+    /// - Parameter environment: variables that override keys of the file (``ConfigEnvironment``).
+    public static func parse(yaml: String, environment: [String: String] = [:]) throws(ConfigError) -> GatewayConfig {
+        let overrides = ConfigEnvironment(environment)
+        do {
+            return try parse(yaml: yaml, overrides: overrides)
+        } catch {
+            throw overrides.explain(error)
+        }
+    }
+
+    private static func parse(yaml: String, overrides: ConfigEnvironment) throws(ConfigError) -> GatewayConfig {
+        var root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
                 throw ConfigError(key: "", problem: "the file is empty")
@@ -22,8 +32,9 @@ extension GatewayConfig {
         } catch {
             throw ConfigError(key: "", problem: "not valid YAML: \(error)")
         }
+        root = try overrides.apply(to: root)
         let top = try ConfigNode(node: root, path: "").mapping(
-            allowed: ["listen", "tls", "admin", "event_loops", "limits", "database", "feedback", "routes", "grpc"])
+            allowed: ["listen", "tls", "admin", "event_loops", "log_format", "limits", "database", "feedback", "routes", "grpc"])
 
         guard let listenNode = top["listen"] else { throw ConfigError(key: "listen", problem: "is required (e.g. 127.0.0.1:8080)") }
         let listen = try listenNode.hostPort()
@@ -37,6 +48,7 @@ extension GatewayConfig {
             adminTLS = try admin["tls"].map { node throws(ConfigError) in try readListenerTLS(node) }
         }
         let eventLoops = try top["event_loops"]?.int(in: 1...256) ?? Machine.coreCount
+        let logFormat = try top["log_format"].map { node throws(ConfigError) in try LogFormat.read(node) } ?? .text
         let limits = try top["limits"].map { node throws(ConfigError) in try readLimits(node) } ?? LimitsConfig()
         let database = try top["database"].map { node throws(ConfigError) in try readDatabase(node) } ?? DatabaseConfig()
         let feedback = try top["feedback"].map { node throws(ConfigError) in try readFeedback(node) } ?? FeedbackConfig()
@@ -62,7 +74,8 @@ extension GatewayConfig {
         }
         var config = GatewayConfig(
             listen: listen, adminListen: adminListen, eventLoops: eventLoops,
-            limits: limits, database: database, feedback: feedback, routes: routes, listenTLS: listenTLS, adminTLS: adminTLS)
+            limits: limits, database: database, feedback: feedback, routes: routes, listenTLS: listenTLS, adminTLS: adminTLS,
+            logFormat: logFormat)
         config.grpc = try top["grpc"].map { node throws(ConfigError) in try readGRPC(node, routes: routes) }
         return config
     }
@@ -84,11 +97,12 @@ extension GatewayConfig {
 
     private static func readDatabase(_ node: ConfigNode) throws(ConfigError) -> DatabaseConfig {
         let map = try node.mapping(allowed: [
-            "url", "batch_rows", "flush_ms", "queue_capacity", "spool_dir", "spool_max_bytes",
+            "url", "control_url", "batch_rows", "flush_ms", "queue_capacity", "spool_dir", "spool_max_bytes",
             "retention_days", "embedded_data_dir",
         ])
         var db = DatabaseConfig()
         if let n = map["url"] { db.url = try n.nonEmptyString() }
+        if let n = map["control_url"] { db.controlURL = try n.nonEmptyString() }
         if let n = map["batch_rows"] { db.batchRows = try n.int(in: 1...1_000_000) }
         if let n = map["flush_ms"] { db.flushMillis = try n.int(in: 1...60_000) }
         if let n = map["queue_capacity"] { db.queueCapacity = try n.int(in: 1...100_000_000) }

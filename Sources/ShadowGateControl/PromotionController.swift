@@ -61,21 +61,21 @@ public final class PromotionController: Sendable {
         var leader = false
         var backoff = Backoff(initial: .milliseconds(250), maximum: .seconds(5))
         var due: [String: ContinuousClock.Instant] = [:]
+        // Fenced leadership (Leadership.swift): lock + epoch, confirmed every second, own deadline.
+        var leadership = Leadership(role: "promotion", lockClassID: Self.lockClassID, lockObjectID: Self.lockObjectID,
+                                    identity: identity, logger: logger)
         while !thread.isShuttingDown {
             do {
                 if connection == nil {
                     connection = try PGConnection(connectionString: connectionString, applicationName: identity)
                 }
                 guard let connection else { continue }
-                if !leader {
-                    leader = try connection.execute(
-                        "SELECT pg_try_advisory_lock($1::int, $2::int)",
-                        [String(Self.lockClassID), String(Self.lockObjectID)]).scalar == "t"
-                    if leader {
-                        logger.notice("this replica now runs the promotion controller", metadata: ["identity": "\(identity)"])
-                        metrics.leader.record(1)
-                        due = [:]
-                    }
+                let wasLeader = leader
+                leader = try leadership.mayAct(on: connection) != nil
+                if leader, !wasLeader {
+                    logger.notice("this replica now runs the promotion controller", metadata: ["identity": "\(identity)"])
+                    metrics.leader.record(1)
+                    due = [:]
                 }
                 backoff.reset()
                 guard leader else {
@@ -85,12 +85,14 @@ public final class PromotionController: Sendable {
                 let now = ContinuousClock.now
                 for route in routes where due[route.name].map({ $0 <= now }) ?? true {
                     guard let policy = route.promotion else { continue }
+                    guard try leadership.mayAct(on: connection) != nil else { break }
                     due[route.name] = now + policy.evaluateEvery
                     try evaluate(route: route.name, policy: policy, pairLag: Self.pairLag(for: route), on: connection)
                 }
-                let next = due.values.min() ?? now + .seconds(1)
+                let next = min(due.values.min() ?? now + .seconds(1), ContinuousClock.now + .seconds(1))
                 thread.sleep(max(.milliseconds(10), next - ContinuousClock.now))
             } catch {
+                leadership.connectionLost()
                 logger.warning("promotion controller lost PostgreSQL; releasing control and reconnecting", metadata: ["error": "\(error)"])
                 connection?.close()
                 connection = nil

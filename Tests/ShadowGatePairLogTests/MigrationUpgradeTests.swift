@@ -162,7 +162,10 @@ import Testing
         #expect(upgradedSchema == freshSchema)
         #expect(upgradedSchema.contains { $0[0] == "type" && $0[1] == "comparison" })
         let triggers = Set(upgradedSchema.filter { $0[0] == "trigger" }.map { $0[1] })
-        #expect(triggers == ["flags_notify", "labels_fill_value", "labels_reorder_changed", "pairs_fill_stats"], "\(triggers)")
+        #expect(triggers == [
+            "flags_fence", "flags_notify", "label_delivery_fence", "labels_fill_value", "labels_reorder_changed",
+            "pairs_fill_stats", "rollout_events_fence", "rollout_state_fence",
+        ], "\(triggers)")
     }
 
     @Test func rowsWrittenAfterTheUpgradeAreComparedAsOnANewDatabase() async throws {
