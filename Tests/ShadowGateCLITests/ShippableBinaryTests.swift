@@ -85,18 +85,28 @@ struct ShippableBinaryTests {
 
     @Test("log_format: json writes one JSON object per line")
     func jsonLogs() async throws {
-        let port = try freePort()
-        let path = try writeConfig("""
-            listen: 127.0.0.1:\(port)
-            log_format: json
-            routes:
-              - name: churn
-                match: ["/v2/models/churn/infer"]
-                mode: legacy
-                legacy: { url: "http://127.0.0.1:9" }
-            """)
-        let running = try BinaryRunner.start(["serve", "--config", path, "--no-pair-log"])
-        try await waitUntilListening(port: port)
+        // A port from freePort() can be taken by another test's listener before serve binds it
+        // (the whole suite runs in parallel); serve then refuses it and exits, so try another.
+        var started: RunningBinary?
+        for _ in 0..<5 where started == nil {
+            let port = try freePort()
+            let path = try writeConfig("""
+                listen: 127.0.0.1:\(port)
+                log_format: json
+                routes:
+                  - name: churn
+                    match: ["/v2/models/churn/infer"]
+                    mode: legacy
+                    legacy: { url: "http://127.0.0.1:9" }
+                """)
+            let candidate = try BinaryRunner.start(["serve", "--config", path, "--no-pair-log"])
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline, candidate.process.isRunning {
+                if (try? await waitUntilListening(port: port, seconds: 0.5)) != nil, candidate.process.isRunning { started = candidate; break }
+            }
+            if started == nil { candidate.process.terminate(); _ = candidate.finish() }
+        }
+        let running = try #require(started)
         running.process.interrupt()
         let output = running.finish()
         #expect(output.status == 0)
