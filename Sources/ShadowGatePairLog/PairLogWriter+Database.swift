@@ -12,8 +12,7 @@ extension PairLogWriter {
             let action = machine.databaseStep(now: monotonicNanos(), spoolsEmpty: spoolsEmpty)
             switch action {
             case .sleep(until: let deadline?):
-                let secs = Double(deadline &- monotonicNanos()) / 1e9
-                _ = cond.wait(until: Date(timeIntervalSinceNow: max(0.0005, secs)))
+                _ = cond.wait(until: Date(timeIntervalSinceNow: PairLogWriter.waitSeconds(until: deadline, now: monotonicNanos())))
                 continue loop
             case .sleep(until: nil):
                 cond.wait()

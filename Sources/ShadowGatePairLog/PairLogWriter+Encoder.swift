@@ -11,8 +11,7 @@ extension PairLogWriter {
         while true {
             switch machine.encoderStep(now: monotonicNanos(), pairs: &spare, labels: &spareLabels) {
             case .sleep(until: let deadline?):
-                let secs = Double(deadline &- monotonicNanos()) / 1e9
-                _ = cond.wait(until: Date(timeIntervalSinceNow: max(0.0005, secs)))
+                _ = cond.wait(until: Date(timeIntervalSinceNow: PairLogWriter.waitSeconds(until: deadline, now: monotonicNanos())))
             case .sleep(until: nil):
                 cond.wait()
             case .encode:

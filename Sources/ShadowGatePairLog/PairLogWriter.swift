@@ -233,6 +233,15 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     func spool(for kind: PairLogRowKind) -> PairSpool { kind == .pairs ? spool : labelSpool }
 }
 
+extension PairLogWriter {
+    /// How long a thread waits for a state-machine deadline: at least 0.5 ms, and the minimum
+    /// for a deadline already past. (The wrapped-around UInt64 difference of a past deadline is
+    /// ~585 years, which NSCondition.wait(until:) cannot convert and traps on: SIGILL.)
+    static func waitSeconds(until deadline: UInt64, now: UInt64) -> Double {
+        max(0.0005, deadline > now ? Double(deadline - now) / 1e9 : 0)
+    }
+}
+
 func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)

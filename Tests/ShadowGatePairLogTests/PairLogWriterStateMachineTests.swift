@@ -490,4 +490,11 @@ import Testing
         step = m.databaseStep(now: Self.t0, spoolsEmpty: true)
         #expect(step == .exit)
     }
+
+    @Test("a deadline already past waits the minimum, not the wrapped-around difference (NSCondition traps on ~585 years)")
+    func pastDeadlineWaitsTheMinimum() {
+        #expect(PairLogWriter.waitSeconds(until: 5, now: 10) == 0.0005)
+        #expect(PairLogWriter.waitSeconds(until: 10, now: 10) == 0.0005)
+        #expect(PairLogWriter.waitSeconds(until: 2_000_000_000, now: 500_000_000) == 1.5)
+    }
 }
