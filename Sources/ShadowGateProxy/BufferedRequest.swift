@@ -8,9 +8,3 @@ struct BufferedRequest {
     /// Wall-clock receive time, microseconds since the Unix epoch.
     var receivedAtMicros: Int64
 }
-
-/// What the gateway writes back for one request.
-struct GatewayResponse {
-    var head: HTTPResponseHead
-    var body: ByteBuffer
-}

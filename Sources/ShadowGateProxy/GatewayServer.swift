@@ -44,7 +44,7 @@ public final class GatewayServer: Service, Sendable {
         self.logger = logger
         self.drainTimeout = drainTimeout
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoops)
-        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, feedback: feedback, metrics: self.metrics, renderMetrics: renderMetrics)
+        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, feedback: feedback, metrics: self.metrics, renderMetrics: renderMetrics, logger: logger)
         var loops: [ObjectIdentifier: LoopUpstreams] = [:]
         let all = Array(group.makeIterator())
         for loop in all {
@@ -73,7 +73,9 @@ public final class GatewayServer: Service, Sendable {
                     // Own pipelining and error answers (JSON); upstream headers were already validated by llhttp.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
-                    try channel.pipeline.syncOperations.addHandler(GatewayConnectionHandler(gateway: context, upstreams: upstreams))
+                    let connection = GatewayConnectionHandler(gateway: context, upstreams: upstreams)
+                    try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(connection: connection), position: .first)
+                    try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }
         let channel = try await bootstrap.bind(host: config.listen.host, port: config.listen.port).get()
@@ -81,6 +83,9 @@ public final class GatewayServer: Service, Sendable {
         logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "routes": "\(config.routes.map(\.name))"])
         return channel.localAddress!
     }
+
+    /// Mirrored exchanges whose pair is not recorded yet (never negative).
+    public var inFlightCount: Int { context.inFlight.count }
 
     /// The bound address, once started.
     public var localAddress: SocketAddress? { state.withLock { $0.serverChannel?.localAddress } }
@@ -113,7 +118,13 @@ public final class GatewayServer: Service, Sendable {
             try? await closed.get()
             timer.cancel()
         }
+        // Every exchange is bounded by its upstream timeout, so this ends; the deadline is a second bound.
+        let release = group.next().scheduleTask(deadline: deadline + .seconds(5)) { [context] in context.inFlight.releaseWaiters() }
         await context.inFlight.waitUntilIdle()
+        release.cancel()
+        if context.inFlight.count > 0 {
+            logger.warning("drain deadline passed with exchanges in flight", metadata: ["in_flight": "\(context.inFlight.count)"])
+        }
         for upstreams in loops.values {
             try? await upstreams.eventLoop.submit { upstreams.shutdown() }.get()
         }
@@ -123,12 +134,19 @@ public final class GatewayServer: Service, Sendable {
 
     private func register(_ channel: Channel) {
         let id = ObjectIdentifier(channel)
+        let maxConnections = config.limits.maxConnections
+        var overLimit = false
         let rejected = state.withLock { state -> Bool in
             if state.stopped { return true }
+            if state.connections.count >= maxConnections {
+                overLimit = true
+                return true
+            }
             state.connections[id] = channel
             return false
         }
         if rejected {
+            if overLimit { metrics.error(kind: "connection_limit") }
             channel.close(promise: nil)
             return
         }

@@ -38,35 +38,39 @@ struct ShadowDispatcher {
             return
         }
 
-        context.inFlight.begin()
-        let join = PairJoin(recorder: PairRecorder(
-            context: context, routeIndex: routeIndex, route: route, flags: flags, serving: serving,
-            requestID: requestID, request: request))
+        // The shadow's fate is decided before either exchange starts, so a primary that completes
+        // synchronously (a saturated pool answers at once) cannot record the pair early or twice.
         var shadowPool: UpstreamPool?
+        let shadow: PairJoin.StateMachine.Shadow
         if let pool = upstreams.pool(route: routeIndex, role: serving.other) {
             if (request.body?.readableBytes ?? 0) > context.config.limits.mirrorMaxBodyBytes {
-                join.skip = .bodyTooLarge
+                shadow = .skipped(.bodyTooLarge)
             } else if flags.shadowPercent < 100, !isSampled(requestID: requestID, percent: flags.shadowPercent) {
-                join.skip = .sampledOut
+                shadow = .skipped(.sampledOut)
             } else if pool.isSaturated {
-                join.skip = .poolSaturated
+                shadow = .skipped(.poolSaturated)
+            } else if pool.isCircuitOpen {
+                shadow = .skipped(.circuitOpen)
             } else {
+                shadow = .mirrored
                 shadowPool = pool
             }
         } else {
-            join.skip = .noShadowUpstream
+            shadow = .skipped(.noShadowUpstream)
         }
-        if let skip = join.skip { metrics.shadowSkipped(route: routeIndex, reason: skip) }
+        if case .skipped(let reason) = shadow { metrics.shadowSkipped(route: routeIndex, reason: reason) }
+        let join = PairJoin(shadow: shadow, recorder: PairRecorder(
+            context: context, routeIndex: routeIndex, route: route, flags: flags, serving: serving,
+            requestID: requestID, request: request))
 
         primaryPool.execute(upstreamRequest(request, headers: forwarded, to: primaryPool.upstream)) { result in
             metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
             respond(clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
-            join.primaryDone(result)
+            join.primaryCompleted(result)
         }
         if let shadowPool {
-            join.awaitingShadow = true
             shadowPool.execute(upstreamRequest(request, headers: forwarded, to: shadowPool.upstream)) { result in
-                join.shadowDone(result)
+                join.shadowCompleted(result)
             }
         }
     }
@@ -132,13 +136,23 @@ struct ShadowDispatcher {
             let failure = result.failure ?? .connectionClosed
             let status: HTTPResponseStatus = switch failure {
             case .timeout: .gatewayTimeout
-            case .poolSaturated, .shuttingDown: .serviceUnavailable
+            case .poolSaturated, .shuttingDown, .circuitOpen: .serviceUnavailable
             default: .badGateway
             }
-            let detail = failure == .timeout ? "timed out after \(upstream.timeoutMillis) ms" : failure.reason
-            context.metrics.request(route: routeIndex, servedBy: role, status: Int(status.code))
             let route = context.routeTable.routes[routeIndex].name
-            return .json(.init(status: status, message: "\(role.rawValue) upstream \(upstream.url) for route '\(route)': \(detail)"),
+            switch failure {
+            case .connectFailed, .malformedResponse:
+                // The detail (socket errors, parser state) is for the operator, never the client.
+                context.logger.warning("upstream exchange failed", metadata: [
+                    "route": "\(route)", "model": "\(role.rawValue)", "upstream": "\(upstream.url)",
+                    "request_id": "\(requestID)", "error": "\(failure.reason)",
+                ])
+            default:
+                break
+            }
+            let detail = failure == .timeout ? "timed out after \(upstream.timeoutMillis) ms" : failure.clientReason
+            context.metrics.request(route: routeIndex, servedBy: role, status: Int(status.code))
+            return .json(.init(status: status, message: "\(role.rawValue) upstream \(upstream.url) for route '\(route)' \(detail)"),
                          version: request.head.version, requestID: requestID, servedBy: role)
         }
         var headers = response.head.headers
@@ -155,28 +169,34 @@ struct ShadowDispatcher {
     }
 }
 
-/// Waits for both sides of a mirrored request, then records the pair once. Confined to the event loop.
+/// Waits for both sides of a mirrored request, then records the pair exactly once (see
+/// ``StateMachine``). Counts as in flight from creation until the record is submitted, so a drain
+/// waits for it. Confined to the event loop.
 final class PairJoin {
-    let recorder: PairRecorder
-    var skip: ShadowSkipReason?
-    var awaitingShadow = false
-    private var primary: UpstreamResult?
-    private var shadow: UpstreamResult?
+    private let recorder: PairRecorder
+    private var machine: StateMachine
 
-    init(recorder: PairRecorder) { self.recorder = recorder }
-
-    func primaryDone(_ result: UpstreamResult) {
-        primary = result
-        finishIfReady()
+    init(shadow: StateMachine.Shadow, recorder: PairRecorder) {
+        self.recorder = recorder
+        self.machine = StateMachine(shadow: shadow)
+        recorder.context.inFlight.begin()
     }
 
-    func shadowDone(_ result: UpstreamResult) {
-        shadow = result
-        finishIfReady()
+    func primaryCompleted(_ result: UpstreamResult) {
+        run(machine.primaryCompleted(result))
     }
 
-    private func finishIfReady() {
-        guard let primary, !awaitingShadow || shadow != nil else { return }
-        recorder.record(primary: primary, shadow: shadow, skip: skip)
+    func shadowCompleted(_ result: UpstreamResult) {
+        run(machine.shadowCompleted(result))
+    }
+
+    private func run(_ action: StateMachine.Action) {
+        switch action {
+        case .none:
+            return
+        case .record(let primary, let shadow, let skip):
+            recorder.record(primary: primary, shadow: shadow, skip: skip)
+            recorder.context.inFlight.end()
+        }
     }
 }
