@@ -27,6 +27,7 @@ public final class GatewayServer: Service, Sendable {
         var serverChannel: Channel?
         var connections: [ObjectIdentifier: Channel] = [:]
         var stopped = false
+        var finished = false
     }
 
     public init(
@@ -87,6 +88,9 @@ public final class GatewayServer: Service, Sendable {
     /// Mirrored exchanges whose pair is not recorded yet (never negative).
     public var inFlightCount: Int { context.inFlight.count }
 
+    /// True once ``shutdown()`` has finished draining and released the event loops.
+    public var isStopped: Bool { state.withLock { $0.finished } }
+
     /// The bound address, once started.
     public var localAddress: SocketAddress? { state.withLock { $0.serverChannel?.localAddress } }
 
@@ -129,6 +133,7 @@ public final class GatewayServer: Service, Sendable {
             try? await upstreams.eventLoop.submit { upstreams.shutdown() }.get()
         }
         try? await group.shutdownGracefully()
+        state.withLock { $0.finished = true }
         logger.info("stopped")
     }
 
