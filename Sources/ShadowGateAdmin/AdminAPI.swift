@@ -1,4 +1,5 @@
 import LibPQ
+import Logging
 import NIOHTTP1
 import ShadowGateControl
 import ShadowGateCore
@@ -29,6 +30,7 @@ public struct AdminAPI: Sendable {
         }
     }
 
+    private static let logger = Logger(label: "shadowgate.admin")
     private let token: [UInt8]
     private let routes: [String: RouteConfig]
     private let database: SerialDatabase
@@ -76,10 +78,14 @@ public struct AdminAPI: Sendable {
             case .unknownRoute: return .error(.notFound, error.message)
             case .invalidValue: return .error(.unprocessableEntity, error.message)
             case .conflict: return .error(.conflict, error.message + "; read the flags again and retry")
-            case .database: return .error(.serviceUnavailable, error.message)
+            case .database:
+                // libpq's text (host names, SQL) is for the log, never for a client.
+                Self.logger.error("flag database error", metadata: ["error": "\(error.message)"])
+                return .error(.serviceUnavailable, "the flag database is unavailable; the gateway's log has the detail")
             }
         } catch {
-            return .error(.serviceUnavailable, "the flag database is unavailable: \(error)")
+            Self.logger.error("flag database error", metadata: ["error": "\(error)"])
+            return .error(.serviceUnavailable, "the flag database is unavailable; the gateway's log has the detail")
         }
     }
 

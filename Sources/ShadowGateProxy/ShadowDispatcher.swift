@@ -27,11 +27,10 @@ struct ShadowDispatcher {
             respond(.json(.init(status: .badGateway, message: "route '\(route.name)' has no \(serving.rawValue) upstream"), version: request.head.version, requestID: requestID))
             return
         }
-        let forwarded = forwardedHeaders(request, requestID: requestID)
         let metrics = context.metrics
 
         guard flags.mirrors else {
-            primaryPool.execute(upstreamRequest(request, headers: forwarded, to: primaryPool.upstream)) { result in
+            primaryPool.execute(upstreamRequest(request, requestID: requestID, to: primaryPool.upstream)) { result in
                 metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
                 respond(clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
             }
@@ -63,13 +62,13 @@ struct ShadowDispatcher {
             context: context, routeIndex: routeIndex, route: route, flags: flags, serving: serving,
             requestID: requestID, request: request))
 
-        primaryPool.execute(upstreamRequest(request, headers: forwarded, to: primaryPool.upstream)) { result in
+        primaryPool.execute(upstreamRequest(request, requestID: requestID, to: primaryPool.upstream)) { result in
             metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
             respond(clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
             join.primaryCompleted(result)
         }
         if let shadowPool {
-            shadowPool.execute(upstreamRequest(request, headers: forwarded, to: shadowPool.upstream)) { result in
+            shadowPool.execute(upstreamRequest(request, requestID: requestID, to: shadowPool.upstream)) { result in
                 join.shadowCompleted(result)
             }
         }
@@ -83,7 +82,7 @@ struct ShadowDispatcher {
             respond(.json(.init(status: .badGateway, message: "route '\(route.name)' has no \(role.rawValue) upstream"), version: request.head.version, requestID: requestID))
             return
         }
-        pool.execute(upstreamRequest(request, headers: forwardedHeaders(request, requestID: requestID), to: pool.upstream)) { result in
+        pool.execute(upstreamRequest(request, requestID: requestID, to: pool.upstream)) { result in
             respond(clientResponse(result, role: role, upstream: pool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
         }
     }
@@ -107,25 +106,16 @@ struct ShadowDispatcher {
         return StickyBucket.isLearner(bucket: hash, percent: percent)
     }
 
-    /// The client's headers as both upstreams get them (before `host`): hop-by-hop removed, request id and length set.
-    private func forwardedHeaders(_ request: BufferedRequest, requestID: String) -> HTTPHeaders {
-        var headers = request.head.headers
-        headers.removeHopByHop()
-        headers.remove(name: "content-length")
-        headers.replaceOrAdd(name: "x-request-id", value: requestID)
+    /// The request as `upstream` gets it: the client's method, path (under the upstream's base path),
+    /// body and headers (see ``HTTPHeaders/forwarded(from:requestID:contentLength:host:)``).
+    private func upstreamRequest(_ request: BufferedRequest, requestID: String, to upstream: UpstreamConfig) -> UpstreamRequest {
         let bodyBytes = request.body?.readableBytes ?? 0
         let method = request.head.method
-        if bodyBytes > 0 || !(method == .GET || method == .HEAD || method == .DELETE || method == .OPTIONS) {
-            headers.add(name: "content-length", value: String(bodyBytes))
-        }
-        return headers
-    }
-
-    private func upstreamRequest(_ request: BufferedRequest, headers: HTTPHeaders, to upstream: UpstreamConfig) -> UpstreamRequest {
-        var headers = headers
-        headers.replaceOrAdd(name: "host", value: upstream.authority)
+        let sendsLength = bodyBytes > 0 || !(method == .GET || method == .HEAD || method == .DELETE || method == .OPTIONS)
+        let headers = HTTPHeaders.forwarded(
+            from: request.head.headers, requestID: requestID, contentLength: sendsLength ? bodyBytes : nil, host: upstream.authority)
         let uri = upstream.basePath.isEmpty ? request.head.uri : upstream.basePath + request.head.uri
-        return UpstreamRequest(head: HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: headers), body: request.body)
+        return UpstreamRequest(head: HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers), body: request.body)
     }
 
     private func clientResponse(
@@ -155,15 +145,10 @@ struct ShadowDispatcher {
             return .json(.init(status: status, message: "\(role.rawValue) upstream \(upstream.url) for route '\(route)' \(detail)"),
                          version: request.head.version, requestID: requestID, servedBy: role)
         }
-        var headers = response.head.headers
-        headers.removeHopByHop()
         // The body is passed on whole: its length is known even when the upstream sent it chunked.
-        if request.head.method != .HEAD {
-            let length = String(response.body.readableBytes)
-            if headers.first(name: "content-length") != length { headers.replaceOrAdd(name: "content-length", value: length) }
-        }
-        headers.replaceOrAdd(name: "x-request-id", value: requestID)
-        headers.add(name: "x-shadowgate-served-by", value: role.rawValue)
+        let headers = HTTPHeaders.toClient(
+            from: response.head.headers, bodyLength: request.head.method == .HEAD ? nil : response.body.readableBytes,
+            requestID: requestID, servedBy: role.rawValue)
         context.metrics.request(route: routeIndex, servedBy: role, status: Int(response.head.status.code))
         return GatewayResponse(head: HTTPResponseHead(version: request.head.version, status: response.head.status, headers: headers), body: response.body)
     }
