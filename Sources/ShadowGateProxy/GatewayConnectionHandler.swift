@@ -44,7 +44,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        // The machine starts with the idle deadline; the timer is armed once the handler has a context.
+        // The loop's clock (virtual in an EmbeddedChannel): the connection's life starts now.
+        machine = StateMachine(timeouts: machine.timeouts, maxQueued: Self.maxQueued, now: context.eventLoop.now)
         if let at = machine.initialTimer { armTimer(at, context: context) }
     }
 
@@ -59,14 +60,14 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// Raw bytes arrived (seen by ``ClientBytesObserver`` before HTTP decoding): a head has begun.
     func bytesReceived() {
         guard let context else { return }
-        perform(machine.bytesReceived(now: .now()), context: context)
+        perform(machine.bytesReceived(now: context.eventLoop.now), context: context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard machine.input != .ignoring, !machine.isClosed else { return }
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
-            perform(machine.headReceived(now: .now()), context: context)
+            perform(machine.headReceived(now: context.eventLoop.now), context: context)
             if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init),
                length > gateway.config.limits.maxBodyBytes {
                 refuse(context: context, status: .payloadTooLarge, kind: "body_too_large",
@@ -94,7 +95,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             let request = BufferedRequest(head: requestHead, body: body, receivedAtMicros: WallClock.nowMicros())
             head = nil
             body = nil
-            perform(machine.requestReceived(.request(request), now: .now()), context: context)
+            perform(machine.requestReceived(.request(request), now: context.eventLoop.now), context: context)
         }
     }
 
@@ -163,7 +164,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             let handler = bound.value
             handler.timer = nil
             guard let context = handler.context else { return }
-            handler.perform(handler.machine.timerFired(now: .now()), context: context)
+            handler.perform(handler.machine.timerFired(now: context.eventLoop.now), context: context)
         }
     }
 
@@ -240,13 +241,13 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         if !keepOpen {
             let done = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-            _ = machine.answerWritten(keptOpen: false, now: .now())
+            _ = machine.answerWritten(keptOpen: false, now: context.eventLoop.now)
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
             return
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        let (action, readAgain) = machine.answerWritten(keptOpen: true, now: .now())
+        let (action, readAgain) = machine.answerWritten(keptOpen: true, now: context.eventLoop.now)
         if readAgain { context.read() }
         perform(action, context: context)
     }
