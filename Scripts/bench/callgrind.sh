@@ -22,6 +22,7 @@ base=${PORT_BASE:-28080}
 LEGACY_PORT=$((base + 1)) LEARNER_PORT=$((base + 2)) GATE_PORT=$((base + 3))
 WORK=$(mktemp -d /tmp/shadowgate-callgrind.XXXXXX)
 OUT_DIR=${OUT_DIR:-$WORK}
+mkdir -p "$OUT_DIR"
 PIDS=()
 cleanup() {
     local p
@@ -56,7 +57,7 @@ valgrind --tool=callgrind --callgrind-out-file="$OUT_DIR/callgrind.out.%p" "$GAT
 gpid=$!; PIDS=("$gpid" "${PIDS[@]}")
 for _ in $(seq 600); do
     curl -fsS -o /dev/null "http://127.0.0.1:$GATE_PORT/healthz" 2>/dev/null && break
-    kill -0 "$gpid" 2>/dev/null || { tail -n 20 "$WORK/gate.log" >&2; die "gateway exited at start"; }
+    kill -0 "$gpid" 2>/dev/null || { tail -n 40 "$WORK/gate.log" >&2; die "gateway exited at start"; }
     sleep 0.2
 done
 python3 "$B/load.py" "$GATE_PORT" "${WARMUP:-300}" "${CONNS:-4}"
