@@ -6,13 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-Scripts/install-deps.sh
+Scripts/dev/install-deps.sh
 
 PG_DIR=${SHADOWGATE_TEST_PG_DIR:-$(mktemp -d /tmp/shadowgate-test-pg.XXXXXX)}
 export SHADOWGATE_TEST_PG_DIR=$PG_DIR
-cleanup() { Scripts/pg/stop.sh --rm "$PG_DIR" || true; }
+cleanup() { Scripts/postgres/stop.sh --rm "$PG_DIR" || true; }
 trap cleanup EXIT
-SHADOWGATE_TEST_DATABASE_URL=$(Scripts/pg/start.sh --fast "$PG_DIR")
+SHADOWGATE_TEST_DATABASE_URL=$(Scripts/postgres/start.sh --fast "$PG_DIR")
 export SHADOWGATE_TEST_DATABASE_URL
 echo "test.sh: PostgreSQL for tests at $SHADOWGATE_TEST_DATABASE_URL" >&2
 

@@ -1,8 +1,10 @@
 import LibPQ
 import Logging
 import NIOHTTP1
+import ShadowGateAdapters
+import ShadowGateConfig
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGateRouting
 
 /// The admin API's behaviour, apart from sockets: authentication, routing, validation, and the
 /// flag reads and changes through ``FlagStore``.
@@ -79,13 +81,13 @@ public struct AdminAPI: Sendable {
             case .invalidValue: return .error(.unprocessableEntity, error.message)
             case .conflict: return .error(.conflict, error.message + "; read the flags again and retry")
             case .database:
-                // libpq's text (host names, SQL) is for the log, never for a client.
+                // The store's message is already a plain sentence (no connection string, no SQL); log it too.
                 Self.logger.error("flag database error", metadata: ["error": "\(error.message)"])
-                return .error(.serviceUnavailable, "the flag database is unavailable; the gateway's log has the detail")
+                return .error(.serviceUnavailable, error.message)
             }
         } catch {
             Self.logger.error("flag database error", metadata: ["error": "\(error)"])
-            return .error(.serviceUnavailable, "the flag database is unavailable; the gateway's log has the detail")
+            return .error(.serviceUnavailable, "the flag database is unavailable: \(error)")
         }
     }
 

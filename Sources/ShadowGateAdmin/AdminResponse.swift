@@ -1,5 +1,5 @@
 import NIOHTTP1
-import ShadowGateCore
+import ShadowGateAdapters
 
 /// An admin API answer: a status and a JSON body (errors are `{"error": "..."}`).
 public struct AdminResponse: Sendable, Equatable {

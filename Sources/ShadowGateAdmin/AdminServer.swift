@@ -3,7 +3,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGateTLS
 
 /// The admin API's own HTTP listener (`admin.listen`), apart from the data path's.
 ///
@@ -14,8 +15,11 @@ public final class AdminServer: Service, Sendable {
     private let api: AdminAPI
     private let logger: Logger
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    /// `admin.tls`: HTTPS (optionally mTLS) instead of plain HTTP.
+    private let tls: ListenerTLS?
 
-    public init(address: HostPort, api: AdminAPI, logger: Logger) {
+    public init(address: HostPort, api: AdminAPI, logger: Logger, tls: ListenerTLS? = nil) {
+        self.tls = tls
         self.address = address
         self.api = api
         self.logger = logger
@@ -23,10 +27,12 @@ public final class AdminServer: Service, Sendable {
 
     public func run() async throws {
         let api = self.api
+        let tls = self.tls
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(AdminRequestHandler(api: api))
                 }

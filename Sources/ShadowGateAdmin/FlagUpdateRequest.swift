@@ -1,5 +1,5 @@
 import Foundation
-import ShadowGateCore
+import ShadowGateRouting
 
 /// The body of `PUT /admin/routes/{name}`: `{"mode": "canary", "canary_percent": 5, "reason": "..."}`.
 ///

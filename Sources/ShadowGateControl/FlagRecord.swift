@@ -1,4 +1,4 @@
-import ShadowGateCore
+import ShadowGateRouting
 
 /// One row of `shadowgate.flags`: a route's live traffic split and who set it last.
 public struct FlagRecord: Sendable, Hashable {

@@ -1,5 +1,7 @@
 import LibPQ
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePromotion
+import ShadowGateRouting
 
 /// Reads and changes `shadowgate.flags` over one libpq connection.
 ///
@@ -23,7 +25,7 @@ public struct FlagStore: Sendable {
         do {
             return try connection.execute("SELECT \(Self.columns) FROM shadowgate.flags ORDER BY route").rows.compactMap(Self.record)
         } catch {
-            throw FlagStoreError(.database, "the flags could not be read: \(error)")
+            throw FlagStoreError(.database, "the flags could not be read: \(error)", underlying: error as? PGError)
         }
     }
 
@@ -32,7 +34,7 @@ public struct FlagStore: Sendable {
         do {
             return try connection.execute("SELECT \(Self.columns) FROM shadowgate.flags WHERE route = $1", [route]).rows.first.flatMap(Self.record)
         } catch {
-            throw FlagStoreError(.database, "the flags of route '\(route)' could not be read: \(error)")
+            throw FlagStoreError(.database, "the flags of route '\(route)' could not be read: \(error)", underlying: error as? PGError)
         }
     }
 
@@ -49,7 +51,7 @@ public struct FlagStore: Sendable {
                     [route.name, flags.mode.rawValue, String(flags.canaryPercent), String(flags.shadowPercent)])
                 if result.scalar == "t" { seeded.append(route.name) }
             } catch {
-                throw FlagStoreError(.database, "the flags of route '\(route.name)' could not be seeded: \(error)")
+                throw FlagStoreError(.database, "the flags of route '\(route.name)' could not be seeded: \(error)", underlying: error as? PGError)
             }
         }
         return seeded

@@ -2,7 +2,7 @@ import Foundation
 import LibPQ
 import Logging
 import Metrics
-import ShadowGateCore
+import ShadowGateRouting
 
 /// Keeps a gateway's live flags equal to `shadowgate.flags`.
 ///
@@ -19,7 +19,7 @@ public final class FlagWatcher: Sendable {
     private let refresh: Duration
     private let logger: Logger
     private let apply: @Sendable ([FlagRecord]) -> Void
-    private let thread = BackgroundThread(name: "shadowgate-flags")
+    private let thread = BlockingExecutor(name: "shadowgate-flags")
 
     /// - Parameter apply: called with every route's flags after each read (the first read
     ///   included), from the watcher's thread.
@@ -34,19 +34,19 @@ public final class FlagWatcher: Sendable {
     }
 
     public func start() {
-        thread.start { [self] thread in run(thread) }
+        thread.execute { [self] in run(thread) }
     }
 
     public func stop() {
-        thread.stop()
+        thread.shutdownAndWait()
     }
 
-    private func run(_ thread: BackgroundThread) {
-        var backoff = Duration.milliseconds(250)
+    private func run(_ thread: BlockingExecutor) {
+        var backoff = Backoff(initial: .milliseconds(250), maximum: .seconds(5))
         var connection: PGConnection?
         var lastRead = ContinuousClock.now
         var outageLogged = false
-        while !thread.isStopping {
+        while !thread.isShuttingDown {
             do {
                 if connection == nil {
                     let fresh = try PGConnection(connectionString: connectionString, applicationName: "shadowgate-flags")
@@ -54,7 +54,7 @@ public final class FlagWatcher: Sendable {
                     connection = fresh
                     try read(fresh)
                     lastRead = .now
-                    backoff = .milliseconds(250)
+                    backoff.reset()
                     if outageLogged { logger.notice("flag watcher reconnected") }
                     outageLogged = false
                 }
@@ -72,8 +72,7 @@ public final class FlagWatcher: Sendable {
                     logger.warning("flag watcher lost PostgreSQL; serving with the last flags and reconnecting", metadata: ["error": "\(error)"])
                     outageLogged = true
                 }
-                thread.sleep(backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                thread.sleep(backoff.next())
             }
         }
         connection?.close()

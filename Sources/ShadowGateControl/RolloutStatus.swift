@@ -1,5 +1,4 @@
 import LibPQ
-import ShadowGateCore
 
 /// Where a route stands in its rollout and why: its flags, the controller's last evaluation, which
 /// replica holds the controller lock, and the latest rollout events. Read by `shadowgate rollout status`.
@@ -12,8 +11,12 @@ public struct RolloutStatus: Sendable {
         public var passingSince: String?
         public var rolledBackAt: String?
         public var learnerVersion: String?
-        /// One line per gate: name, value, bound, threshold, hard/soft, outcome.
+        /// One line per gate: name, value, bound, threshold, hard/soft, outcome, and for evidence
+        /// gates the lower and upper confidence bounds, the evidence count and the gate's alpha ("" otherwise).
         public var gates: [[String]]
+        /// One sentence on the evidence the gates rest on (counts since the restart, learner
+        /// versions, detectors); `nil` before the first evidence-based evaluation.
+        public var evidence: String?
         public var controller: String
     }
 
@@ -49,7 +52,16 @@ public struct RolloutStatus: Sendable {
             SELECT to_char(evaluated_at, 'YYYY-MM-DD HH24:MI:SS TZ') AS evaluated_at, outcome, decision, reason,
                    to_char(passing_since, 'HH24:MI:SS') AS passing_since, to_char(rolled_back_at, 'HH24:MI:SS') AS rolled_back_at,
                    learner_version, controller, g->>'gate' AS gate, g->>'value' AS value, g->>'bound' AS bound,
-                   g->>'threshold' AS threshold, g->>'hard' AS hard, g->>'outcome' AS gate_outcome
+                   g->>'threshold' AS threshold, g->>'hard' AS hard, g->>'outcome' AS gate_outcome,
+                   g->>'lower' AS lower, g->>'upper' AS upper, g->>'evidence' AS evidence, g->>'alpha' AS alpha,
+                   format('%s labelled of %s pairs since %s, learner versions %s … %s; detectors: %s',
+                          s.metrics->'evidence'->>'labelled', s.metrics->'evidence'->>'pairs',
+                          to_char(to_timestamp((s.metrics->'evidence'->>'since')::float8), 'HH24:MI:SS'),
+                          coalesce(s.metrics->'evidence'->>'first_learner_version', '?'),
+                          coalesce(s.metrics->'evidence'->>'last_learner_version', '?'),
+                          coalesce((SELECT string_agg(format('%s %s of %s', d->>'name', round((d->>'statistic')::numeric, 2), d->>'threshold'), ', ')
+                                    FROM jsonb_array_elements(s.metrics->'evidence'->'detectors') d), 'none')) AS evidence_text,
+                   s.metrics ? 'evidence' AS has_evidence
             FROM shadowgate.rollout_state s LEFT JOIN LATERAL jsonb_array_elements(s.gates) g ON true
             WHERE s.route = $1
             """, [route])
@@ -64,8 +76,11 @@ public struct RolloutStatus: Sendable {
                     guard let gate = state.value("gate", row: row) else { return nil }
                     return [gate, state.value("value", row: row) ?? "n/a", state.value("bound", row: row) ?? "n/a",
                             state.value("threshold", row: row) ?? "", state.value("hard", row: row) == "true" ? "hard" : "soft",
-                            state.value("gate_outcome", row: row) ?? ""]
+                            state.value("gate_outcome", row: row) ?? "",
+                            state.value("lower", row: row) ?? "", state.value("upper", row: row) ?? "",
+                            state.value("evidence", row: row) ?? "", state.value("alpha", row: row) ?? ""]
                 },
+                evidence: v("has_evidence") == "t" ? v("evidence_text") : nil,
                 controller: v("controller") ?? "")
         }
         let rows = try connection.execute(

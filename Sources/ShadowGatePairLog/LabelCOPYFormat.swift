@@ -22,13 +22,15 @@ enum LabelCOPYFormat {
     static let copyStageSQL = "COPY pg_temp.\(stageTable) \(columnList) FROM STDIN"
 
     /// The newest label per key in the batch replaces the stored one unless that one is newer.
+    /// label_value is computed here, set-based, so the row trigger `labels_fill_value` (kept for
+    /// plain-SQL writers) does not fire: it cost about as much as the insert itself.
     static let upsertSQL = """
-        INSERT INTO shadowgate.labels \(columnList)
-        SELECT DISTINCT ON (request_id, row_index) \(columns.joined(separator: ", "))
+        INSERT INTO shadowgate.labels (\(columns.joined(separator: ", ")), label_value)
+        SELECT DISTINCT ON (request_id, row_index) \(columns.joined(separator: ", ")), shadowgate.parse_float(label)
         FROM pg_temp.\(stageTable)
         ORDER BY request_id, row_index, received_at DESC, seq DESC
         ON CONFLICT (request_id, row_index) DO UPDATE
-            SET route = EXCLUDED.route, label = EXCLUDED.label, label_value = EXCLUDED.label_value,
+            SET route = coalesce(EXCLUDED.route, shadowgate.labels.route), label = EXCLUDED.label, label_value = EXCLUDED.label_value,
                 received_at = EXCLUDED.received_at
             WHERE shadowgate.labels.received_at <= EXCLUDED.received_at
         """

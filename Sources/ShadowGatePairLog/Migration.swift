@@ -10,10 +10,16 @@ public struct Migration: Sendable, Hashable {
         self.version = version
         self.name = name
         self.sql = sql
+        checksum = Self.checksum(of: sql)
+    }
+
+    /// FNV-1a 64-bit hash of `text` as 16 hex digits: what `schema_migrations` and
+    /// `schema_functions` record.
+    public static func checksum(of text: String) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in sql.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
         let hex = String(h, radix: 16)
-        checksum = String(repeating: "0", count: 16 - hex.count) + hex
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// Parses `NNNN_name.sql`; `nil` for any other file name.

@@ -4,7 +4,7 @@ enum PairLogRowKind: String, Sendable {
 }
 
 /// Encoded COPY text rows of one kind plus where each row ends, so a batch can be split to find a bad row.
-struct PairBatch: Sendable {
+struct PairBatch: Sendable, Equatable {
     var kind: PairLogRowKind
     var bytes: [UInt8]
     /// Offset just past each row's terminating newline.

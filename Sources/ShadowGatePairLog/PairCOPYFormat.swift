@@ -1,5 +1,5 @@
 import LibPQ
-import ShadowGateCore
+import ShadowGatePairRecord
 
 /// How a ``PairRecord`` becomes one row of `COPY shadowgate.pairs (…) FROM STDIN` text data.
 ///

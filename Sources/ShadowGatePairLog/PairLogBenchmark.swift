@@ -1,10 +1,12 @@
 import Foundation
 import LibPQ
 import Logging
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePairRecord
+import ShadowGatePromotion
 
 /// The pair writer alone, against a real server: the figure to compare with `psql \copy` of the
-/// same rows (`Scripts/pg/bench_copy.sh` generates identical rows in SQL, see ``record(_:baseMicros:)``).
+/// same rows (`Scripts/benchmarks/writer/bench_copy.sh` generates identical rows in SQL, see ``record(_:baseMicros:)``).
 public enum PairLogBenchmark {
     /// Writes `rows` synthetic pairs (~600 bytes each, like the anchors' rows) through a
     /// ``PairLogWriter`` into `shadowgate.pairs` and times it from the first `submit` until every
@@ -62,7 +64,7 @@ public enum PairLogBenchmark {
     }
 
     /// TRUNCATE of pairs and of the tables its trigger fills (those that exist): a run starts
-    /// from what a fresh database has, whatever ran before (`Scripts/pg/bench_copy.sh` does the same).
+    /// from what a fresh database has, whatever ran before (`Scripts/benchmarks/writer/bench_copy.sh` does the same).
     static let emptyTablesSQL = """
         DO $$ BEGIN
             EXECUTE 'TRUNCATE ' || (SELECT string_agg(t, ', ') FROM unnest(ARRAY['shadowgate.pairs', 'shadowgate.pair_stats',
@@ -70,7 +72,7 @@ public enum PairLogBenchmark {
         END $$
         """
 
-    /// Row `i` of the benchmark data. `Scripts/pg/bench_copy.sh` builds the same values in SQL;
+    /// Row `i` of the benchmark data. `Scripts/benchmarks/writer/bench_copy.sh` builds the same values in SQL;
     /// change both together.
     public static func record(_ i: Int, baseMicros: Int64) -> PairRecord {
         let a = (i &* 7919) % 10_000

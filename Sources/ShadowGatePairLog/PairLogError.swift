@@ -1,9 +1,9 @@
 /// An error of the pair log's own machinery (migrations, embedded cluster, writer setup).
 ///
 /// A struct around a small code to match on, with the context a person needs; `description` is
-/// one clear sentence. Database errors themselves stay `LibPQ.PGError` and may be the
-/// `underlying` error here.
-public struct PairLogError: Error, Sendable, CustomStringConvertible {
+/// one clear sentence (with the underlying error's own plain sentence). Database errors themselves
+/// stay `LibPQ.PGError` and may be the `underlying` error here; ``debugDescription`` shows its detail.
+public struct PairLogError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         enum Base: String, Sendable, Hashable {
             case migrationsNotFound, invalidMigration, migrationFailed
@@ -39,6 +39,11 @@ public struct PairLogError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         if let underlying { return "\(message): \(underlying)" }
+        return message
+    }
+
+    public var debugDescription: String {
+        if let underlying { return "\(message): \(String(reflecting: underlying))" }
         return message
     }
 }

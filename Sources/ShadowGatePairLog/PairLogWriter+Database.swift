@@ -5,107 +5,55 @@ import Logging
 extension PairLogWriter {
 
     /// The database thread: connect, write handed-off batches, replay the spool, partition upkeep,
-    /// roll-up of the per-minute value counts.
+    /// roll-up of the per-minute value counts — in the order ``StateMachine/databaseStep(now:spoolsEmpty:)`` says.
     func databaseLoop() {
-        var everConnected = false
-        var downSinceLogged = false
-        while true {
-            if conn == nil {
-                cond.lock()
-                // Back off after a failure, unless shutting down (then one last attempt at once).
-                while !stopping && monotonicNanos() < reconnectNotBefore {
-                    _ = cond.wait(until: Date(timeIntervalSinceNow: Double(reconnectNotBefore &- monotonicNanos()) / 1e9))
-                }
-                cond.unlock()
-                if connect() {
-                    if downSinceLogged || !spoolsEmpty {
-                        logger.info("connected to PostgreSQL; replaying spooled pairs and labels", metadata: ["spool_bytes": "\(spoolBytes)"])
-                    }
-                    everConnected = true
-                    downSinceLogged = false
-                    nextUpkeepNanos = 0
-                    nextRollUpNanos = 0
-                    setUp(true)
-                } else {
-                    setUp(false)
-                    backOff()
-                    if !downSinceLogged {
-                        logger.warning("PostgreSQL is unreachable; spooling pairs until it is back", metadata: [
-                            "spool_dir": "\(spool.directory)", "first_attempt": "\(!everConnected)",
-                        ])
-                        downSinceLogged = true
-                    }
-                    spoolHandoff()
-                    cond.lock()
-                    if stopping {
-                        // Wait for the encoder's last batches (it spools them while we are down).
-                        while !encoderDone { cond.wait() }
-                        cond.unlock()
-                        spoolHandoff()
-                        break
-                    }
-                    cond.unlock()
-                    continue
-                }
-            }
-
-            if monotonicNanos() >= nextUpkeepNanos { upkeep() }
-            if conn != nil && monotonicNanos() >= nextRollUpNanos { rollUp() }
-            if conn == nil { continue }
-
-            cond.lock()
-            while handoff.isEmpty && !(stopping && encoderDone) && spoolsEmpty
-                && monotonicNanos() < nextUpkeepNanos && monotonicNanos() < nextRollUpNanos {
-                _ = cond.wait(until: Date(timeIntervalSinceNow: 1))
-            }
-            if !handoff.isEmpty {
-                // Everything waiting goes in one COPY (one commit): under load batches grow on
-                // their own, when idle each goes alone within flushMillis.
-                var batches: [PairBatch] = []
-                var rows = 0
-                while let b = handoff.first, batches.isEmpty || rows + b.rowCount <= config.batchRows * maxPendingBatches {
-                    batches.append(handoff.removeFirst())
-                    rows += b.rowCount
-                }
-                writing = true
-                cond.unlock()
-                cond.broadcast()
-                let pairs = batches.filter { $0.kind == .pairs }
-                let labels = batches.filter { $0.kind == .labels }
-                do {
-                    if !pairs.isEmpty { try writeFromQueue(pairs) }
-                    do {
-                        for b in labels { try writeLabelsFromQueue(b) }
-                    } catch {
-                        connectionLost(error, pending: labels)
-                    }
-                } catch {
-                    connectionLost(error, pending: batches)
-                }
-                cond.lock()
-                writing = false
-                cond.unlock()
-            } else if stopping && encoderDone && (spoolsEmpty || monotonicNanos() >= shutdownReplayDeadline) {
-                cond.unlock()
+        cond.lock()
+        loop: while true {
+            let action = machine.databaseStep(now: monotonicNanos(), spoolsEmpty: spoolsEmpty)
+            switch action {
+            case .sleep(until: let deadline?):
+                let secs = Double(deadline &- monotonicNanos()) / 1e9
+                _ = cond.wait(until: Date(timeIntervalSinceNow: max(0.0005, secs)))
+                continue loop
+            case .sleep(until: nil):
+                cond.wait()
+                continue loop
+            case .exit:
+                break loop
+            default:
                 break
-            } else if !spoolsEmpty {
-                replaying = true
+            }
+            cond.unlock()
+            switch action {
+            case .connect:
+                connectOrSpool()
+            case .upkeep:
+                upkeep()
+            case .rollUp:
+                rollUp()
+            case .write(let batches):
+                cond.broadcast()  // the encoder may be waiting for room in the hand-off
+                let succeeded = write(batches)
+                cond.lock()
+                machine.writeFinished(succeeded: succeeded)
                 cond.unlock()
+            case .replay:
                 // Pairs first: a label's pair is written before the label (not required, but a
                 // reader then never sees a label without its pair).
-                replayOneSpoolFile(spool.isEmpty ? labelSpool : spool)
+                let succeeded = replayOneSpoolFile(spool.isEmpty ? labelSpool : spool)
                 cond.lock()
-                replaying = false
+                machine.replayFinished(succeeded: succeeded)
                 cond.unlock()
-            } else {
-                cond.unlock()
+            case .sleep, .exit:
+                break
             }
+            cond.lock()
         }
+        cond.unlock()
         conn?.close()
         conn = nil
         cond.lock()
-        dbUp = false
-        dbExited = true
+        machine.databaseThreadEnded()
         let waiters = exitWaiters
         exitWaiters = []
         cond.unlock()
@@ -114,20 +62,50 @@ extension PairLogWriter {
         for w in waiters { w.resume() }
     }
 
-    /// Schedules the next connection attempt: 0.1 s after the first failure, doubling to 5 s.
-    func backOff() {
-        reconnectNotBefore = monotonicNanos() + UInt64(retryDelay * 1e9)
-        retryDelay = min(retryDelay * 2, 5)
-    }
-
-    func setUp(_ up: Bool) {
+    /// One connection attempt; on failure the hand-off goes to the spool and the outage is logged once.
+    func connectOrSpool() {
+        if connect() {
+            cond.lock()
+            let announce = machine.connected(spoolsEmpty: spoolsEmpty)
+            cond.unlock()
+            cond.broadcast()
+            metrics.connected.record(1)
+            if announce {
+                logger.info("connected to PostgreSQL; replaying spooled pairs and labels", metadata: ["spool_bytes": "\(spoolBytes)"])
+            }
+            return
+        }
         cond.lock()
-        dbUp = up
-        dbDown = !up
-        stats.connected = up
+        let failure = machine.connectFailed(now: monotonicNanos())
         cond.unlock()
         cond.broadcast()
-        metrics.connected.record(up ? 1 : 0)
+        metrics.connected.record(0)
+        if failure.logOutage {
+            logger.warning("PostgreSQL is unreachable; spooling pairs until it is back", metadata: [
+                "spool_dir": "\(spool.directory)", "first_attempt": "\(failure.neverConnected)",
+            ])
+        }
+        for b in failure.spool { spoolBatch(b) }
+    }
+
+    /// Writes the handed-off batches: pairs in one COPY, then labels. `false` when the connection
+    /// failed (the unwritten batches are spooled).
+    func write(_ batches: [PairBatch]) -> Bool {
+        let pairs = batches.filter { $0.kind == .pairs }
+        let labels = batches.filter { $0.kind == .labels }
+        do {
+            if !pairs.isEmpty { try writeFromQueue(pairs) }
+            do {
+                for b in labels { try writeLabelsFromQueue(b) }
+            } catch {
+                connectionLost(error, pending: labels)
+                return false
+            }
+        } catch {
+            connectionLost(error, pending: batches)
+            return false
+        }
+        return true
     }
 
     func connect() -> Bool {
@@ -143,25 +121,17 @@ extension PairLogWriter {
         }
     }
 
-    /// Moves every batch waiting for the database to the spool.
-    func spoolHandoff() {
-        cond.lock()
-        let pending = handoff
-        handoff = []
-        cond.unlock()
-        cond.broadcast()
-        for b in pending { spoolBatch(b) }
-    }
-
     /// Called when a write failed for a reason other than bad data: keep the rows, drop the connection.
     func connectionLost(_ error: any Error, pending: [PairBatch]) {
         logger.warning("writing to PostgreSQL failed; spooling and reconnecting", metadata: ["error": "\(error)"])
         conn?.close()
         conn = nil
-        setUp(false)
-        backOff()
-        for b in pending { spoolBatch(b) }
-        spoolHandoff()
+        cond.lock()
+        let waiting = machine.connectionLost(now: monotonicNanos())
+        cond.unlock()
+        cond.broadcast()
+        metrics.connected.record(0)
+        for b in pending + waiting { spoolBatch(b) }
     }
 
     /// Fast path: one COPY straight into the table for all `batches`. Duplicates or bad rows make
@@ -184,7 +154,6 @@ extension PairLogWriter {
                 rejected += r
             }
         }
-        retryDelay = 0.1
         let dt = monotonicNanos() - t0
         metrics.copyDuration.recordNanoseconds(Int64(dt))
         metrics.batchRows.record(rows)
@@ -256,8 +225,9 @@ extension PairLogWriter {
 
     /// Replays the oldest file of `spool` through the staging path and deletes it. On a connection
     /// problem the file stays and is replayed from its start later (replay is idempotent).
-    func replayOneSpoolFile(_ spool: PairSpool) {
-        guard let path = spool.oldestForReplay() else { return }
+    /// `true` when a file was replayed and removed.
+    func replayOneSpoolFile(_ spool: PairSpool) -> Bool {
+        guard let path = spool.oldestForReplay() else { return false }
         var rows = 0
         var inserted = 0
         do {
@@ -274,25 +244,26 @@ extension PairLogWriter {
                 cond.unlock()
             }
             spool.remove(path)
-            retryDelay = 0.1
             metrics.spoolBytes.record(spoolBytes)
             logger.info("replayed a spool file", metadata: [
                 "file": "\(path)", "rows": "\(rows)", "inserted": "\(inserted)", "already_present": "\(rows - inserted)",
             ])
+            return true
         } catch let e as PairLogError {
             logger.error("a spool file could not be read; it is kept for inspection and skipped", metadata: ["error": "\(e)"])
             let bad = path + ".unreadable"
             _ = rename(path, bad)
             spool.remove(path)
+            return false
         } catch {
             connectionLost(error, pending: [])
+            return false
         }
     }
 
     /// Creates partitions ahead and drops expired ones; failures are logged and retried next time.
     func upkeep() {
         guard let conn else { return }
-        nextUpkeepNanos = monotonicNanos() + upkeepIntervalNanos
         do {
             let created = try conn.execute("SELECT shadowgate.ensure_partitions($1)", [String(partitionDaysAhead)]).scalar ?? "0"
             var dropped = "0"
@@ -304,7 +275,9 @@ extension PairLogWriter {
             }
         } catch let e as PGError where !e.isConnectionProblem {
             logger.warning("partition upkeep failed (are the migrations applied?)", metadata: ["error": "\(e)"])
-            nextUpkeepNanos = monotonicNanos() + 60_000_000_000
+            cond.lock()
+            machine.upkeepFailed(now: monotonicNanos())
+            cond.unlock()
         } catch {
             connectionLost(error, pending: [])
         }
@@ -315,12 +288,13 @@ extension PairLogWriter {
     /// next time; writing goes on either way.
     func rollUp() {
         guard let conn else { return }
-        nextRollUpNanos = monotonicNanos() + rollUpIntervalNanos
         do {
             _ = try conn.execute("SELECT shadowgate.roll_up_counts()")
         } catch let e as PGError where !e.isConnectionProblem {
             logger.warning("roll-up of the value counts failed (are the migrations applied?)", metadata: ["error": "\(e)"])
-            nextRollUpNanos = monotonicNanos() + 60_000_000_000
+            cond.lock()
+            machine.rollUpFailed(now: monotonicNanos())
+            cond.unlock()
         } catch {
             connectionLost(error, pending: [])
         }

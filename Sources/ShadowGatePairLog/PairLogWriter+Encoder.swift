@@ -1,35 +1,21 @@
 import Foundation
 import LibPQ
-import ShadowGateCore
+import ShadowGatePairRecord
 
 extension PairLogWriter {
     /// The encoder thread: queue → COPY text batches → database thread (or spool).
     func encoderLoop() {
         var spare: [PairRecord] = []
         var spareLabels: [LabelRecord] = []
-        let flushNanos = UInt64(config.flushMillis) * 1_000_000
         cond.lock()
         while true {
-            var take = stopping
-            var deadline: UInt64? = nil
-            if !take && queuedCount > 0 {
-                let now = monotonicNanos()
-                let age = now &- firstQueuedNanos
-                let due = queuedCount >= config.batchRows || age >= flushNanos
-                let room = dbDown || handoff.count < maxPendingBatches || queuedCount >= config.queueCapacity / 2
-                if due && room {
-                    take = true
-                } else if !due {
-                    deadline = now + (flushNanos - age)
-                } else {
-                    deadline = now + flushNanos  // waiting for the database thread to take a batch
-                }
-            }
-            if take {
-                swap(&queue, &spare)
-                swap(&labelQueue, &spareLabels)
-                encoding = !spare.isEmpty || !spareLabels.isEmpty
-                let finished = stopping
+            switch machine.encoderStep(now: monotonicNanos(), pairs: &spare, labels: &spareLabels) {
+            case .sleep(until: let deadline?):
+                let secs = Double(deadline &- monotonicNanos()) / 1e9
+                _ = cond.wait(until: Date(timeIntervalSinceNow: max(0.0005, secs)))
+            case .sleep(until: nil):
+                cond.wait()
+            case .encode:
                 cond.unlock()
                 metrics.queueDepth.record(spare.count + spareLabels.count)
                 if !spare.isEmpty {
@@ -41,20 +27,13 @@ extension PairLogWriter {
                     spareLabels.removeAll(keepingCapacity: spareLabels.capacity <= config.batchRows)
                 }
                 cond.lock()
-                encoding = false
-                if finished && queuedCount == 0 { break }
-                continue
-            }
-            if let deadline {
-                let secs = Double(deadline &- monotonicNanos()) / 1e9
-                _ = cond.wait(until: Date(timeIntervalSinceNow: max(0.0005, secs)))
-            } else {
-                cond.wait()
+                if machine.encoded() {
+                    cond.unlock()
+                    cond.broadcast()
+                    return
+                }
             }
         }
-        encoderDone = true
-        cond.unlock()
-        cond.broadcast()
     }
 
     func encodeAndDispatch<R>(_ records: [R], kind: PairLogRowKind, _ append: (R, inout COPYTextEncoder) -> Void) {
@@ -82,17 +61,20 @@ extension PairLogWriter {
     func dispatch(_ batch: PairBatch) {
         cond.lock()
         stats[batch.kind].queued += batch.rowCount
-        while !dbDown && !stopping && handoff.count >= maxPendingBatches && queuedCount < config.queueCapacity / 2 {
-            cond.wait()
+        while true {
+            switch machine.offer(batch) {
+            case .wait:
+                cond.wait()
+            case .handedOff:
+                cond.unlock()
+                cond.broadcast()
+                return
+            case .spool:
+                cond.unlock()
+                spoolBatch(batch)
+                return
+            }
         }
-        if !dbDown && (handoff.count < maxPendingBatches || stopping) {
-            handoff.append(batch)
-            cond.unlock()
-            cond.broadcast()
-            return
-        }
-        cond.unlock()
-        spoolBatch(batch)
     }
 
     /// Appends a batch to the spool, or counts and logs it as dropped when the spool refuses it.
@@ -107,9 +89,7 @@ extension PairLogWriter {
             return
         }
         stats[batch.kind].droppedSpoolFull += batch.rowCount
-        let now = monotonicNanos()
-        let report = now &- lastSpoolDropLog >= 10_000_000_000 || lastSpoolDropLog == 0
-        if report { lastSpoolDropLog = now }
+        let report = machine.spoolRefused(now: monotonicNanos())
         cond.unlock()
         metrics.rows(batch.kind).droppedSpoolFull.increment(by: Int64(batch.rowCount))
         if report {

@@ -1,7 +1,8 @@
 import Foundation
 import LibPQ
 import Logging
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePairRecord
 
 /// Writes pair records to `shadowgate.pairs` and feedback labels to `shadowgate.labels` in batched
 /// COPYs, spooling to disk while PostgreSQL is down or too slow, and replaying the spool
@@ -12,7 +13,8 @@ import ShadowGateCore
 ///   lock. When the queue holds `DatabaseConfig.queueCapacity` records (or after ``shutdown()``)
 ///   it returns `false`, counts `shadowgate_pairs_dropped_total{reason="queue_full"}` and logs
 ///   at most one line per 10 s. Safe to call from any thread, including event loops.
-/// - Two dedicated threads (not the cooperative pool, not an event loop) do the work: an encoder
+/// - Two dedicated threads (each a one-thread ``BlockingExecutor`` running one long job; not the
+///   cooperative pool, not an event loop) do the work: an encoder
 ///   thread turns queued records into COPY text batches every `batchRows` records or
 ///   `flushMillis` ms, and a database thread sends them with `COPY shadowgate.pairs … FROM STDIN`.
 /// - A batch is never lost to a database problem: if PostgreSQL is unreachable, a COPY fails
@@ -41,15 +43,14 @@ import ShadowGateCore
 ///   with the latest `receivedAtMicros` wins, whatever order labels reach PostgreSQL in, so a
 ///   spool replayed twice or after a newer label was written changes nothing.
 /// - The schema must exist (run ``MigrationRunner`` first); until it does, batches are spooled.
-/// - One writer per spool directory. `@unchecked Sendable`: all mutable state is guarded by one
-///   lock or owned by one of the two threads.
+/// - One writer per spool directory. `@unchecked Sendable`: the lifecycle (``StateMachine``, a
+///   value that decides; the threads only carry out what it returns) and the counters are guarded
+///   by one lock; the connection is owned by the database thread.
 public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     public let connectionString: String
     public let config: DatabaseConfig
     public let partitionDaysAhead: Int
     public let maxPendingBatches: Int
-    let upkeepIntervalNanos: UInt64
-    let rollUpIntervalNanos: UInt64
     let logger: Logger
     let metrics = PairLogMetrics()
     let spool: PairSpool
@@ -58,38 +59,19 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
 
     /// Guards everything below it.
     let cond = NSCondition()
-    var queue: [PairRecord] = []
-    var labelQueue: [LabelRecord] = []
-    var firstQueuedNanos: UInt64 = 0
-    var handoff: [PairBatch] = []
-    /// Connected (for statistics and metrics).
-    var dbUp = false
-    /// A connection attempt or a write failed and no connection has succeeded since: batches go
-    /// straight to the spool. False while the first connection is being made.
-    var dbDown = false
-    /// Until when the database thread may still replay the spool after shutdown began.
-    var shutdownReplayDeadline: UInt64 = 0
-    var encoding = false
-    var writing = false
-    var replaying = false
-    var started = false
-    var stopping = false
-    var encoderDone = false
-    var dbExited = false
+    /// The lifecycle: queue, hand-off, connection state, timers, shutdown (see ``StateMachine``).
+    var machine: StateMachine
     var exitWaiters: [CheckedContinuation<Void, Never>] = []
     var stats = PairLogStatistics()
-    var queueDropsSinceLog = 0
-    var lastQueueDropLog: UInt64 = 0
-    var lastSpoolDropLog: UInt64 = 0
 
     /// Owned by the database thread.
     var conn: PGConnection?
     /// Kinds whose temporary staging table exists on `conn`.
     var stagesReady: Set<PairLogRowKind> = []
-    var nextUpkeepNanos: UInt64 = 0
-    var nextRollUpNanos: UInt64 = 0
-    var retryDelay = 0.1
-    var reconnectNotBefore: UInt64 = 0
+
+    /// The encoder's and the database's thread: one long-running job each.
+    let encoderThread = BlockingExecutor(name: "shadowgate-pairlog-encoder")
+    let databaseThread = BlockingExecutor(name: "shadowgate-pairlog-db")
 
     /// Creates a writer; call ``start()`` (or run it as a `Service`) to begin writing.
     ///
@@ -120,9 +102,12 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
         self.config = config
         self.partitionDaysAhead = partitionDaysAhead
         self.maxPendingBatches = max(1, maxPendingBatches)
-        self.upkeepIntervalNanos = UInt64(max(1, upkeepInterval.components.seconds)) * 1_000_000_000
-        self.rollUpIntervalNanos = UInt64(max(1, rollUpInterval.components.seconds)) * 1_000_000_000
         self.logger = logger
+        self.machine = StateMachine(limits: .init(
+            batchRows: config.batchRows, flushNanos: UInt64(config.flushMillis) * 1_000_000,
+            queueCapacity: config.queueCapacity, maxPendingBatches: self.maxPendingBatches,
+            upkeepIntervalNanos: UInt64(max(1, upkeepInterval.components.seconds)) * 1_000_000_000,
+            rollUpIntervalNanos: UInt64(max(1, rollUpInterval.components.seconds)) * 1_000_000_000))
         self.spool = try PairSpool(directory: config.spoolDir, maxBytes: config.spoolMaxBytes)
         self.labelSpool = try PairSpool(directory: config.spoolDir, kind: .labels, maxBytes: config.spoolMaxBytes)
         stats.spoolBytes = spool.totalBytes + labelSpool.totalBytes
@@ -131,65 +116,55 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     /// Starts the encoder and database threads. Idempotent.
     public func start() {
         cond.lock()
-        defer { cond.unlock() }
-        guard !started else { return }
-        started = true
-        let enc = Thread { [self] in encoderLoop() }
-        enc.name = "shadowgate-pairlog-encoder"
-        let db = Thread { [self] in databaseLoop() }
-        db.name = "shadowgate-pairlog-db"
-        enc.start()
-        db.start()
+        let startThreads = machine.start()
+        cond.unlock()
+        if startThreads { startThreadsNow() }
+    }
+
+    private func startThreadsNow() {
+        encoderThread.execute { [self] in encoderLoop() }
+        databaseThread.execute { [self] in databaseLoop() }
+        // Each thread ends when its loop returns.
+        encoderThread.shutdown()
+        databaseThread.shutdown()
     }
 
     /// Offers a record; `false` (counted and logged) when the queue is full or the writer stopped.
     @discardableResult
     public func submit(_ record: PairRecord) -> Bool {
-        enqueue(.pairs) { $0.queue.append(record) }
+        cond.lock()
+        let result = machine.submit(record, now: monotonicNanos())
+        return admitted(result, .pairs)
     }
 
     /// Offers a label; `false` (counted and logged) when the queue is full or the writer stopped.
     /// Never blocks on I/O, like ``submit(_:)``.
     @discardableResult
     public func submit(label: LabelRecord) -> Bool {
-        enqueue(.labels) { $0.labelQueue.append(label) }
+        cond.lock()
+        let result = machine.submit(label: label, now: monotonicNanos())
+        return admitted(result, .labels)
     }
 
-    /// Records of both kinds waiting in the queue; call with `cond` held.
-    var queuedCount: Int { queue.count + labelQueue.count }
-
-    private func enqueue(_ kind: PairLogRowKind, _ append: (PairLogWriter) -> Void) -> Bool {
-        cond.lock()
-        let depth = queuedCount
-        if stopping || depth >= config.queueCapacity {
+    /// Carries out a submission's result; call with `cond` held (it unlocks).
+    private func admitted(_ result: StateMachine.SubmitResult, _ kind: PairLogRowKind) -> Bool {
+        switch result {
+        case .queued(let wake):
+            cond.unlock()
+            if wake { cond.broadcast() }
+            return true
+        case .dropped(let reason, let report):
             stats[kind].droppedQueueFull += 1
-            queueDropsSinceLog += 1
-            let now = monotonicNanos()
-            var report = 0
-            if now &- lastQueueDropLog >= 10_000_000_000 || lastQueueDropLog == 0 {
-                report = queueDropsSinceLog
-                queueDropsSinceLog = 0
-                lastQueueDropLog = now
-            }
-            let why = stopping ? "the writer is shut down" : "the queue is full"
             cond.unlock()
             metrics.rows(kind).droppedQueueFull.increment()
-            if report > 0 {
+            if let report {
+                let why = reason == .stopped ? "the writer is shut down" : "the queue is full"
                 logger.error("\(kind.rawValue) records dropped: \(why)", metadata: [
                     "dropped_since_last_report": "\(report)", "queue_capacity": "\(config.queueCapacity)",
                 ])
             }
             return false
         }
-        if depth == 0 { firstQueuedNanos = monotonicNanos() }
-        append(self)
-        // Wake the encoder when its flush deadline starts (first record), when a batch is full,
-        // and at half capacity (spool pressure); otherwise it sleeps until its deadline.
-        let n = depth + 1
-        let wake = n == 1 || n == config.batchRows || n == config.queueCapacity / 2
-        cond.unlock()
-        if wake { cond.broadcast() }
-        return true
     }
 
     /// Stops accepting records, flushes everything to PostgreSQL or the spool, and returns when
@@ -198,7 +173,7 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
         beginStop()
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             cond.lock()
-            if dbExited {
+            if machine.hasStopped {
                 cond.unlock()
                 c.resume()
             } else {
@@ -212,16 +187,15 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     public func shutdownAndWait() {
         beginStop()
         cond.lock()
-        while !dbExited { cond.wait() }
+        while !machine.hasStopped { cond.wait() }
         cond.unlock()
     }
 
     func beginStop() {
-        start()
         cond.lock()
-        if !stopping { shutdownReplayDeadline = monotonicNanos() + 5_000_000_000 }
-        stopping = true
+        let startThreads = machine.requestStop(now: monotonicNanos())
         cond.unlock()
+        if startThreads { startThreadsNow() }
         cond.broadcast()
     }
 
@@ -229,8 +203,8 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     public var statistics: PairLogStatistics {
         cond.lock()
         var s = stats
-        s.queueDepth = queuedCount
-        s.connected = dbUp
+        s.queueDepth = machine.queuedCount
+        s.connected = machine.isConnected
         cond.unlock()
         s.spoolBytes = spoolBytes
         return s
@@ -239,7 +213,7 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     /// True when nothing is queued, encoding, waiting, being written, or spooled.
     public var isIdle: Bool {
         cond.lock()
-        let busy = queuedCount > 0 || encoding || !handoff.isEmpty || writing || replaying
+        let busy = machine.isBusy
         cond.unlock()
         return !busy && spoolsEmpty
     }
@@ -248,7 +222,7 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
     public var queueDepth: Int {
         cond.lock()
         defer { cond.unlock() }
-        return queuedCount
+        return machine.queuedCount
     }
 
     /// Both spools hold nothing.

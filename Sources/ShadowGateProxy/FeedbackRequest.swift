@@ -1,5 +1,5 @@
 import Foundation
-import ShadowGateCore
+import ShadowGatePairRecord
 
 /// The body of `POST /v1/feedback`: one `{"request_id": …, "label": …, "index"?: n}` or an array of them.
 enum FeedbackRequest {

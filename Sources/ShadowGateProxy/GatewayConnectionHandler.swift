@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP1
-import ShadowGateCore
 
 /// One client connection: reads whole requests, answers them strictly in order (pipelining-safe),
 /// and refuses bad input with a JSON error.
@@ -187,7 +186,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             return
         }
         if request.head.uri == FeedbackHandler.path || request.head.uri.hasPrefix(FeedbackHandler.path + "?") {
-            FeedbackHandler(context: gateway, upstreams: dispatcher.upstreams).handle(request, requestID: requestID, respond: respond)
+            FeedbackHandler(context: gateway).handle(request, requestID: requestID, respond: respond)
             return
         }
         switch gateway.routeTable.match(uri: request.head.uri) {

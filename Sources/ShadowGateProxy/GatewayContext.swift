@@ -1,6 +1,8 @@
 import Logging
 import NIOCore
-import ShadowGateCore
+import ShadowGateAdapters
+import ShadowGateConfig
+import ShadowGatePairRecord
 import Synchronization
 
 /// What every connection on every event loop shares: routes, flags, adapters, the sink, metrics.

@@ -1,6 +1,7 @@
 import CoreMetrics
+import ShadowGatePairRecord
+import ShadowGateRouting
 import Synchronization
-import ShadowGateCore
 
 /// The data path's Prometheus metrics, created up front per route so a request pays no factory
 /// lookup, hashing or lock (only the counters' own atomic increments).
@@ -21,12 +22,11 @@ public final class GatewayMetrics: Sendable {
     private let errors: [String: Counter]
     let sinkDropped = Counter(label: "shadowgate_sink_dropped_total")
 
-    /// What happened to feedback labels (`shadowgate_feedback_total{outcome}`).
+    /// What happened to feedback labels at `POST /v1/feedback` (`shadowgate_feedback_total{outcome}`):
+    /// received (valid labels), stored (taken by the writer), refused (writer queue full), invalid
+    /// (bodies refused with 400). Delivery to the learner is counted by the deliverer (`shadowgate_feedback_delivered_total`, …).
     enum FeedbackOutcome: String, CaseIterable {
-        case received, stored, unknown, invalid
-        case storeError = "store_error"
-        case forwarded
-        case forwardError = "forward_error"
+        case received, stored, refused, invalid
     }
     private let feedbackCounters: [FeedbackOutcome: Counter] = Dictionary(uniqueKeysWithValues: FeedbackOutcome.allCases.map {
         ($0, Counter(label: "shadowgate_feedback_total", dimensions: [("outcome", $0.rawValue)]))

@@ -1,6 +1,6 @@
 import NIOCore
 import NIOHTTP1
-import ShadowGateCore
+import ShadowGateRouting
 
 /// Responses the gateway makes itself (errors, health, metrics, feedback answers), built in one place.
 extension GatewayResponse {

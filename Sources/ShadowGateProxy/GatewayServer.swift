@@ -3,7 +3,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePairRecord
+import ShadowGateTLS
 import Synchronization
 
 /// The client-facing HTTP listener and everything behind it, as a long-lived ``Service``.
@@ -22,6 +24,8 @@ public final class GatewayServer: Service, Sendable {
     private let logger: Logger
     private let drainTimeout: TimeAmount
     private let state = Mutex<State>(State())
+    /// TLS contexts, or the configuration problem that ``start()`` reports.
+    private let tls: Result<GatewayTLS, ConfigError>
 
     private struct State {
         var serverChannel: Channel?
@@ -37,8 +41,11 @@ public final class GatewayServer: Service, Sendable {
         flags: RouteFlagsStore? = nil,
         logger: Logger = Logger(label: "shadowgate.server"),
         drainTimeout: TimeAmount = .seconds(30),
+        tls: GatewayTLS? = nil,
         renderMetrics: @escaping @Sendable () -> String = { "" }
     ) {
+        let tls = tls.map { Result<GatewayTLS, ConfigError>.success($0) } ?? Result { () throws(ConfigError) in try GatewayTLS(config: config) }
+        self.tls = tls
         self.config = config
         self.flags = flags ?? RouteFlagsStore(routes: config.routes)
         self.metrics = GatewayMetrics(routes: config.routes.map(\.name))
@@ -49,16 +56,21 @@ public final class GatewayServer: Service, Sendable {
         var loops: [ObjectIdentifier: LoopUpstreams] = [:]
         let all = Array(group.makeIterator())
         for loop in all {
-            loops[ObjectIdentifier(loop)] = LoopUpstreams(eventLoop: loop, config: config, loopCount: all.count)
+            loops[ObjectIdentifier(loop)] = LoopUpstreams(
+                eventLoop: loop, config: config, loopCount: all.count, tls: (try? tls.get())?.upstreams ?? [])
         }
         self.loops = loops
     }
 
     /// Binds the listener. Returns the bound address (useful with port 0).
+    ///
+    /// - Throws: ``ConfigError`` when a certificate file the configuration names is missing,
+    ///   unreadable or expired; the bind's error when the address is taken.
     @discardableResult
     public func start() async throws -> SocketAddress {
         let context = self.context
         let loops = self.loops
+        let listenerTLS = try tls.get().listener
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -71,11 +83,13 @@ public final class GatewayServer: Service, Sendable {
                         throw ChannelError.ioOnClosedChannel
                     }
                     self?.register(channel)
+                    if let listenerTLS { try channel.pipeline.syncOperations.addHandler(listenerTLS.makeHandler()) }
+                    let connection = GatewayConnectionHandler(gateway: context, upstreams: upstreams)
+                    // After TLS (it sees plaintext), before the HTTP decoder (which reports nothing until a head is whole).
+                    try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(connection: connection))
                     // Own pipelining and error answers (JSON); upstream headers were already validated by llhttp.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
-                    let connection = GatewayConnectionHandler(gateway: context, upstreams: upstreams)
-                    try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(connection: connection), position: .first)
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }
@@ -90,6 +104,12 @@ public final class GatewayServer: Service, Sendable {
 
     /// True once ``shutdown()`` has finished draining and released the event loops.
     public var isStopped: Bool { state.withLock { $0.finished } }
+
+    /// Re-reads the client listener's certificate files now (new connections get them); without
+    /// `tls`, nothing. On failure the previous certificate stays in use.
+    public func reloadListenerCertificate() throws(ConfigError) {
+        try tls.get().listener?.reload()
+    }
 
     /// The bound address, once started.
     public var localAddress: SocketAddress? { state.withLock { $0.serverChannel?.localAddress } }

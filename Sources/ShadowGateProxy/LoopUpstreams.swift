@@ -1,5 +1,7 @@
 import NIOCore
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGateRouting
+import ShadowGateTLS
 
 /// The upstream pools of one event loop: one per route and model.
 ///
@@ -12,17 +14,18 @@ final class LoopUpstreams: @unchecked Sendable {
     /// Request ids for requests that come without one.
     var requestIDs = RequestIDGenerator()
 
-    init(eventLoop: EventLoop, config: GatewayConfig, loopCount: Int) {
+    init(eventLoop: EventLoop, config: GatewayConfig, loopCount: Int, tls: [[ModelRole: UpstreamTLSContext]] = []) {
         self.eventLoop = eventLoop
         let idle = TimeAmount.milliseconds(Int64(config.limits.upstreamIdleMillis))
-        pools = config.routes.map { route in
+        pools = config.routes.enumerated().map { index, route in
             var byRole: [ModelRole: UpstreamPool] = [:]
             for role in ModelRole.allCases {
                 guard let upstream = route.upstream(role) else { continue }
                 byRole[role] = UpstreamPool(
                     eventLoop: eventLoop, upstream: upstream,
                     maxConnections: max(1, upstream.poolSize / loopCount),
-                    maxResponseBytes: config.limits.maxResponseBytes, idleTimeout: idle)
+                    maxResponseBytes: config.limits.maxResponseBytes, idleTimeout: idle,
+                    tls: index < tls.count ? tls[index][role] : nil)
             }
             return byRole
         }

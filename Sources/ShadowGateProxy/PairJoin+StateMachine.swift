@@ -1,4 +1,4 @@
-import ShadowGateCore
+import ShadowGatePairRecord
 
 extension PairJoin {
     /// The join of one mirrored request's two sides, as a value: events in, at most one `.record` out.

@@ -1,5 +1,8 @@
 import NIOCore
-import ShadowGateCore
+import ShadowGateAdapters
+import ShadowGateConfig
+import ShadowGatePairRecord
+import ShadowGateRouting
 
 /// Turns the two upstream results of one request into a ``PairRecord`` and hands it to the sink.
 ///

@@ -1,5 +1,6 @@
+import ShadowGateConfig
+import ShadowGateRouting
 import Synchronization
-import ShadowGateCore
 
 /// The live flags of every route, read on each request and changed at run time (admin API, flag watcher).
 ///

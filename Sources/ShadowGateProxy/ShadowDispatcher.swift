@@ -1,6 +1,9 @@
 import NIOCore
 import NIOHTTP1
-import ShadowGateCore
+import ShadowGateAdapters
+import ShadowGateConfig
+import ShadowGatePairRecord
+import ShadowGateRouting
 
 /// Sends one inference request to its serving model and, in shadow, to the other; answers from the
 /// serving model; records the pair.
@@ -131,7 +134,7 @@ struct ShadowDispatcher {
             }
             let route = context.routeTable.routes[routeIndex].name
             switch failure {
-            case .connectFailed, .malformedResponse:
+            case .connectFailed, .malformedResponse, .tlsFailed:
                 // The detail (socket errors, parser state) is for the operator, never the client.
                 context.logger.warning("upstream exchange failed", metadata: [
                     "route": "\(route)", "model": "\(role.rawValue)", "upstream": "\(upstream.url)",

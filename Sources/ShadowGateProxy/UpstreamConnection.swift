@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import ShadowGateTLS
 
 /// One keep-alive HTTP/1.1 connection to an upstream, carrying one exchange at a time.
 ///
@@ -96,6 +97,8 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
         mustClose = true
         if error is HTTPParserError {
             finish(.failure(.malformedResponse("\(error)")))
+        } else if let reason = TLSFailure.reason(error) {
+            finish(.failure(.tlsFailed(reason)))
         } else {
             finish(.failure(.connectionClosed))
         }

@@ -1,6 +1,6 @@
 import NIOCore
 import NIOHTTP1
-import ShadowGateCore
+import ShadowGatePairRecord
 
 /// A request to send to an upstream, fully buffered.
 struct UpstreamRequest {
@@ -22,6 +22,8 @@ enum UpstreamFailure: Error, Equatable {
     case responseTooLarge(limit: Int)
     case poolSaturated
     case malformedResponse(String)
+    /// TLS to an `https://` upstream failed (verification, handshake, a refused client certificate).
+    case tlsFailed(String)
     case shuttingDown
     /// Not attempted: recent connection attempts failed or exchanges timed out, and the pool's circuit
     /// breaker is open until its backoff ends.
@@ -36,6 +38,7 @@ enum UpstreamFailure: Error, Equatable {
         case .responseTooLarge(let limit): "response larger than \(limit) bytes"
         case .poolSaturated: "connection pool and wait queue full"
         case .malformedResponse(let detail): "malformed response: \(detail)"
+        case .tlsFailed(let detail): detail
         case .shuttingDown: "gateway shutting down"
         case .circuitOpen: "not attempted: upstream recently unreachable (circuit open)"
         }
@@ -60,6 +63,8 @@ enum UpstreamFailure: Error, Equatable {
         case .responseTooLarge(let limit): "sent a response larger than \(limit) bytes"
         case .poolSaturated: "is at its connection limit and its wait queue is full"
         case .malformedResponse: "sent a malformed response"
+        // TLSFailure's reasons are written for clients (`TLS handshake failed: certificate verification failed`).
+        case .tlsFailed(let detail): "could not be reached: \(detail)"
         case .shuttingDown: "is not available: the gateway is shutting down"
         case .circuitOpen: "is not available: recent connection attempts failed"
         }

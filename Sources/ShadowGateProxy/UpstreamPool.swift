@@ -1,7 +1,8 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGateTLS
 
 /// Called once per exchange, on the pool's event loop, with the result (failures are values).
 typealias UpstreamCompletion = (UpstreamResult) -> Void
@@ -36,7 +37,10 @@ final class UpstreamPool: @unchecked Sendable {
     private let bootstrap: ClientBootstrap
     private var random = SystemRandomNumberGenerator()
 
-    init(eventLoop: EventLoop, upstream: UpstreamConfig, maxConnections: Int, maxResponseBytes: Int, idleTimeout: TimeAmount) {
+    init(
+        eventLoop: EventLoop, upstream: UpstreamConfig, maxConnections: Int, maxResponseBytes: Int, idleTimeout: TimeAmount,
+        tls: UpstreamTLSContext? = nil
+    ) {
         self.eventLoop = eventLoop
         self.upstream = upstream
         self.machine = StateMachine(maxConnections: maxConnections, maxWaiting: upstream.maxWaiting)
@@ -48,6 +52,8 @@ final class UpstreamPool: @unchecked Sendable {
             .connectTimeout(.milliseconds(Int64(min(upstream.timeoutMillis, 10_000))))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // https: one handshake per pooled connection, never per request.
+                    if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) }
                     // llhttp already validated the headers the gateway forwards; a second check costs time per request.
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(
                         leftOverBytesStrategy: .dropBytes, enableOutboundHeaderValidation: false)

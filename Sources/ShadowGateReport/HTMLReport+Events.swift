@@ -1,4 +1,4 @@
-import ShadowGateCore
+import ShadowGatePromotion
 
 extension HTMLReport {
     /// Every rollout event in the window, earliest first.

@@ -1,4 +1,5 @@
-import ShadowGateCore
+import ShadowGatePromotion
+import ShadowGateRouting
 
 extension HTMLReport {
     /// The headline numbers of the pair (cards) and the side-by-side metrics (table), each value

@@ -1,5 +1,5 @@
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGateRouting
 
 /// The comparison of a route's two models as one self-contained HTML page: header, summary,
 /// five time charts (inline SVG) and the rollout events.

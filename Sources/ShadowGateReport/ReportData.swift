@@ -1,5 +1,5 @@
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGatePromotion
 
 /// Everything an HTML report shows, read in one consistent snapshot of the database.
 public struct ReportData: Sendable, Equatable {

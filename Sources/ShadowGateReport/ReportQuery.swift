@@ -1,7 +1,7 @@
 import Foundation
 import LibPQ
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGatePromotion
 
 /// Reads a ``ReportData`` for one route and window over a libpq connection.
 ///

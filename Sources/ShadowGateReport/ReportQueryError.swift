@@ -1,8 +1,8 @@
 import LibPQ
 
-/// Why a report could not be read, as one sentence naming the route and window; code can match
-/// on ``code``.
-public struct ReportQueryError: Error, Sendable, CustomStringConvertible {
+/// Why a report could not be read, as one sentence naming the route and window (no SQL or server
+/// detail: those are in ``debugDescription``); code can match on ``code``.
+public struct ReportQueryError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     public struct Code: Sendable, Hashable {
         fileprivate enum Base: Sendable, Hashable { case badWindow, badBucket, tooManyBuckets, queryFailed }
         fileprivate var base: Base
@@ -34,7 +34,12 @@ public struct ReportQueryError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         var s = "reporting on route '\(route)' over '\(since)': \(detail)"
-        if let underlying { s += " (\(underlying.message))" }
+        if let underlying { s += " (\(underlying))" }
         return s
+    }
+
+    /// The sentence with the database error's full detail (server message, statement), for debug logs.
+    public var debugDescription: String {
+        underlying.map { "\(description) [\($0.debugDescription)]" } ?? description
     }
 }

@@ -1,4 +1,4 @@
-import ShadowGateCore
+import ShadowGateRouting
 
 /// One row of `shadowgate.rollout_events`: a flag change by a person or the controller.
 public struct RolloutEvent: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import ShadowGateCore
+import ShadowGatePairRecord
 import Synchronization
 
 /// A sink that keeps every record in memory (tests), optionally refusing after a capacity.

@@ -4,7 +4,7 @@ import ShadowGatePairLog
 
 /// Where tests find PostgreSQL (postgres-nio `Utilities.swift` style), shared by every test target.
 ///
-/// `SHADOWGATE_TEST_DATABASE_URL` (set by `Scripts/test.sh` via `Scripts/pg/start.sh`) wins;
+/// `SHADOWGATE_TEST_DATABASE_URL` (set by `Scripts/test.sh` via `Scripts/postgres/start.sh`) wins;
 /// without it a throwaway embedded cluster is started once per test process in a temporary
 /// directory and stopped (and deleted) at exit, so `swift test` alone works too.
 /// Every test gets a database of its own, so tests run in parallel without seeing each other.

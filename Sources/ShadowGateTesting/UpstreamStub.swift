@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// An in-process HTTP model server on 127.0.0.1 for tests, like async-http-client's `HTTPBin`.
@@ -54,8 +55,9 @@ public final class UpstreamStub: Sendable {
     private let channel: Channel
     public let port: Int
 
-    /// Starts a stub on a free loopback port.
-    public init(_ behavior: Behavior) async throws {
+    /// Starts a stub on a free loopback port, or on `port` (to come back where a stopped stub was);
+    /// with `tls`, it speaks HTTPS (see ``TestCertificates``).
+    public init(_ behavior: Behavior, port: Int = 0, tls: NIOSSLContext? = nil) async throws {
         let core = Core(behavior)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
@@ -63,11 +65,12 @@ public final class UpstreamStub: Sendable {
             .childChannelInitializer { channel in
                 core.state.withLock { $0.connections += 1 }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(StubHandler(core: core))
                 }
             }
-        self.channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+        self.channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
         self.port = channel.localAddress!.port!
         self.core = core
         self.group = group

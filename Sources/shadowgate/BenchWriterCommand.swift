@@ -1,5 +1,5 @@
 import ArgumentParser
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGatePairLog
 
 struct BenchWriterCommand: AsyncParsableCommand {
@@ -8,11 +8,10 @@ struct BenchWriterCommand: AsyncParsableCommand {
         abstract: "Benchmark the pair-log writer alone: write synthetic pairs with batched COPY and report rows/s.",
         discussion: """
             Empties shadowgate.pairs first and afterwards: point it at a throwaway database with the \
-            migrations applied (Scripts/pg/bench_copy.sh does, and times psql \\copy of the same rows).
+            migrations applied (Scripts/benchmarks/writer/bench_copy.sh does, and times psql \\copy of the same rows).
             """)
 
-    @Option(help: "Database URL of a throwaway database with the migrations applied.")
-    var databaseURL: String
+    @OptionGroup var database: DatabaseURLOption
 
     @Option(help: "Rows to write.")
     var rows: Int = 500_000
@@ -21,6 +20,9 @@ struct BenchWriterCommand: AsyncParsableCommand {
     var batchRows: Int = 5000
 
     func validate() throws {
+        guard database.databaseURL != nil else {
+            throw ValidationError("bench-writer empties shadowgate.pairs: name a throwaway database with --database-url")
+        }
         guard rows > 0 else { throw ValidationError("--rows must be positive") }
         guard batchRows > 0 else { throw ValidationError("--batch-rows must be positive") }
     }
@@ -29,10 +31,10 @@ struct BenchWriterCommand: AsyncParsableCommand {
         var config = DatabaseConfig()
         config.batchRows = batchRows
         config.spoolDir = FileManagerTemporary.directory(prefix: "shadowgate-bench-spool")
-        let url = databaseURL
+        let url = database.databaseURL ?? ""
         let rows = rows
         let settings = config
-        let result = try await onDedicatedThread {
+        let result = try await blockingWork.run {
             try PairLogBenchmark.runWriterBenchmark(connectionString: url, rows: rows, config: settings)
         }
         print(result)

@@ -1,21 +1,19 @@
 import Foundation
 import LibPQ
 
-/// Runs blocking work (libpq, pg_ctl) on a thread of its own, keeping the cooperative pool free.
-func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
+/// The command line's blocking work (libpq, pg_ctl, migrations, the writer benchmark), kept off
+/// the cooperative pool. Two threads: the commands run their steps one after another, and a
+/// second thread keeps a slow step (pg_ctl stop) from holding up a quick one.
+let blockingWork = BlockingExecutor(name: "shadowgate-blocking", threads: 2)
 
-/// Opens a connection on a thread of its own, runs `body` with it there, and closes it.
+/// Opens a connection on ``blockingWork``, runs `body` with it there, and closes it.
 /// `connectFailure` turns a failure to connect into the error the command reports.
 func withDatabase<T: Sendable>(
     url: String, applicationName: String,
     connectFailure: @escaping @Sendable (any Error) -> any Error = { $0 },
     _ body: @escaping @Sendable (PGConnection) throws -> T
 ) async throws -> T {
-    try await onDedicatedThread {
+    try await blockingWork.run {
         let connection: PGConnection
         do {
             connection = try PGConnection(connectionString: url, applicationName: applicationName)

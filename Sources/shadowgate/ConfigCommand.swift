@@ -1,5 +1,6 @@
 import ArgumentParser
-import ShadowGateCore
+import ShadowGatePromotion
+import ShadowGateRouting
 
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,7 +26,8 @@ struct ConfigCommand: AsyncParsableCommand {
                 if let promotion = route.promotion, promotion.enabled {
                     let steps = promotion.steps.map { $0.formattedShortPercent }.joined(separator: " → ")
                     let gates = promotion.gates.map { "\($0.metric.rawValue) \($0.threshold)\($0.hard ? "" : " (soft)")" }.joined(separator: ", ")
-                    print("    promotion: \(steps), window \(promotion.window.configText), dwell \(promotion.dwell.configText); gates: \(gates)")
+                    print("    promotion: \(steps), window \(promotion.window.configText), dwell \(promotion.dwell.configText); gates: \(gates)"
+                          + "; alpha \(ComparisonReport.format(promotion.alpha)), label_delay \(promotion.labelDelay.configText)")
                 }
             }
         }

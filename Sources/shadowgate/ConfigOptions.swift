@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import ShadowGateCore
+import Synchronization
+import ShadowGateAdapters
+import ShadowGateConfig
+import ShadowGateConfigYAML
 import ShadowGatePairLog
 
 /// Options every subcommand that reads the configuration shares.
@@ -27,14 +30,19 @@ struct ConfigOptions: ParsableArguments {
         }
     }
 
+    /// Sends logs at `--log-level` and above to standard error; only the first call counts (the
+    /// logging system is bootstrapped once per process).
     func bootstrapLogging() {
         let level = logLevel
+        guard Self.loggingBootstrapped.withLock({ done in defer { done = true }; return !done }) else { return }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
     }
+
+    private static let loggingBootstrapped = Mutex(false)
 
     /// The database a command works on: `explicit` (its `--database-url`), else the config's, else
     /// `SHADOWGATE_DATABASE_URL`, else the embedded cluster a running gateway started in
@@ -63,4 +71,21 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 struct CommandFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+
+    /// `sentence: <the cause's plain sentence>`; the cause's full detail (a PGError's server message
+    /// and statement) is logged at debug level, shown with `--log-level debug`.
+    init(_ sentence: String, cause: any Error) {
+        self.description = "\(sentence): \(cause)"
+        Self.logDetail(of: cause)
+    }
+
+    /// The cause's own sentence, as it is.
+    init(_ cause: any Error) {
+        self.description = "\(cause)"
+        Self.logDetail(of: cause)
+    }
+
+    private static func logDetail(of cause: any Error) {
+        Logger(label: "shadowgate").debug("failure detail", metadata: ["detail": "\(String(reflecting: cause))"])
+    }
 }

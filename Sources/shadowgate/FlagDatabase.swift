@@ -5,20 +5,21 @@ import Glibc
 #endif
 import LibPQ
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGatePromotion
+import ShadowGateRouting
 
 /// The database and configuration the flag commands (`flags`, `promote`, `rollback`, `rollout`) share.
 struct FlagDatabaseOptions: ParsableArguments {
     @OptionGroup var config: ConfigOptions
 
-    @Option(help: "Database URL (default: database.url from the config, SHADOWGATE_DATABASE_URL, then a running embedded cluster).")
-    var databaseURL: String?
+    @OptionGroup var database: DatabaseURLOption
 
     /// Runs `body` with a connection, on a thread of its own; database errors become one sentence.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
-        let url = try config.databaseURL(explicit: databaseURL, purpose: "change flags on")
+        config.bootstrapLogging()
+        let url = try config.databaseURL(explicit: database.databaseURL, purpose: "change flags on")
         return try await withDatabase(url: url, applicationName: "shadowgate-cli",
-                                      connectFailure: { CommandFailure("cannot reach the flag database: \($0)") }, body)
+                                      connectFailure: { CommandFailure("cannot reach the flag database", cause: $0) }, body)
     }
 
     /// The route's comparison window for the metrics recorded with a change: its promotion window, else 1 h.

@@ -1,12 +1,12 @@
 import ArgumentParser
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGateRouting
 
 struct FlagsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flags",
         abstract: "Read and change routes' live flags in shadowgate.flags (every gateway applies a change within a second).",
-        subcommands: [List.self, Get.self, Set.self])
+        subcommands: [List.self, Get.self, SetFlags.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every route's mode, canary share and last change.")
@@ -36,8 +36,10 @@ struct FlagsCommand: AsyncParsableCommand {
         }
     }
 
-    struct Set: AsyncParsableCommand {
+    /// `shadowgate flags set` (named so it does not shadow `Swift.Set` inside `FlagsCommand`).
+    struct SetFlags: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "set",
             abstract: "Set a route's mode and canary share, with a reason (audited in shadowgate.rollout_events).")
         @OptionGroup var database: FlagDatabaseOptions
         @Argument(help: "Route name.") var route: String

@@ -12,6 +12,11 @@ enum MetricsBootstrap {
             .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
             .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
         ]
+        // Prediction → label: from sub-second (labels posted with the answer) to a day.
+        factory.durationHistogramBuckets["shadowgate_feedback_label_delay_seconds"] = [
+            .milliseconds(100), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300),
+            .seconds(900), .seconds(3600), .seconds(21600), .seconds(86400),
+        ]
         MetricsSystem.bootstrap(factory)
         return registry
     }

@@ -9,8 +9,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Option(help: "Database URL (default: database.url from the config, then SHADOWGATE_DATABASE_URL).")
-    var databaseURL: String?
+    @OptionGroup var database: DatabaseURLOption
 
     @Option(help: "Directory of numbered SQL migrations (default: ./migrations or SHADOWGATE_MIGRATIONS_DIR).")
     var migrations: String?
@@ -18,9 +17,9 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         options.bootstrapLogging()
         let url = try options.databaseURL(
-            explicit: databaseURL, purpose: "migrate", hint: " (the embedded cluster is migrated by 'shadowgate serve' itself)")
+            explicit: database.databaseURL, purpose: "migrate", hint: " (the embedded cluster is migrated by 'shadowgate serve' itself)")
         let directory = migrations
-        let applied = try await onDedicatedThread { try MigrationRunner(directory: directory).migrate(connectionString: url) }
+        let applied = try await blockingWork.run { try MigrationRunner(directory: directory).migrate(connectionString: url) }
         if applied.isEmpty {
             print("database is up to date")
         } else {

@@ -1,5 +1,5 @@
 import Logging
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGatePairLog
 
 /// The pair log a `serve` run writes to: the configured database, or a private embedded cluster.
@@ -17,19 +17,19 @@ struct PairLogSetup {
             url = configured
         } else {
             let cluster = try EmbeddedPostgres(dataDirectory: config.database.embeddedDataDir, logger: logger)
-            url = try await onDedicatedThread { try cluster.start() }
+            url = try await blockingWork.run { try cluster.start() }
             embedded = cluster
             logger.notice("no database.url: started the embedded PostgreSQL cluster", metadata: [
                 "data_dir": "\(cluster.dataDirectory)", "connect": "psql '\(url)'",
             ])
         }
         do {
-            let applied = try await onDedicatedThread { try MigrationRunner(directory: migrationsDirectory, logger: logger).migrate(connectionString: url) }
+            let applied = try await blockingWork.run { try MigrationRunner(directory: migrationsDirectory, logger: logger).migrate(connectionString: url) }
             if !applied.isEmpty { logger.notice("applied \(applied.count) migration(s)") }
             let writer = try PairLogWriter(connectionString: url, config: config.database, logger: logger)
             return PairLogSetup(writer: writer, embedded: embedded, connectionString: url)
         } catch {
-            if let embedded { try? await onDedicatedThread { try embedded.stop() } }
+            if let embedded { try? await blockingWork.run { try embedded.stop() } }
             throw error
         }
     }
@@ -38,7 +38,7 @@ struct PairLogSetup {
     func stopEmbedded(logger: Logger) async {
         guard let embedded else { return }
         do {
-            try await onDedicatedThread { try embedded.stop() }
+            try await blockingWork.run { try embedded.stop() }
         } catch {
             logger.error("stopping the embedded PostgreSQL cluster failed: \(error)")
         }

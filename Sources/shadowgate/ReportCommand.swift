@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import LibPQ
-import ShadowGateCore
+import ShadowGatePromotion
 import ShadowGateReport
 
 struct ReportCommand: AsyncParsableCommand {
@@ -34,8 +34,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "html: width of a chart bucket as a PostgreSQL interval (default: 30–100 buckets over the window).")
     var bucket: String?
 
-    @Option(help: "Database URL (default: database.url from the config, then SHADOWGATE_DATABASE_URL).")
-    var databaseURL: String?
+    @OptionGroup var database: DatabaseURLOption
 
     func validate() throws {
         if format == .html, output == nil {
@@ -47,26 +46,27 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let url = try options.databaseURL(explicit: databaseURL, purpose: "read")
+        options.bootstrapLogging()
+        let url = try options.databaseURL(explicit: database.databaseURL, purpose: "read")
         if format == .html, let output {
             try await writeHTML(url: url, to: output)
             return
         }
         let route = route
         let since = since
-        let text: [String: String?] = try await withDatabase(url: url, applicationName: Self.applicationName) { connection in
+        let (text, labels) = try await withDatabase(url: url, applicationName: Self.applicationName) { connection in
             let result: PGResult
             do {
                 result = try connection.execute("SELECT * FROM shadowgate.compare($1, $2::interval)", [route, since])
             } catch {
-                throw CommandFailure("comparing route '\(route)' over '\(since)' failed: \(error)")
+                throw CommandFailure("comparing route '\(route)' over '\(since)' failed", cause: error)
             }
             var values: [String: String?] = [:]
             for column in ComparisonReport.columns { values[column] = result.value(column) }
-            return values
+            return (values, LabelCoverageLine.load(route: route, since: since, from: connection))
         }
         let report = ComparisonReport(route: route, since: since, text: text)
-        print(format == .json ? report.renderJSON() : report.renderTable(), terminator: "")
+        print(format == .json ? report.renderJSON() : report.renderTable() + (labels.map { $0 + "\n" } ?? ""), terminator: "")
     }
 
     /// Reads the report's data off the cooperative pool, renders it, replaces `path` in one step
@@ -77,7 +77,7 @@ struct ReportCommand: AsyncParsableCommand {
             do {
                 return try query.load(from: connection)
             } catch {
-                throw CommandFailure("\(error)")
+                throw CommandFailure(error)
             }
         }
         let file = URL(fileURLWithPath: path)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGatePromotion
 
 struct RolloutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,14 +34,18 @@ struct RolloutCommand: AsyncParsableCommand {
                 if let since = evaluation.passingSince { out += "  passing since \(since)\n" }
                 if let at = evaluation.rolledBackAt { out += "  rolled back at \(at); advancing again needs a window wholly after it\n" }
                 out += "  learner version \(evaluation.learnerVersion ?? "unknown")\n"
+                if let evidence = evaluation.evidence { out += "  evidence \(evidence)\n" }
                 if !evaluation.gates.isEmpty {
-                    // Values and bounds as the terminal report prints numbers (3 decimals).
+                    // Values and bounds as the terminal report prints numbers (3 decimals); evidence
+                    // gates add their confidence interval [lower, upper] at their alpha and its count.
                     let gates = evaluation.gates.map { gate in
-                        gate.enumerated().map { index, cell in
-                            (index == 1 || index == 2) ? (Double(cell).map { ComparisonReport.format($0) } ?? cell) : cell
+                        let cells = gate.enumerated().map { index, cell in
+                            [1, 2, 6, 7, 9].contains(index) ? (Double(cell).map { ComparisonReport.format($0) } ?? cell) : cell
                         }
+                        let interval = cells.count > 9 && !cells[6].isEmpty ? "[\(cells[6]), \(cells[7])] over \(cells[8]) at alpha \(cells[9])" : ""
+                        return Array(cells.prefix(6)) + [interval]
                     }
-                    out += "\n" + FlagTable.aligned([["gate", "value", "bound", "threshold", "kind", "outcome"]] + gates)
+                    out += "\n" + FlagTable.aligned([["gate", "value", "bound", "threshold", "kind", "outcome", "confidence interval"]] + gates)
                         .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
                 }
             } else {

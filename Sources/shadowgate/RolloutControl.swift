@@ -2,9 +2,10 @@ import Foundation
 import LibPQ
 import Logging
 import ShadowGateAdmin
+import ShadowGateConfig
 import ShadowGateControl
-import ShadowGateCore
 import ShadowGateProxy
+import ShadowGateTLS
 
 /// What a `serve` run adds to the data path once it has a database: flags seeded and read from
 /// `shadowgate.flags`, the flag watcher, the promotion controller, and the admin API.
@@ -18,7 +19,7 @@ struct RolloutControl {
 
     /// Seeds the config's flags where the database has none, applies the database's flags before
     /// the first request, then starts the watcher and (if any route has promotion on) the controller.
-    static func start(config: GatewayConfig, connectionString: String, flags: RouteFlagsStore, logger: Logger) async throws -> RolloutControl {
+    static func start(config: GatewayConfig, connectionString: String, flags: RouteFlagsStore, logger: Logger, adminTLS: ListenerTLS? = nil) async throws -> RolloutControl {
         var token: String?
         if config.adminListen != nil {
             token = ProcessInfo.processInfo.environment[tokenVariable]
@@ -45,7 +46,7 @@ struct RolloutControl {
         var adminDatabase: SerialDatabase?
         if let address = config.adminListen, let token {
             let database = SerialDatabase(connectionString: connectionString, applicationName: "shadowgate-admin")
-            admin = AdminServer(address: address, api: AdminAPI(token: token, routes: routes, database: database), logger: logger)
+            admin = AdminServer(address: address, api: AdminAPI(token: token, routes: routes, database: database), logger: logger, tls: adminTLS)
             adminDatabase = database
         }
         return RolloutControl(watcher: watcher, controller: controller, admin: admin, adminDatabase: adminDatabase)

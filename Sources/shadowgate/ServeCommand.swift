@@ -1,11 +1,15 @@
+import Foundation
 import ArgumentParser
 import Logging
 import ServiceLifecycle
 import ShadowGateAdmin
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGateFeedback
+import ShadowGateGRPC
 import ShadowGatePairLog
+import ShadowGatePairRecord
 import ShadowGateProxy
+import ShadowGateTLS
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,9 +35,19 @@ struct ServeCommand: AsyncParsableCommand {
         options.bootstrapLogging()
         let registry = MetricsBootstrap.prometheus()
         let logger = Logger(label: "shadowgate")
+        // Certificate files are checked before anything starts; a problem names its config key.
+        let tls: GatewayTLS
+        do {
+            tls = try GatewayTLS(config: config)
+        } catch {
+            throw CommandFailure("\(options.config): \(error)")
+        }
+        let tlsReload = TLSReloadSignal.start(tls, logger: logger)
+        defer { tlsReload.stop() }
 
         var pairLog: PairLogSetup?
-        var labels: LabelStore?
+        var labels: LabelIntake?
+        var deliverer: LabelDeliverer?
         let sink: any PairRecordSink
         if noPairLog {
             sink = DiscardingPairSink()
@@ -42,22 +56,35 @@ struct ServeCommand: AsyncParsableCommand {
             let setup = try await PairLogSetup.make(config: config, migrationsDirectory: migrations, logger: logger)
             pairLog = setup
             sink = setup.writer
-            labels = LabelStore(connectionString: setup.connectionString, writer: setup.writer, logger: logger)
+            labels = LabelIntake(writer: setup.writer)
+            deliverer = LabelDeliverer(
+                connectionString: setup.connectionString, routes: config.routes, config: config.feedback,
+                retentionDays: config.database.retentionDays,
+                identity: "deliverer:\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)", logger: logger)
+            deliverer?.start()
         }
         let flags = RouteFlagsStore(routes: config.routes)
         var control: RolloutControl?
         if let pairLog {
-            control = try await RolloutControl.start(config: config, connectionString: pairLog.connectionString, flags: flags, logger: logger)
+            control = try await RolloutControl.start(
+                config: config, connectionString: pairLog.connectionString, flags: flags, logger: logger, adminTLS: tls.admin)
         } else if config.adminListen != nil {
             logger.warning("admin.listen is ignored with --no-pair-log: flags live in PostgreSQL")
         }
         let server = GatewayServer(
-            config: config, sink: sink, feedback: labels, flags: flags, logger: logger,
+            config: config, sink: sink, feedback: labels, flags: flags, logger: logger, tls: tls,
             renderMetrics: { registry.emitToString() })
         // Services shut down in reverse order: the server drains first, then the writer flushes what it was handed.
         var services: [any Service] = []
         if let pairLog { services.append(pairLog.writer) }
         services.append(server)
+        if config.grpc != nil {
+            do {
+                services.append(try GRPCServer(gateway: config, flags: flags, sink: sink, logger: logger))
+            } catch {
+                throw CommandFailure("\(options.config): \(error)")
+            }
+        }
         if let admin = control?.admin { services.append(admin) }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -67,12 +94,12 @@ struct ServeCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             control?.stop()
-            labels?.shutdown()
+            deliverer?.stop()
             await pairLog?.stopEmbedded(logger: logger)
             throw error
         }
         control?.stop()
-        labels?.shutdown()
+        deliverer?.stop()
         if let writer = pairLog?.writer {
             let stats = writer.statistics
             logger.notice("pair log flushed", metadata: ["statistics": "\(stats)"])

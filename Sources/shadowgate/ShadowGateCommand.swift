@@ -11,7 +11,7 @@ struct ShadowGateCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, MigrateCommand.self, ReportCommand.self, FlagsCommand.self, PromoteCommand.self,
-            RollbackCommand.self, RolloutCommand.self, ConfigCommand.self, BenchWriterCommand.self,
+            RollbackCommand.self, RolloutCommand.self, ConfigCommand.self, BenchWriterCommand.self, LabelsCommand.self,
         ],
         defaultSubcommand: nil
     )

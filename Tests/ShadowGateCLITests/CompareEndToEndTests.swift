@@ -49,6 +49,8 @@ struct CompareEndToEndTests {
         #expect(table.status == 0)
         let accuracyLine = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix("accuracy ") })
         #expect(accuracyLine.contains("0.8") && accuracyLine.contains("0.9 ◀"))
+        // Label coverage under the table (issue 13).
+        #expect(table.stdout.contains("labels      50 of 100 pairs labelled (50.0 %); label delay p50 "), "\(table.stdout)")
 
         let unknownRoute = try BinaryRunner.run(["report", "--route", "churn", "--since", "not an interval", "--database-url", database])
         #expect(unknownRoute.status == 1)

@@ -3,10 +3,11 @@ import LibPQ
 import ShadowGateTesting
 import Testing
 
-/// `POST /v1/feedback` as a user drives it: labels land in `shadowgate.labels` and reach the learner.
+/// `POST /v1/feedback` as a user drives it: labels land in `shadowgate.labels` and reach the learner
+/// (delivered from PostgreSQL in batches, each item with its row's features).
 @Suite("Feedback end to end")
 struct FeedbackEndToEndTests {
-    @Test("labels are stored per row and forwarded with that row's features; unknown ids and bad bodies get clear errors")
+    @Test("labels are stored per row and delivered with that row's features; ids not logged yet are taken; bad bodies get clear errors")
     func feedbackLoop() async throws {
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.2]}"#))
         let learner = try await UpstreamStub(.dynamic { request in
@@ -30,17 +31,18 @@ struct FeedbackEndToEndTests {
         #expect(single.bodyString.contains(#""stored":1"#))
         let batch = try await client.send(.POST, "/v1/feedback", body: #"[{"request_id":"r1","label":"churned"},{"request_id":"r2","label":0.5,"index":1},{"request_id":"nope","label":1}]"#)
         #expect(batch.status == 200)
-        #expect(batch.bodyString.contains(#""stored":2"#))
-        #expect(batch.bodyString.contains(#""unknown":["nope"]"#))
+        // Issue 13: an id with no logged prediction is taken too (it may be logged later).
+        #expect(batch.bodyString.contains(#""stored":3"#))
 
         // Rows 0 and 2 of one batch request: two labels, each forwarded with its own row.
         let rowsOfBatch = try await client.send(.POST, "/v1/feedback", body: #"[{"request_id":"rb","index":0,"label":0},{"request_id":"rb","index":2,"label":1}]"#)
         #expect(rowsOfBatch.status == 200)
         #expect(rowsOfBatch.bodyString.contains(#""stored":2"#))
 
+        // Issue 13: no more 404 for an unknown id; the label waits for its prediction.
         let unknown = try await client.send(.POST, "/v1/feedback", body: #"{"request_id":"missing","label":1}"#)
-        #expect(unknown.status == 404)
-        #expect(unknown.bodyString.contains("missing"))
+        #expect(unknown.status == 200)
+        #expect(unknown.bodyString.contains(#""stored":1"#))
         let bad = try await client.send(.POST, "/v1/feedback", body: #"[{"request_id":"r3"}]"#)
         #expect(bad.status == 400)
         #expect(bad.bodyString.contains("'label' must be a number, a string or a boolean"))
@@ -51,30 +53,43 @@ struct FeedbackEndToEndTests {
         // The pair-log writer stores the labels after the answer (batched, within flush_ms).
         let conn = try PGConnection(connectionString: database)
         defer { conn.close() }
+        // Issue 13: the route is no longer looked up when a label arrives (NULL; the pair has it).
         let query = "SELECT request_id, row_index::text, route, label, label_value FROM shadowgate.labels ORDER BY 1, 2"
         let deadline = ContinuousClock.now + .seconds(10)
         var rows = try conn.execute(query).rows
-        while rows.count < 5, ContinuousClock.now < deadline {
+        while rows.count < 7, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
             rows = try conn.execute(query).rows
         }
-        #expect(rows == [["r0", "0", "m", "1", "1"], ["r1", "0", "m", "churned", nil], ["r2", "1", "m", "0.5", "0.5"],
-                         ["rb", "0", "m", "0", "0"], ["rb", "2", "m", "1", "1"]])
+        #expect(rows == [["missing", "0", nil, "1", "1"], ["nope", "0", nil, "1", "1"],
+                         ["r0", "0", nil, "1", "1"], ["r1", "0", nil, "churned", nil], ["r2", "1", nil, "0.5", "0.5"],
+                         ["rb", "0", nil, "0", "0"], ["rb", "2", nil, "1", "1"]])
 
-        // The learner got features + label for each stored label (forwarding happens after the answer).
-        var learned: [UpstreamStub.ReceivedRequest] = []
+        // The learner got features + label for each label whose pair is logged, in batches
+        // (`{"items": [...]}`) delivered from PostgreSQL. Issue 13: a label without `index` is row
+        // 0's, so it gets row 0's features (was: the whole request's).
+        var learned: [String] = []
         while ContinuousClock.now < deadline {
-            learned = learner.requests.filter { $0.uri == "/learn" }
+            learned = learner.requests.filter { $0.uri == "/learn" }.flatMap { request -> [String] in
+                guard let body = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any],
+                      let items = body["items"] as? [[String: Any]] else { return ["unreadable: \(request.bodyString)"] }
+                return items.map { item in
+                    let features = (try? JSONSerialization.data(withJSONObject: item["features"] ?? NSNull(), options: [.fragmentsAllowed]))
+                        .map { String(decoding: $0, as: UTF8.self) } ?? "?"
+                    let label = (try? JSONSerialization.data(withJSONObject: item["label"] ?? NSNull(), options: [.fragmentsAllowed]))
+                        .map { String(decoding: $0, as: UTF8.self) } ?? "?"
+                    return "\(item["request_id"] ?? "?") \(item["index"] ?? "?") \(features) \(label)"
+                }
+            }.sorted()
             if learned.count >= 5 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let bodies = learned.map { "\($0.header("x-request-id") ?? "") \($0.bodyString)" }.sorted()
-        #expect(bodies == [
-            #"r0 {"request_id":"r0","features":[[0, 1], [0, 2]],"label":1}"#,
-            #"r1 {"request_id":"r1","features":[[1, 1], [1, 2]],"label":"churned"}"#,
-            #"r2 {"request_id":"r2","features":[2,2],"label":0.5}"#,
-            #"rb {"request_id":"rb","features":[7,1],"label":0}"#,
-            #"rb {"request_id":"rb","features":[7,3],"label":1}"#,
+        #expect(learned == [
+            "r0 0 [0,1] 1",
+            #"r1 0 [1,1] "churned""#,
+            "r2 1 [2,2] 0.5",
+            "rb 0 [7,1] 0",
+            "rb 2 [7,3] 1",
         ])
         await legacy.stop()
         await learner.stop()

@@ -1,6 +1,6 @@
 import Foundation
 import LibPQ
-import ShadowGateCore
+import ShadowGateRouting
 import ShadowGateTesting
 import Testing
 

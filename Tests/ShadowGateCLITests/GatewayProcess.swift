@@ -12,10 +12,13 @@ struct GatewayProcess {
     ///   - database: an existing database to share (two gateways, one database); default a fresh one.
     ///   - routeExtra: more YAML keys of the route, each line indented by four spaces.
     ///   - adminPort: serve the admin API there, with `environment`'s SHADOWGATE_ADMIN_TOKEN.
+    ///   - legacyExtra: more keys of the legacy upstream (`timeout_ms: 8000`).
+    ///   - topExtra: more top-level YAML (e.g. a `feedback:` section), lines not indented.
     static func start(
-        route: String, legacy: UpstreamStub, learner: UpstreamStub,
-        learnerExtra: String = "", flushMillis: Int = 10, database: String? = nil,
-        routeExtra: String = "", adminPort: Int? = nil, environment: [String: String] = [:]
+        route: String, legacy: any StubEndpoint, learner: any StubEndpoint,
+        learnerExtra: String = "", legacyExtra: String = "", flushMillis: Int = 10, database: String? = nil,
+        routeExtra: String = "", adminPort: Int? = nil, environment: [String: String] = [:],
+        topExtra: String = ""
     ) async throws -> GatewayProcess {
         let database = try database ?? CLITestDatabase.fresh()
         let port = try freePort()
@@ -32,10 +35,10 @@ struct GatewayProcess {
               - name: \(route)
                 match: ["/v1/models/\(route):predict"]
                 protocol: kserve-v1
-                legacy: { url: "\(legacy.url)" }
+                legacy: { url: "\(legacy.url)"\(legacyExtra.isEmpty ? "" : ", " + legacyExtra) }
                 learner: { url: "\(learner.url)"\(learnerExtra.isEmpty ? "" : ", " + learnerExtra) }
             \(routeExtra)
-            """)
+            """ + (topExtra.isEmpty ? "" : "\n" + topExtra))
         let running = try BinaryRunner.start(
             ["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory], environment: environment)
         do {
@@ -60,3 +63,11 @@ struct GatewayProcess {
 struct GatewayStartFailure: Error, CustomStringConvertible {
     var description: String
 }
+
+/// Anything a test gateway can point a model at.
+protocol StubEndpoint {
+    var url: String { get }
+}
+
+extension UpstreamStub: StubEndpoint {}
+extension CountingLearnerStub: StubEndpoint {}

@@ -1,6 +1,6 @@
 import Foundation
 import LibPQ
-import ShadowGateCore
+import ShadowGatePromotion
 import ShadowGateTesting
 import Testing
 

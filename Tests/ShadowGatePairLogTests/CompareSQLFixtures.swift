@@ -1,8 +1,8 @@
 import Foundation
 import LibPQ
 
-/// The SciPy fixtures of `Scripts/stats/make_fixtures.py` (committed JSON) and helpers for
-/// checking the SQL statistics of `migrations/0003_compare.sql` against them.
+/// The SciPy fixtures of `Scripts/stats-fixtures/make_fixtures.py` (committed JSON) and helpers for
+/// checking the SQL statistics of `migrations/functions/` against them.
 enum CompareSQLFixtures {
     /// `Fixtures/compare_stats.json` next to this file.
     static let path: String = {

@@ -1,9 +1,10 @@
 import Foundation
 import LibPQ
+import ShadowGateTesting
 import Testing
 
-/// The statistics of `migrations/0003_compare.sql` against SciPy (committed fixtures made by
-/// `Scripts/stats/make_fixtures.py`), and compare() / compare_series() / feature_drift() on a
+/// The statistics of `migrations/functions/` against SciPy (committed fixtures made by
+/// `Scripts/stats-fixtures/make_fixtures.py`), and compare() / compare_series() / feature_drift() on a
 /// real database with known answers.
 @Suite struct CompareSQLTests {
     // MARK: - Statistics against SciPy

@@ -1,5 +1,6 @@
 import LibPQ
 import ShadowGatePairLog
+import ShadowGateTesting
 import Testing
 
 @Suite struct EmbeddedPostgresTests {

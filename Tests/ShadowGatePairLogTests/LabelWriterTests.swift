@@ -1,7 +1,8 @@
 import Foundation
 import LibPQ
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGatePairLog
+import ShadowGateTesting
 import Testing
 
 /// Labels through the pair-log writer: upserted on (request_id, row_index) with the latest label

@@ -1,7 +1,8 @@
 import Foundation
 import LibPQ
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGatePairLog
+import ShadowGateTesting
 import Synchronization
 import Testing
 

@@ -1,11 +1,12 @@
 import Foundation
 import LibPQ
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGatePairLog
+import ShadowGateTesting
 import Testing
 
 @Suite struct PairLogBenchmarkTests {
-    /// `Scripts/pg/bench_rows.sql` (what `psql \copy` loads) and `PairLogBenchmark.record` (what
+    /// `Scripts/benchmarks/writer/bench_rows.sql` (what `psql \copy` loads) and `PairLogBenchmark.record` (what
     /// the writer benchmark submits) must describe the same rows, or the comparison is unfair.
     @Test func sqlAndSwiftBenchmarkRowsAreIdentical() async throws {
         let cs = try TestDatabase.migrated("benchrows")
@@ -20,7 +21,7 @@ import Testing
 
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
-        let gen = try String(contentsOf: url.appendingPathComponent("Scripts/pg/bench_rows.sql"), encoding: .utf8)
+        let gen = try String(contentsOf: url.appendingPathComponent("Scripts/benchmarks/writer/bench_rows.sql"), encoding: .utf8)
             .split(separator: "\n").filter { !$0.hasPrefix("--") }.joined(separator: "\n")
             .replacing(":rows", with: String(rows)).replacing(":base", with: String(base))
         let jsonb: Set = ["legacy_output", "learner_output", "features"]

@@ -2,8 +2,9 @@ import Foundation
 import LibPQ
 import Logging
 import ServiceLifecycle
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGatePairLog
+import ShadowGateTesting
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
-import ShadowGateCore
+import ShadowGatePairRecord
+import ShadowGateTesting
 
 /// Builds varied pair records for the writer tests.
 enum PairRecordFactory {

@@ -1,4 +1,5 @@
 import LibPQ
+import ShadowGateTesting
 import Testing
 
 /// `ensure_partitions` and `drop_partitions_older_than` keep `pair_stats` (0005) partitioned like

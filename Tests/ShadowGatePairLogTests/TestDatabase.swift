@@ -26,14 +26,6 @@ enum TestDatabase {
     }
 }
 
-/// Runs blocking work (libpq, pg_ctl) on a thread of its own, keeping the cooperative pool free.
-@discardableResult
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { c in
-        Thread { c.resume(with: Result { try body() }) }.start()
-    }
-}
-
 /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
 func eventually(timeout: Duration = .seconds(30), _ condition: @Sendable () throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout

@@ -1,6 +1,6 @@
 import Foundation
 import NIOCore
-import ShadowGateCore
+import ShadowGateConfig
 import ShadowGateProxy
 import ShadowGateTesting
 import Testing

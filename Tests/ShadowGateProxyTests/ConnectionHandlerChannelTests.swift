@@ -1,7 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
-import ShadowGateCore
+import ShadowGateConfig
 @testable import ShadowGateProxy
 import ShadowGateTesting
 import Testing

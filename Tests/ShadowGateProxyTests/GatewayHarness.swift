@@ -1,7 +1,9 @@
 import Logging
 import NIOCore
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePairRecord
 import ShadowGateProxy
+import ShadowGateRouting
 import ShadowGateTesting
 
 /// A gateway on a free loopback port in front of two stubs, with a collecting sink.

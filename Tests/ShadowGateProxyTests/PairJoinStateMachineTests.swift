@@ -1,6 +1,6 @@
 import NIOCore
 import NIOHTTP1
-import ShadowGateCore
+import ShadowGatePairRecord
 @testable import ShadowGateProxy
 import Testing
 

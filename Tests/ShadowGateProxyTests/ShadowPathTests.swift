@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
-import ShadowGateCore
+import ShadowGateConfig
+import ShadowGatePairRecord
 import ShadowGateProxy
 import ShadowGateTesting
 import Testing

@@ -1,6 +1,7 @@
 import ShadowGateControl
-import ShadowGateCore
+import ShadowGatePromotion
 import ShadowGateReport
+import ShadowGateRouting
 import Testing
 
 @Suite("HTML report")

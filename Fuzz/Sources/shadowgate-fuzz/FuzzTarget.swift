@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import LibPQ
-import ShadowGateCore
+import ShadowGateAdapters
+import ShadowGateConfig
+import ShadowGateConfigYAML
 
 /// One fuzz target: any bytes in, no trap, and the properties each one checks (a broken property
 /// aborts, which libFuzzer reports as a crash with the input saved).

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Summarize a Scripts/bench.sh CSV: medians per target (markdown), upstream connection reuse,
+# and the issue's ratios (gateway shadow vs nginx mirror, gateway legacy vs nginx proxy).
+# usage: Scripts/benchmarks/proxy/summarize.sh bench-results/bench_<ts>.csv
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=Scripts/benchmarks/proxy/lib.sh
+source "$HERE/lib.sh"
+csv=$1
+[[ -s $csv ]] || die "no CSV at $csv"
+
+# column numbers by header name
+declare -A C
+IFS=, read -r -a header < "$csv"
+for i in "${!header[@]}"; do C[${header[$i]}]=$((i + 1)); done
+
+targets=$(tail -n +2 "$csv" | cut -d, -f"${C[target]}" | awk '!seen[$0]++')
+rows_of() { tail -n +2 "$csv" | awk -F, -v c="${C[target]}" -v t="$1" '$c == t'; }
+col_median() { rows_of "$1" | cut -d, -f"${C[$2]}" | median; }
+col_sum() { rows_of "$1" | cut -d, -f"${C[$2]}" | awk '{ s += $1 } END { print s + 0 }'; }
+
+declare -A RPS P50 P99 CPU
+echo "| target | req/s | p50 ms | p99 ms | proxy CPU µs/req | stubs CPU µs/req | machine busy cores | errors | runs |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for t in $targets; do
+    RPS[$t]=$(col_median "$t" rps); P50[$t]=$(col_median "$t" p50_ms); P99[$t]=$(col_median "$t" p99_ms)
+    CPU[$t]=$(col_median "$t" proxy_cpu_us_per_req)
+    errs=$(($(col_sum "$t" non2xx) + $(col_sum "$t" sock_errors)))
+    n=$(rows_of "$t" | wc -l)
+    printf "| %s | %.0f | %.3f | %.3f | %.1f | %.1f | %.2f | %s | %s |\n" "$t" "${RPS[$t]}" "${P50[$t]}" \
+        "${P99[$t]}" "${CPU[$t]}" "$(col_median "$t" stubs_cpu_us_per_req)" \
+        "$(col_median "$t" machine_busy_cores)" "$errs" "$n"
+done
+echo "(medians over runs; errors = wrk non-2xx responses + socket errors, summed)"
+
+echo
+echo "Upstream connection reuse, summed over the measured runs (stub_status counters of each stub;"
+echo "'open' = ESTABLISHED sockets from the front's processes to the stub at the end of the last run, from ss):"
+echo
+echo "| target | requests | legacy stub reqs/req | legacy new conns | learner stub reqs/req | learner new conns | open to legacy | open to learner |"
+echo "|---|---|---|---|---|---|---|---|"
+for t in $targets; do
+    req=$(col_sum "$t" requests)
+    last=$(rows_of "$t" | tail -n 1)
+    awk -v t="$t" -v n="$req" -v lr="$(col_sum "$t" legacy_reqs)" -v lc="$(col_sum "$t" legacy_new_conns)" \
+        -v sr="$(col_sum "$t" learner_reqs)" -v sc="$(col_sum "$t" learner_new_conns)" \
+        -v le="$(cut -d, -f"${C[legacy_open]}" <<<"$last")" -v se="$(cut -d, -f"${C[learner_open]}" <<<"$last")" \
+        'BEGIN { d = (n > 0 ? n : 1)
+                 printf "| %s | %d | %.3f | %d (%.4f/req) | %.3f | %d (%.4f/req) | %s | %s |\n",
+                        t, n, lr / d, lc, lc / d, sr / d, sc, sc / d, le, se }'
+done
+
+ratio() {  # <num target> <den target> <goal> <label>
+    local a=$1 b=$2 goal=$3 label=$4
+    [[ -n ${RPS[$a]:-} && -n ${RPS[$b]:-} ]] || return 0
+    awk -v a="$a" -v b="$b" -v ra="${RPS[$a]}" -v rb="${RPS[$b]}" -v pa="${P99[$a]}" -v pb="${P99[$b]}" \
+        -v ca="${CPU[$a]}" -v cb="${CPU[$b]}" -v goal="$goal" -v label="$label" -v chk_p99="$5" 'BEGIN {
+        r = (rb > 0 ? ra / rb : 0)
+        printf "- %s: %s req/s / %s req/s = %.2fx (goal >= %.1fx: %s)", label, a, b, r, goal, (r >= goal ? "met" : "MISSED")
+        if (chk_p99) printf "; p99 %.3f ms vs %.3f ms (goal no worse: %s)", pa, pb, (pa <= pb ? "met" : "MISSED")
+        if (cb > 0) printf "; CPU/req %.2fx", ca / cb
+        printf "\n" }'
+}
+echo
+echo "Ratios (medians):"
+ratio gate-shadow nginx-mirror 2.0 "shadow vs nginx mirror" 1
+ratio gate-legacy nginx-proxy 0.8 "legacy vs nginx proxy" 0
+if [[ -n ${P99[gate-hung]:-} && -n ${P99[gate-shadow]:-} ]]; then
+    awk -v h="${P99[gate-hung]}" -v s="${P99[gate-shadow]}" -v rh="${RPS[gate-hung]}" -v rs="${RPS[gate-shadow]}" 'BEGIN {
+        r = (s > 0 ? h / s : 0)
+        printf "- hung learner vs healthy: client p99 %.3f ms vs %.3f ms = %.2fx (goal <= 1.10x: %s); req/s %.2fx\n",
+               h, s, r, (r <= 1.10 ? "met" : "MISSED"), (rs > 0 ? rh / rs : 0) }'
+fi
+[[ -n ${RPS[gate-shadow]:-} && -n ${RPS[nginx-mirror]:-} ]] || [[ -n ${RPS[gate-legacy]:-} && -n ${RPS[nginx-proxy]:-} ]] ||
+    echo "- (none: they need gate-shadow with nginx-mirror, or gate-legacy with nginx-proxy, in TARGETS)"

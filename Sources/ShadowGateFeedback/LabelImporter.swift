@@ -1,0 +1,146 @@
+import Foundation
+import LibPQ
+
+/// Loads a labels file into `shadowgate.labels` with COPY (`shadowgate labels import`).
+///
+/// Promises:
+/// - The file is parsed whole first; a bad line stops the import before anything is written.
+/// - Within the file the later line for a (request_id, row_index) wins; a stored label with
+///   another value is replaced (and so delivered again), the same value is left as it is (not
+///   re-sent).
+/// - Labels go in chunks, each one transaction: COPY into a temporary table, then one set-based
+///   INSERT of the keys not stored yet and, only when some were, one UPDATE of those whose value
+///   changed. When a concurrent writer stores one of the chunk's keys in between (unique
+///   violation), the chunk is written again with the general upsert. An import that fails midway
+///   leaves the chunks before it imported; running it again is safe.
+/// - label_value is computed here (``LabelValue``), so the table's row trigger does not run.
+/// - The labels get `received_at = now()` and their place in the delivery order from the table's
+///   defaults, so the deliverer sends them to the learners like labels posted to the gateway.
+/// - `progress` is called after each chunk with (labels done, labels to write: the file's, one
+///   per key).
+public struct LabelImporter {
+    public static let chunkRows = 200_000
+
+    public struct Summary: Sendable {
+        public var labels: Int
+        public var written: Int
+        public var seconds: Double
+    }
+
+    static let stageSQL = """
+        CREATE TEMP TABLE IF NOT EXISTS shadowgate_labels_import (
+            request_id text, row_index int, label text, label_value float8
+        ) ON COMMIT DELETE ROWS
+        """
+
+    static let copySQL = "COPY pg_temp.shadowgate_labels_import (request_id, row_index, label, label_value) FROM STDIN"
+
+    /// Keys not stored yet: a plain insert (no speculative insertion per row, as ON CONFLICT
+    /// would do; that is a third of the cost of a row).
+    static let insertNewSQL = """
+        INSERT INTO shadowgate.labels (request_id, row_index, label, label_value)
+        SELECT s.request_id, s.row_index, s.label, s.label_value
+        FROM pg_temp.shadowgate_labels_import s
+        WHERE NOT EXISTS (SELECT 1 FROM shadowgate.labels l WHERE l.request_id = s.request_id AND l.row_index = s.row_index)
+        """
+
+    /// Stored keys whose value changed (labels_reorder_changed gives them a new delivery place).
+    static let updateChangedSQL = """
+        UPDATE shadowgate.labels l
+        SET label = s.label, label_value = s.label_value, received_at = now()
+        FROM pg_temp.shadowgate_labels_import s
+        WHERE l.request_id = s.request_id AND l.row_index = s.row_index AND l.label IS DISTINCT FROM s.label
+        """
+
+    /// The general form, for a chunk that raced with another writer.
+    static let upsertSQL = """
+        INSERT INTO shadowgate.labels AS l (request_id, row_index, label, label_value)
+        SELECT request_id, row_index, label, label_value
+        FROM pg_temp.shadowgate_labels_import
+        ON CONFLICT (request_id, row_index) DO UPDATE
+            SET label = EXCLUDED.label, label_value = EXCLUDED.label_value, received_at = EXCLUDED.received_at
+            WHERE l.label IS DISTINCT FROM EXCLUDED.label
+        """
+
+    public init() {}
+
+    /// Parses `bytes` in `format` (every line), then writes the labels.
+    public func run(bytes: [UInt8], format: LabelFileParser.Format, connection: PGConnection,
+                    progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
+        let started = Date()
+        let parsed = try Self.parse(bytes: bytes, format: format)
+        let labels = Self.lastPerKey(parsed)
+        try connection.execute(Self.stageSQL)
+        var written = 0
+        var done = 0
+        while done < labels.count {
+            let chunk = labels[done..<min(labels.count, done + Self.chunkRows)]
+            var encoder = COPYTextEncoder(reservingCapacity: chunk.count * 48)
+            for label in chunk {
+                encoder.append(label.requestID)
+                encoder.append(label.rowIndex)
+                encoder.append(label.label)
+                encoder.append(LabelValue.parse(label.label))
+                encoder.endRow()
+            }
+            do {
+                written += try write(encoder.bytes, rows: chunk.count, connection: connection, upsert: false)
+            } catch let error as PGError where error.isUniqueViolation {
+                written += try write(encoder.bytes, rows: chunk.count, connection: connection, upsert: true)
+            }
+            done += chunk.count
+            progress(done, labels.count)
+        }
+        return Summary(labels: parsed.count, written: written, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// One chunk in one transaction; rows inserted or changed.
+    private func write(_ bytes: [UInt8], rows: Int, connection: PGConnection, upsert: Bool) throws -> Int {
+        try connection.execute("BEGIN")
+        do {
+            try connection.copyIn(Self.copySQL) { send in
+                try bytes.withUnsafeBytes { try send($0) }
+            }
+            var written: Int
+            if upsert {
+                written = try connection.execute(Self.upsertSQL).affectedRows ?? 0
+            } else {
+                written = try connection.execute(Self.insertNewSQL).affectedRows ?? 0
+                if written < rows {
+                    written += try connection.execute(Self.updateChangedSQL).affectedRows ?? 0
+                }
+            }
+            try connection.execute("COMMIT")
+            return written
+        } catch {
+            _ = try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The labels with one entry per (request id, row): the last line's, in file order of those lines.
+    static func lastPerKey(_ labels: [LabelFileParser.Label]) -> [LabelFileParser.Label] {
+        struct Key: Hashable { var id: String; var row: Int }
+        var last: [Key: Int] = [:]
+        last.reserveCapacity(labels.count)
+        for (i, label) in labels.enumerated() { last[Key(id: label.requestID, row: label.rowIndex)] = i }
+        guard last.count < labels.count else { return labels }
+        return labels.indices.filter { last[Key(id: labels[$0].requestID, row: labels[$0].rowIndex)] == $0 }.map { labels[$0] }
+    }
+
+    /// Every label of the file, in file order.
+    public static func parse(bytes: [UInt8], format: LabelFileParser.Format) throws(LabelFileError) -> [LabelFileParser.Label] {
+        var parser = LabelFileParser(format: format)
+        var labels: [LabelFileParser.Label] = []
+        labels.reserveCapacity(bytes.count / 24)
+        let text = Substring(decoding: bytes, as: UTF8.self)
+        var start = text.utf8.startIndex
+        let end = text.utf8.endIndex
+        while start < end {
+            let newline = text.utf8[start...].firstIndex(of: 10) ?? end
+            if let label = try parser.parse(line: text.utf8[start..<newline]) { labels.append(label) }
+            start = newline == end ? end : text.utf8.index(after: newline)
+        }
+        return labels
+    }
+}
