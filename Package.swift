@@ -121,7 +121,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Flags in PostgreSQL, the flag watcher every replica runs, and the promotion controller.
+        // Flags in PostgreSQL, the flag watcher every replica runs, the promotion controller, fenced
+        // leadership (also the label deliverer's) and the control connection (keepalives, session check).
         .target(
             name: "ShadowGateControl",
             dependencies: [
@@ -145,11 +146,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Labels to the learners: the leader-elected deliverer reading shadowgate.labels, and the bulk import.
+        // Labels to the learners: the leader-elected deliverer reading shadowgate.labels (fenced
+        // leadership from ShadowGateControl), and the bulk import.
         .target(
             name: "ShadowGateFeedback",
             dependencies: [
-                "ShadowGateConfig", "ShadowGatePairRecord", "ShadowGateRouting",
+                "ShadowGateConfig", "ShadowGatePairRecord", "ShadowGateRouting", "ShadowGateControl",
                 "LibPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -208,7 +210,8 @@ let package = Package(
             name: "ShadowGatePromotionTests",
             dependencies: ["ShadowGatePromotion", "ShadowGateRouting", "ShadowGateConfig", "ShadowGateConfigYAML"]
         ),
-        // The flag store against a real PostgreSQL and its errors; the controller's state machine without a database.
+        // The flag store against a real PostgreSQL and its errors; the controller's and leadership's state machines without a
+        // database; fencing and the control-session check against real servers.
         .testTarget(
             name: "ShadowGateControlTests",
             dependencies: [

@@ -18,7 +18,8 @@
 #   compare  shadowgate.compare() over a window of 1,000,000 pairs: wall time and serial CPU per run, medians
 #            (Scripts/benchmarks/compare/compare.sh; PAIRS, REPS, BASELINE=1 to time 0003's and 0005's versions on the same data too)
 #   gates    the promotion controller's decision code vs the old point-estimate rule on simulated paired
-#            streams (Sources/shadowgate-gates-bench; RUNS, default 200, HOURS, default 6); no servers
+#            streams (Sources/shadowgate-gates-bench; RUNS, default 200, HOURS, default 6); no servers;
+#            then the regression route's line (REGRESSION_RUNS, default RUNS; SCENARIOS=regression for it alone)
 #   feedback labels/s accepted and delivered vs psql \copy, p99 at a fixed rate, `labels import` of 1M
 #            (Scripts/benchmarks/feedback/feedback.sh; LABELS, RATE, RATE_SECONDS, IMPORT)
 #   tls      REST through the gateway with an HTTPS client listener vs a plain one, and with https://

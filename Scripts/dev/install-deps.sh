@@ -4,9 +4,11 @@
 #   pkg-config     finds libpq for the CLibPQ system-library target
 #   postgresql     server binaries for the embedded default and the test cluster
 #   curl           used by scripts to wait for servers
+#   pgbouncer      the control-connection check's test (a real pooler in transaction mode)
+#   haproxy iptables iproute2   Scripts/scale-test.sh (load balancer, cut links, network namespaces)
 # Extra packages can be asked for: Scripts/dev/install-deps.sh nginx wrk
 set -euo pipefail
-want=(libpq-dev pkg-config postgresql curl "$@")
+want=(libpq-dev pkg-config postgresql curl pgbouncer haproxy iptables iproute2 "$@")
 missing=()
 for pkg in "${want[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -126,9 +126,66 @@ ebatches = [(0, 75), (1, 75), (0, 0), (30, 75), (75, 75)]
 alts = sorted(set(min(a, 0.95) for a in (0.02, 0.05, 0.2, 0.5)))
 detectors.append({"null": 0.01, "alternatives": alts, "batches": ebatches, "log_statistic": sr(0.01, alts, ebatches)})
 
+# Quantized differences (QuantizedDifferenceEvidence): clipped paired error differences d in
+# [-C, C], each replaced by the lower (for the lower bound) or upper end (for the upper bound) of
+# its bucket on the square-root grid; the bounds are the constant-bet bounds of those values, and
+# the change detector's batch e-value is prod (1 + theta (low(d) - X)/(X + C)).
+LEVELS = 128
+qrng = np.random.default_rng(20261130)
+
+
+def bucket(d, c):
+    if d == 0:
+        return 0
+    k = 1 + math.floor(LEVELS * math.sqrt(min(abs(d), c) / c))
+    return int(math.copysign(min(k, LEVELS), d))
+
+
+def interval(b, c):
+    if b == 0:
+        return 0.0, 0.0
+    k = abs(b)
+    inner = c * ((k - 1) / LEVELS) ** 2 * (1 - 1e-12)
+    outer = min(c, c * (k / LEVELS) ** 2 * (1 + 1e-12))
+    return (inner, outer) if b > 0 else (-outer, -inner)
+
+
+def quantized_case(name, d, c, alpha, threshold):
+    d = [float(min(max(x, -c), c)) for x in d]
+    counts = {}
+    for x in d:
+        counts[bucket(x, c)] = counts.get(bucket(x, c), 0) + 1
+    lows = [(interval(b, c)[0], n) for b, n in sorted(counts.items())]
+    highs = [(interval(b, c)[1], n) for b, n in sorted(counts.items())]
+    fracs = [0.05, 0.2, 0.5, 0.9]
+    log_e = [sum(n * math.log1p(t * (x - threshold) / (threshold + c)) for x, n in lows) for t in fracs]
+    # one batch from R = 0: ln R = ln E per bet, averaged
+    return {"name": name, "limit": c, "alpha": alpha, "differences": d,
+            "buckets": [[b, n] for b, n in sorted(counts.items())], "mean": float(np.mean(d)) if d else None,
+            "lower": lower_bound(-c, c, lows, alpha), "upper": upper_bound(-c, c, highs, alpha),
+            "threshold": threshold, "detector_log_statistic": float(special.logsumexp(log_e) - math.log(len(fracs)))}
+
+
+def clipped_abs_diff(n, learner_own, bias=0.0, clip=5.0):
+    shared = qrng.normal(0, 0.8, n)
+    el = np.minimum(np.abs(shared + qrng.normal(0, 0.6, n)), clip)
+    er = np.minimum(np.abs(shared + bias + qrng.normal(0, learner_own, n)), clip)
+    return er - el
+
+
+quantized = [
+    quantized_case("equal_500", clipped_abs_diff(500, 0.6), 5.0, 0.0167, 0.0),
+    quantized_case("better_2000", clipped_abs_diff(2000, 0.45), 5.0, 0.0167, 0.0),
+    quantized_case("collapsed_30", clipped_abs_diff(30, 2.0, bias=4.0), 5.0, 0.0167, 0.0),
+    quantized_case("squared_400", list(np.minimum(np.abs(qrng.normal(0, 1.1, 400)), 3) ** 2
+                                       - np.minimum(np.abs(qrng.normal(0, 1.0, 400)), 3) ** 2), 9.0, 0.05, 0.1),
+    quantized_case("edges_and_zeros", [0.0, 0.0, 5.0, -5.0, 5 * (3 / 128) ** 2, -5 * (1 / 128) ** 2, 7.5], 5.0, 0.05, 0.0),
+]
+
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as fh:
-    json.dump({"thetas": THETAS, "mcnemar": mcnemar, "confidence_sequences": cs, "detectors": detectors}, fh, indent=1)
+    json.dump({"thetas": THETAS, "mcnemar": mcnemar, "confidence_sequences": cs, "detectors": detectors,
+               "quantized": quantized}, fh, indent=1)
 print("wrote", OUT, len(mcnemar), "mcnemar,", len(cs), "confidence sequences,", len(detectors), "detectors")
 print("E(30,10) =", math.exp(mcnemar[0]["log_e"]), "E(120,80) =", math.exp(mcnemar[1]["log_e"]),
       "E(0,8) =", math.exp(mcnemar[2]["log_e"]), "E(0,7) =", math.exp(mcnemar[3]["log_e"]))

@@ -190,6 +190,34 @@ for name, r, c in [
     psi_categorical.append({"name": name, "reference": r, "current": c,
                             "psi": fl(psi_reference.psi_categorical(r, c))})
 
+
+# --- regression errors (compare()'s MAE, RMSE and paired error differences) -----------------
+# A separate generator, so the cases above keep their values.
+rrng = np.random.default_rng(20261129)
+
+
+def regression_case(name, legacy, learner, label):
+    legacy, learner, label = np.asarray(legacy, float), np.asarray(learner, float), np.asarray(label, float)
+    el, er = legacy - label, learner - label
+    d1 = np.abs(el) - np.abs(er)
+    d2 = el ** 2 - er ** 2
+    n = len(label)
+    return {"name": name, "legacy": floats(legacy), "learner": floats(learner), "label": floats(label),
+            "legacy_mae": fl(np.mean(np.abs(el))), "learner_mae": fl(np.mean(np.abs(er))),
+            "legacy_rmse": fl(np.sqrt(np.mean(el ** 2))), "learner_rmse": fl(np.sqrt(np.mean(er ** 2))),
+            "abs_error_diff": fl(np.mean(d1)), "abs_error_diff_se": fl(stats.sem(d1)) if n >= 2 else None,
+            "sq_error_diff": fl(np.mean(d2)), "sq_error_diff_se": fl(stats.sem(d2)) if n >= 2 else None}
+
+
+truth = rrng.normal(50, 10, 400)
+regression = [
+    regression_case("learner_better_400", truth + rrng.normal(0, 3, 400), truth + rrng.normal(0, 2, 400), truth),
+    regression_case("equal_heavy_tails_300", truth[:300] + rrng.standard_t(3, 300), truth[:300] + rrng.standard_t(3, 300), truth[:300]),
+    regression_case("learner_biased_200", truth[:200] + rrng.normal(0, 1, 200), truth[:200] + 0.5 + rrng.normal(0, 1, 200), truth[:200]),
+    regression_case("two_pairs", [1.0, 2.0], [1.5, 2.5], [1.25, 2.0]),
+    regression_case("one_pair", [3.0], [2.0], [2.5]),
+]
+
 doc = {
     "generator": "Scripts/stats-fixtures/make_fixtures.py",
     "scipy": scipy.__version__,
@@ -202,6 +230,7 @@ doc = {
     "chi2_sf": chi2_sf,
     "psi": psi,
     "psi_categorical": psi_categorical,
+    "regression": regression,
 }
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, "w") as f:

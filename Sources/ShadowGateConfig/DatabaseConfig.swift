@@ -2,6 +2,9 @@
 public struct DatabaseConfig: Sendable, Hashable {
     /// A libpq connection string or URL; `nil` starts the embedded private cluster.
     public var url: String?
+    /// A direct session for LISTEN/NOTIFY and the controller's advisory lock; `nil` uses `url`.
+    /// `url` may go through a transaction-mode pooler, this one must not.
+    public var controlURL: String?
     /// Rows per COPY batch.
     public var batchRows: Int = 5000
     /// Longest a record waits in the queue before a partial batch is flushed.

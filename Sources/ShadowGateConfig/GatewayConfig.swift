@@ -19,6 +19,8 @@ public struct GatewayConfig: Sendable, Hashable {
     public var adminTLS: ListenerTLSConfig?
     /// The gRPC listener and routes (`grpc`), if any.
     public var grpc: GRPCConfig?
+    /// How log lines are written: `text` (default, for people) or `json` (one object per line).
+    public var logFormat: LogFormat
 
     public init(
         listen: HostPort,
@@ -29,7 +31,8 @@ public struct GatewayConfig: Sendable, Hashable {
         feedback: FeedbackConfig = FeedbackConfig(),
         routes: [RouteConfig],
         listenTLS: ListenerTLSConfig? = nil,
-        adminTLS: ListenerTLSConfig? = nil
+        adminTLS: ListenerTLSConfig? = nil,
+        logFormat: LogFormat = .text
     ) {
         self.listen = listen
         self.adminListen = adminListen
@@ -40,5 +43,6 @@ public struct GatewayConfig: Sendable, Hashable {
         self.routes = routes
         self.listenTLS = listenTLS
         self.adminTLS = adminTLS
+        self.logFormat = logFormat
     }
 }

@@ -23,6 +23,11 @@ public struct RouteConfig: Sendable, Hashable {
     public var learner: UpstreamConfig?
     /// The promotion controller's policy for this route; `nil` (or not enabled) leaves flags to people.
     public var promotion: PromotionPolicy?
+    /// Classification (the default) or regression (numeric predictions and labels).
+    public var task: RouteTask = .classification
+    /// Share of sticky keys, 0–100, always served by legacy whatever the mode and canary share,
+    /// whose labels are never forwarded to the learner (the legacy holdout); 0 for none.
+    public var holdoutPercent: Double = 0
 
     public init(
         name: String,

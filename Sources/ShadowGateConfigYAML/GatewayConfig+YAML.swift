@@ -1,3 +1,4 @@
+import Foundation
 import ShadowGateAdapters
 import ShadowGateConfig
 import ShadowGatePromotion
@@ -9,8 +10,18 @@ extension GatewayConfig {
     ///
     /// - Throws: ``ConfigError`` naming the first key that is unknown, missing, of the wrong type or
     ///   out of range, or a cross-key problem (duplicate route names or paths, a mode the route cannot run).
-    public static func parse(yaml: String) throws(ConfigError) -> GatewayConfig {
-        let root: Node
+    /// - Parameter environment: variables that override keys of the file (``ConfigEnvironment``).
+    public static func parse(yaml: String, environment: [String: String] = [:]) throws(ConfigError) -> GatewayConfig {
+        let overrides = ConfigEnvironment(environment)
+        do {
+            return try parse(yaml: yaml, overrides: overrides)
+        } catch {
+            throw overrides.explain(error)
+        }
+    }
+
+    private static func parse(yaml: String, overrides: ConfigEnvironment) throws(ConfigError) -> GatewayConfig {
+        var root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
                 throw ConfigError(key: "", problem: "the file is empty")
@@ -21,8 +32,9 @@ extension GatewayConfig {
         } catch {
             throw ConfigError(key: "", problem: "not valid YAML: \(error)")
         }
+        root = try overrides.apply(to: root)
         let top = try ConfigNode(node: root, path: "").mapping(
-            allowed: ["listen", "tls", "admin", "event_loops", "limits", "database", "feedback", "routes", "grpc"])
+            allowed: ["listen", "tls", "admin", "event_loops", "log_format", "limits", "database", "feedback", "routes", "grpc"])
 
         guard let listenNode = top["listen"] else { throw ConfigError(key: "listen", problem: "is required (e.g. 127.0.0.1:8080)") }
         let listen = try listenNode.hostPort()
@@ -36,6 +48,7 @@ extension GatewayConfig {
             adminTLS = try admin["tls"].map { node throws(ConfigError) in try readListenerTLS(node) }
         }
         let eventLoops = try top["event_loops"]?.int(in: 1...256) ?? Machine.coreCount
+        let logFormat = try top["log_format"].map { node throws(ConfigError) in try LogFormat.read(node) } ?? .text
         let limits = try top["limits"].map { node throws(ConfigError) in try readLimits(node) } ?? LimitsConfig()
         let database = try top["database"].map { node throws(ConfigError) in try readDatabase(node) } ?? DatabaseConfig()
         let feedback = try top["feedback"].map { node throws(ConfigError) in try readFeedback(node) } ?? FeedbackConfig()
@@ -61,7 +74,8 @@ extension GatewayConfig {
         }
         var config = GatewayConfig(
             listen: listen, adminListen: adminListen, eventLoops: eventLoops,
-            limits: limits, database: database, feedback: feedback, routes: routes, listenTLS: listenTLS, adminTLS: adminTLS)
+            limits: limits, database: database, feedback: feedback, routes: routes, listenTLS: listenTLS, adminTLS: adminTLS,
+            logFormat: logFormat)
         config.grpc = try top["grpc"].map { node throws(ConfigError) in try readGRPC(node, routes: routes) }
         return config
     }
@@ -88,11 +102,12 @@ extension GatewayConfig {
 
     private static func readDatabase(_ node: ConfigNode) throws(ConfigError) -> DatabaseConfig {
         let map = try node.mapping(allowed: [
-            "url", "batch_rows", "flush_ms", "queue_capacity", "spool_dir", "spool_max_bytes",
+            "url", "control_url", "batch_rows", "flush_ms", "queue_capacity", "spool_dir", "spool_max_bytes",
             "retention_days", "embedded_data_dir",
         ])
         var db = DatabaseConfig()
         if let n = map["url"] { db.url = try n.nonEmptyString() }
+        if let n = map["control_url"] { db.controlURL = try n.nonEmptyString() }
         if let n = map["batch_rows"] { db.batchRows = try n.int(in: 1...1_000_000) }
         if let n = map["flush_ms"] { db.flushMillis = try n.int(in: 1...60_000) }
         if let n = map["queue_capacity"] { db.queueCapacity = try n.int(in: 1...100_000_000) }
@@ -131,6 +146,7 @@ extension GatewayConfig {
         let map = try node.mapping(allowed: [
             "name", "match", "protocol", "prediction_pointer", "features_pointer", "mode",
             "canary_percent", "shadow_percent", "sticky_key", "legacy", "learner", "promotion",
+            "task", "holdout_percent",
         ])
         guard let nameNode = map["name"] else { throw node.fail("'name' is required") }
         let name = try nameNode.nonEmptyString()
@@ -189,23 +205,50 @@ extension GatewayConfig {
         if learner == nil, mode != .legacy {
             throw ConfigError(key: node.childPath("mode"), problem: "mode '\(mode.rawValue)' needs a 'learner' upstream", line: node.line)
         }
-        let promotion = try map["promotion"].map { n throws(ConfigError) in try readPromotion(n) }
+        var task = RouteTask.classification
+        if let n = map["task"] {
+            let text = try n.string()
+            guard let value = RouteTask(rawValue: text) else {
+                throw n.fail("'\(text)' is not one of \(RouteTask.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            task = value
+        }
+        let holdout = try map["holdout_percent"]?.double(in: 0...100) ?? 0
+        if let n = map["holdout_percent"], (holdout * 100).rounded() != holdout * 100 {
+            throw n.fail("\(holdout) is finer than the 0.01 % resolution")
+        }
+        let promotion = try map["promotion"].map { n throws(ConfigError) in try readPromotion(n, task: task) }
         if let promotion, promotion.enabled, learner == nil {
             throw ConfigError(key: node.childPath("promotion.enabled"), problem: "promotion needs a 'learner' upstream", line: node.line)
         }
-        return RouteConfig(
+        if let promotion, promotion.evidenceSource == .holdout, holdout <= 0 {
+            throw ConfigError(key: node.childPath("promotion.evidence"), problem: "evidence 'holdout' needs holdout_percent above 0", line: node.line)
+        }
+        var route = RouteConfig(
             name: name, match: match, inferenceProtocol: proto,
             predictionPointer: predictionPointer, featuresPointer: featuresPointer,
             mode: mode, canaryPercent: canary, shadowPercent: shadow, stickyKey: sticky,
             legacy: legacy, learner: learner, promotion: promotion)
+        route.task = task
+        route.holdoutPercent = holdout
+        return route
     }
 
-    private static func readPromotion(_ node: ConfigNode) throws(ConfigError) -> PromotionPolicy {
+    private static func readPromotion(_ node: ConfigNode, task: RouteTask) throws(ConfigError) -> PromotionPolicy {
         let map = try node.mapping(allowed: [
             "enabled", "steps", "window", "dwell", "evaluate_every", "min_pairs", "min_labels", "gates",
-            "alpha", "label_delay", "evidence_across_steps", "detector_alpha",
+            "alpha", "label_delay", "evidence_across_steps", "detector_alpha", "error_clip", "evidence",
         ])
         var policy = PromotionPolicy()
+        if task == .regression { policy.gates = PromotionPolicy.defaultRegressionGates }
+        if let n = map["error_clip"] { policy.errorClip = try n.double(in: 1e-12...1e300) }
+        if let n = map["evidence"] {
+            let text = try n.string()
+            guard let source = PromotionPolicy.EvidenceSource(rawValue: text) else {
+                throw n.fail("'\(text)' is not one of " + PromotionPolicy.EvidenceSource.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            policy.evidenceSource = source
+        }
         policy.enabled = try map["enabled"]?.bool() ?? true
         if let n = map["steps"] {
             var steps: [Double] = []
@@ -241,6 +284,17 @@ extension GatewayConfig {
                 if let gate = gates[metric.rawValue] { rules.append(try readGate(gate, metric: metric)) }
             }
             policy.gates = rules
+        }
+        for rule in policy.gates where rule.metric.isRegression {
+            guard task == .regression else {
+                throw ConfigError(key: node.childPath("gates.\(rule.metric.rawValue)"), problem: "\(rule.metric.rawValue) needs 'task: regression' on the route", line: node.line)
+            }
+            guard policy.errorClip != nil else {
+                throw ConfigError(key: node.childPath("error_clip"), problem: "required with \(rule.metric.rawValue): errors above it count as it (an anytime-valid bound needs bounded errors; e.g. the range of the labels)", line: node.line)
+            }
+            if let clip = policy.errorClip, case .absolute(let x) = rule.threshold, abs(x) >= pow(clip, Double(rule.metric.errorPower ?? 1)) {
+                throw ConfigError(key: node.childPath("gates.\(rule.metric.rawValue)"), problem: "\(x.formattedShort) is outside what clipped errors can show (error_clip \(clip.formattedShort))", line: node.line)
+            }
         }
         return policy
     }

@@ -21,6 +21,8 @@ extension PromotionController {
         /// Change detectors, present while the learner serves traffic (canary, promoted).
         public var accuracyDetector: ShiryaevRobertsDetector?
         public var rateDetectors: [String: ShiryaevRobertsDetector] = [:]
+        /// Regression routes: one detector per regression gate (`nil` in state from before them).
+        public var regressionDetectors: [String: DifferenceChangeDetector]?
         /// The flags revision last seen (a new one by a person restarts the evidence).
         public var flagsRevision: Int64?
         public var passingSince: Double?
@@ -232,6 +234,7 @@ extension PromotionController {
             state.lastLearnerVersion = nil
             state.accuracyDetector = nil
             state.rateDetectors = [:]
+            state.regressionDetectors = nil
             if flags.mode == .canary || flags.mode == .promoted { startDetectors() }
         }
 
@@ -244,9 +247,19 @@ extension PromotionController {
                       case .absolute(let maximum) = gate.threshold else { return false }
                 return maximum > 0 && maximum < 0.5
             }
-            let count = (hasAccuracy ? 1 : 0) + rateGates.count
+            let regressionGates: [(name: String, threshold: Double, limit: Double)] = policy.gates.compactMap { gate in
+                guard let power = gate.metric.errorPower, let clip = policy.errorClip, case .absolute(let maximum) = gate.threshold else { return nil }
+                let limit = pow(clip, Double(power))
+                return maximum > -limit && maximum < limit ? (gate.metric.rawValue, maximum, limit) : nil
+            }
+            let count = (hasAccuracy ? 1 : 0) + rateGates.count + regressionGates.count
             guard count > 0 else { return }
             let alpha = policy.detectorAlpha / Double(count)
+            if !regressionGates.isEmpty {
+                state.regressionDetectors = Dictionary(uniqueKeysWithValues: regressionGates.map {
+                    ($0.name, DifferenceChangeDetector(threshold: $0.threshold, limit: $0.limit, alpha: alpha))
+                })
+            }
             if hasAccuracy { state.accuracyDetector = .pairedAccuracy(alpha: alpha) }
             for gate in rateGates {
                 if case .absolute(let maximum) = gate.threshold {
@@ -262,6 +275,12 @@ extension PromotionController {
                 detector.update(events: events, trials: counts.pairs)
                 state.rateDetectors[gate] = detector
             }
+            for (gate, var detector) in state.regressionDetectors ?? [:] {
+                let power = GateRule.Metric(rawValue: gate)?.errorPower ?? 1
+                guard let batch = counts.errorDifference(power: power), batch.limit == detector.limit else { continue }
+                detector.update(batch)
+                state.regressionDetectors?[gate] = detector
+            }
         }
 
         /// The first alarmed detector: the gate it watches ("paired_accuracy" for the discordant stream) and why.
@@ -271,6 +290,9 @@ extension PromotionController {
             }
             for (gate, detector) in state.rateDetectors.sorted(by: { $0.key < $1.key }) where detector.alarmed {
                 return (gate, "\(gate) rate rose above \(ComparisonReport.format(detector.nullRate)) (Shiryaev–Roberts statistic \(ComparisonReport.format(exp(detector.logStatistic))) ≥ \(ComparisonReport.format(1 / detector.alpha)))")
+            }
+            for (gate, detector) in (state.regressionDetectors ?? [:]).sorted(by: { $0.key < $1.key }) where detector.alarmed {
+                return (gate, "the learner's clipped error exceeds legacy's by more than \(ComparisonReport.format(detector.threshold)) (\(gate); Shiryaev–Roberts statistic \(ComparisonReport.format(exp(detector.logStatistic))) ≥ \(ComparisonReport.format(1 / detector.alpha)))")
             }
             return nil
         }
@@ -294,6 +316,16 @@ extension PromotionController.StateMachine {
         }
         if let d = state.accuracyDetector { detectors.append(detector("paired_accuracy", d)) }
         for (gate, d) in state.rateDetectors.sorted(by: { $0.key < $1.key }) { detectors.append(detector(gate, d)) }
+        for (gate, d) in (state.regressionDetectors ?? [:]).sorted(by: { $0.key < $1.key }) {
+            detectors.append("{\"name\":\(JSONLiteral.string(gate)),\"statistic\":\(JSONLiteral.number(exp(d.logStatistic))),"
+                + "\"threshold\":\(JSONLiteral.number(1 / d.alpha)),\"alarmed\":\(d.alarmed),\"batches\":\(d.batches)}")
+        }
+        var regression: [String] = []
+        for (name, differences) in [("abs_error_difference", e.absoluteErrorDifference), ("sq_error_difference", e.squaredErrorDifference)] {
+            guard let differences else { continue }
+            regression.append("\"\(name)\":{\"pairs\":\(JSONLiteral.number(differences.count, integer: true)),"
+                + "\"mean\":\(JSONLiteral.number(differences.mean)),\"limit\":\(JSONLiteral.number(differences.limit))}")
+        }
         let fields = [
             "\"since\":\(JSONLiteral.number(state.evidenceSince))",
             "\"pairs\":\(JSONLiteral.number(e.pairs, integer: true))", "\"labelled\":\(JSONLiteral.number(e.labelled, integer: true))",
@@ -306,7 +338,7 @@ extension PromotionController.StateMachine {
             "\"label_delay_s\":\(JSONLiteral.number(policy.labelDelay.seconds))",
             "\"evidence_across_steps\":\(JSONLiteral.string(policy.evidenceAcrossSteps.rawValue))",
             "\"detectors\":[\(detectors.joined(separator: ","))]",
-        ]
+        ] + regression
         return "{" + fields.joined(separator: ",") + "}"
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LibPQ
+import ShadowGateEvidence
 import Logging
 import ShadowGateConfig
 import ShadowGatePromotion
@@ -60,21 +61,21 @@ public final class PromotionController: Sendable {
         var leader = false
         var backoff = Backoff(initial: .milliseconds(250), maximum: .seconds(5))
         var due: [String: ContinuousClock.Instant] = [:]
+        // Fenced leadership (Leadership.swift): lock + epoch, confirmed every second, own deadline.
+        var leadership = Leadership(role: "promotion", lockClassID: Self.lockClassID, lockObjectID: Self.lockObjectID,
+                                    identity: identity, logger: logger)
         while !thread.isShuttingDown {
             do {
                 if connection == nil {
                     connection = try PGConnection(connectionString: connectionString, applicationName: identity)
                 }
                 guard let connection else { continue }
-                if !leader {
-                    leader = try connection.execute(
-                        "SELECT pg_try_advisory_lock($1::int, $2::int)",
-                        [String(Self.lockClassID), String(Self.lockObjectID)]).scalar == "t"
-                    if leader {
-                        logger.notice("this replica now runs the promotion controller", metadata: ["identity": "\(identity)"])
-                        metrics.leader.record(1)
-                        due = [:]
-                    }
+                let wasLeader = leader
+                leader = try leadership.mayAct(on: connection) != nil
+                if leader, !wasLeader {
+                    logger.notice("this replica now runs the promotion controller", metadata: ["identity": "\(identity)"])
+                    metrics.leader.record(1)
+                    due = [:]
                 }
                 backoff.reset()
                 guard leader else {
@@ -84,12 +85,14 @@ public final class PromotionController: Sendable {
                 let now = ContinuousClock.now
                 for route in routes where due[route.name].map({ $0 <= now }) ?? true {
                     guard let policy = route.promotion else { continue }
+                    guard try leadership.mayAct(on: connection) != nil else { break }
                     due[route.name] = now + policy.evaluateEvery
                     try evaluate(route: route.name, policy: policy, pairLag: Self.pairLag(for: route), on: connection)
                 }
-                let next = due.values.min() ?? now + .seconds(1)
+                let next = min(due.values.min() ?? now + .seconds(1), ContinuousClock.now + .seconds(1))
                 thread.sleep(max(.milliseconds(10), next - ContinuousClock.now))
             } catch {
+                leadership.connectionLost()
                 logger.warning("promotion controller lost PostgreSQL; releasing control and reconnecting", metadata: ["error": "\(error)"])
                 connection?.close()
                 connection = nil
@@ -144,15 +147,35 @@ public final class PromotionController: Sendable {
         }
         let labelledTo = max(labelledFrom, now - policy.labelDelay.seconds)
         let pairsTo = max(pairsFrom, now - pairLag.seconds)
+        // `evidence: holdout`: only the legacy holdout's pairs count
+        let holdoutOnly = policy.evidenceSource == .holdout ? "true" : "false"
         let counts = try connection.execute(
-            "SELECT * FROM shadowgate.evidence_counts($1, to_timestamp($2::float8), to_timestamp($3::float8), to_timestamp($4::float8), to_timestamp($5::float8))",
-            [route, String(labelledFrom), String(labelledTo), String(pairsFrom), String(pairsTo)])
+            "SELECT * FROM shadowgate.evidence_counts($1, to_timestamp($2::float8), to_timestamp($3::float8), to_timestamp($4::float8), to_timestamp($5::float8), p_holdout_only => $6::boolean)",
+            [route, String(labelledFrom), String(labelledTo), String(pairsFrom), String(pairsTo), holdoutOnly])
         func count(_ column: String) -> Double { counts.value(column).flatMap(Double.init) ?? 0 }
-        let batch = EvidenceCounts(
+        var batch = EvidenceCounts(
             pairs: count("pairs"), learnerErrors: count("learner_errors"), legacyErrors: count("legacy_errors"),
             bothErrors: count("both_errors"), learnerTimeouts: count("learner_timeouts"), legacyTimeouts: count("legacy_timeouts"),
             bothTimeouts: count("both_timeouts"), labelled: count("labelled"), learnerOnlyRight: count("learner_only_right"),
             legacyOnlyRight: count("legacy_only_right"), bothRight: count("both_right"))
+        if policy.hasRegressionGates, let clip = policy.errorClip {
+            let rows = try connection.execute(
+                "SELECT * FROM shadowgate.regression_evidence($1, to_timestamp($2::float8), to_timestamp($3::float8), $4::float8, $5::boolean)",
+                [route, String(labelledFrom), String(labelledTo), String(clip), holdoutOnly])
+            var absolute = QuantizedDifferenceEvidence(limit: clip)
+            var squared = QuantizedDifferenceEvidence(limit: clip * clip)
+            for row in rows.rows.indices {
+                func number(_ column: String) -> Double { rows.value(column, row: row).flatMap(Double.init) ?? 0 }
+                let bucket = Int(number("bucket")), n = number("n"), sum = number("sum_d"), squares = number("sum_d2")
+                if rows.value("power", row: row) == "1" {
+                    absolute.add(bucket: bucket, count: n, sum: sum, sumOfSquares: squares)
+                } else {
+                    squared.add(bucket: bucket, count: n, sum: sum, sumOfSquares: squares)
+                }
+            }
+            batch.absoluteErrorDifference = absolute
+            batch.squaredErrorDifference = squared
+        }
         let batchVersion = counts.value("learner_version")
         let learnerVersion = batchVersion ?? previous.lastLearnerVersion
 
@@ -206,6 +229,13 @@ public final class PromotionController: Sendable {
             [route, String(now), evaluation.outcome.rawValue, decision.kind.rawValue, decision.reason,
              newState.passingSince.map { String($0) }, newState.rolledBackAt.map { String($0) },
              learnerVersion, evaluation.gatesJSON, metricsJSON, identity, stateJSON])
+        // The gates' bounds over time, for the HTML report (a week of them).
+        try connection.execute(
+            """
+            WITH old AS (DELETE FROM shadowgate.rollout_evaluations WHERE route = $1 AND at < now() - interval '7 days')
+            INSERT INTO shadowgate.rollout_evaluations (route, at, outcome, gates)
+            VALUES ($1, to_timestamp($2::float8), $3, $4::jsonb) ON CONFLICT (route, at) DO NOTHING
+            """, [route, String(now), evaluation.outcome.rawValue, evaluation.gatesJSON])
         metrics.record(route: route, evaluation: evaluation, decision: decision.kind, evidence: newState.evidence)
     }
 

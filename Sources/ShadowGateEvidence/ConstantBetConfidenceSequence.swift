@@ -74,12 +74,12 @@ public struct ConstantBetConfidenceSequence: Sendable, Hashable {
 
     /// The smallest m that "mean ≤ m" is not rejected for at level alpha: the mean is above it with
     /// confidence 1 − alpha, uniformly over time. `lowerLimit` without evidence.
-    public func lowerBound(alpha: Double) -> Double {
+    public func lowerBound(alpha: Double, tolerance: Double = 1e-12) -> Double {
         let threshold = log(1 / alpha)
         // logWealthAbove is non-increasing in m and ≤ 0 at upperLimit.
         var low = lowerLimit, high = upperLimit
         if logWealthAbove(lowerLimit + (upperLimit - lowerLimit) * 1e-15) < threshold { return lowerLimit }
-        for _ in 0..<200 where high - low > 1e-12 {
+        for _ in 0..<200 where high - low > tolerance {
             let mid = (low + high) / 2
             if logWealthAbove(mid) >= threshold { low = mid } else { high = mid }
         }
@@ -87,11 +87,11 @@ public struct ConstantBetConfidenceSequence: Sendable, Hashable {
     }
 
     /// The largest m that "mean ≥ m" is not rejected for at level alpha. `upperLimit` without evidence.
-    public func upperBound(alpha: Double) -> Double {
+    public func upperBound(alpha: Double, tolerance: Double = 1e-12) -> Double {
         let threshold = log(1 / alpha)
         var low = lowerLimit, high = upperLimit
         if logWealthBelow(upperLimit - (upperLimit - lowerLimit) * 1e-15) < threshold { return upperLimit }
-        for _ in 0..<200 where high - low > 1e-12 {
+        for _ in 0..<200 where high - low > tolerance {
             let mid = (low + high) / 2
             if logWealthBelow(mid) >= threshold { high = mid } else { low = mid }
         }

@@ -34,7 +34,7 @@ public struct ShiryaevRobertsDetector: Sendable, Hashable, Codable {
         self.batches = 0
     }
 
-    static let logZero = -Double.greatestFiniteMagnitude
+    public static let logZero = -Double.greatestFiniteMagnitude
 
     /// The detector on discordant labelled pairs: an event is a pair only legacy got right; before
     /// a change the learner is at least as good (share ≤ ½), after it legacy wins 60, 75 or 90 % of

@@ -2,6 +2,7 @@ import Foundation
 import LibPQ
 import Logging
 import ShadowGateConfig
+import ShadowGateControl
 import ShadowGatePairRecord
 
 /// Delivers labels from `shadowgate.labels` to the routes' learners: at least once, in arrival
@@ -80,6 +81,9 @@ public final class LabelDeliverer: Sendable {
         let deliverer: LabelDeliverer
         let thread: BlockingExecutor
         var machine: StateMachine
+        /// The fenced leadership (lock + epoch, confirmed on a deadline) that every write of the
+        /// cursor and every POST checks first.
+        var leadership: Leadership
         var connection: PGConnection?
         var clients: [String: LearnerHTTPClient] = [:]
 
@@ -92,6 +96,8 @@ public final class LabelDeliverer: Sendable {
                 scanLimit: min(50_000, max(5_000, config.batchSize * 8)),
                 learnerPaths: deliverer.learners.mapValues { $0.basePath + $0.feedbackPath },
                 retryInitial: config.retryInitial, retryMax: config.retryMax))
+            leadership = Leadership(role: "labels", lockClassID: LabelDeliverer.lockClassID, lockObjectID: LabelDeliverer.lockObjectID,
+                                    identity: deliverer.identity, logger: deliverer.logger)
         }
 
         var config: FeedbackConfig { deliverer.config }
@@ -105,6 +111,7 @@ public final class LabelDeliverer: Sendable {
                 do {
                     try execute(machine.next(now: .now))
                 } catch {
+                    leadership.connectionLost()
                     logger.warning("label deliverer lost PostgreSQL; releasing delivery and reconnecting", metadata: ["error": "\(error)"])
                     connection?.close()
                     connection = nil
@@ -115,6 +122,12 @@ public final class LabelDeliverer: Sendable {
             connection?.close()
             for client in clients.values { client.close() }
             if machine.role == .leader { metrics.leader.record(0) }
+        }
+
+        /// Throws unless this replica still leads (confirming its epoch when due), so a replica cut
+        /// off from PostgreSQL stops posting and never moves the cursor after its deadline.
+        mutating func confirmLeadership() throws {
+            guard try leadership.mayAct(on: open()) != nil else { throw LabelDeliveryError("no longer the label deliverer") }
         }
 
         func open() throws -> PGConnection {
@@ -132,9 +145,7 @@ public final class LabelDeliverer: Sendable {
                 connection = fresh
                 machine.connected()
             case .tryLock:
-                let held = try open().execute(
-                    "SELECT pg_try_advisory_lock($1::int, $2::int)",
-                    [String(LabelDeliverer.lockClassID), String(LabelDeliverer.lockObjectID)]).scalar == "t"
+                let held = try leadership.mayAct(on: open()) != nil
                 machine.lockAnswered(held, now: .now)
             case .takeOver:
                 machine.tookOver(try takeOver(open()), now: .now)
@@ -149,8 +160,10 @@ public final class LabelDeliverer: Sendable {
                     "SELECT * FROM shadowgate.label_waiting_ready($1::int, $2)", [String(limit), shape]).rows.compactMap(LabelDeliveryRow.init)
                 machine.waitingRead(rows, now: .now)
             case .post(let index, let post):
+                try confirmLeadership()
                 machine.postAnswered(index, send(post), now: .now)
             case .record(let step):
+                try confirmLeadership()
                 try record(step, on: open())
                 machine.recorded(now: .now)
             case .chore(let chore):

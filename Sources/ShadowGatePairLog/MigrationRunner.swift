@@ -2,10 +2,11 @@ import Foundation
 import LibPQ
 import Logging
 
-/// Brings a database's `shadowgate` schema to what a migrations directory describes: the
-/// numbered SQL files (tables, indexes, data changes; each applied once) and the files of its
-/// `functions/` folder (every SQL function, type and view, defined once each; re-applied when
-/// their text changes). See `migrations/README.md`.
+/// Brings a database's `shadowgate` schema to what a migrations tree describes (a directory, or
+/// the copy compiled into the binary: ``MigrationSource``): the numbered SQL files (tables,
+/// indexes, data changes; each applied once) and the files of its `functions/` folder (every SQL
+/// function, type and view, defined once each; re-applied when their text changes). See
+/// `migrations/README.md`.
 ///
 /// Promises:
 /// - Pending numbered migrations run in version order, each with its row in
@@ -38,37 +39,26 @@ public struct MigrationRunner: Sendable {
     /// The file of the migrations directory listing superseded checksums (`NNNN checksum` a line).
     public static let supersededChecksumsFile = "superseded_checksums.txt"
 
-    public var directory: String
+    public var source: MigrationSource
     public var logger: Logger
 
     /// - Parameter directory: the migrations directory; `nil` uses `SHADOWGATE_MIGRATIONS_DIR`,
-    ///   else `migrations` relative to the current directory.
+    ///   else the migrations compiled into the binary.
     public init(directory: String? = nil, logger: Logger = Logger(label: "shadowgate.migrations")) {
-        self.directory = directory
-            ?? ProcessInfo.processInfo.environment[Self.directoryEnvironmentVariable]
-            ?? "migrations"
+        let environment = ProcessInfo.processInfo.environment[Self.directoryEnvironmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+        self.source = (directory ?? environment).map(MigrationSource.directory) ?? .embedded
         self.logger = logger
     }
 
-    /// Reads and orders the migration files.
+    /// Reads and orders the numbered migration files (the top level of the tree).
     /// - Throws: `.migrationsNotFound` when the directory cannot be read, `.invalidMigration` for
     ///   a duplicate version or an unreadable file. Files not named `NNNN_name.sql` are ignored.
     public func loadMigrations() throws -> [Migration] {
-        let files: [String]
-        do {
-            files = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
-            let abs = URL(fileURLWithPath: directory).standardizedFileURL.path
-            throw PairLogError(.migrationsNotFound,
-                "The migrations directory \(abs) could not be read; pass its path or set \(Self.directoryEnvironmentVariable)")
-        }
         var byVersion: [Int: Migration] = [:]
-        for file in files.sorted() {
-            guard let (version, name) = Migration.parseFileName(file) else { continue }
-            let path = (directory as NSString).appendingPathComponent(file)
-            guard let sql = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else {
-                throw PairLogError(.invalidMigration, "The migration file \(path) could not be read")
-            }
+        // Numbered files sit at the top of the tree; subfolders (functions/) are not numbered migrations.
+        for file in try source.files() where !file.relativePath.contains("/") {
+            guard let (version, name) = Migration.parseFileName(file.relativePath) else { continue }
+            let sql = file.sql
             if let other = byVersion[version] {
                 throw PairLogError(.invalidMigration,
                     "Two migration files share version \(version): \(other.name) and \(name); renumber one")
@@ -80,16 +70,11 @@ public struct MigrationRunner: Sendable {
 
     /// Reads the `*.sql` files of `functions/`, ordered by name (byte order); none when the
     /// folder does not exist.
-    /// - Throws: `.invalidMigration` when a file cannot be read.
+    /// - Throws: `.migrationsNotFound` when the directory cannot be read, `.invalidMigration` when
+    ///   a file cannot be read.
     public func loadFunctionFiles() throws -> [SQLFunctionFile] {
-        let folder = (directory as NSString).appendingPathComponent(Self.functionsFolder)
-        guard let files = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
-        return try files.filter { $0.hasSuffix(".sql") }.sorted { Array($0.utf8).lexicographicallyPrecedes($1.utf8) }.map { file in
-            let path = (folder as NSString).appendingPathComponent(file)
-            guard let sql = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else {
-                throw PairLogError(.invalidMigration, "The function file \(path) could not be read")
-            }
-            return SQLFunctionFile(name: file, sql: sql)
+        try source.files(in: Self.functionsFolder).filter { $0.relativePath.hasSuffix(".sql") }.map { file in
+            SQLFunctionFile(name: String(file.relativePath.dropFirst(Self.functionsFolder.count + 1)), sql: file.sql)
         }
     }
 
@@ -98,15 +83,14 @@ public struct MigrationRunner: Sendable {
     /// file does not exist.
     /// - Throws: `.invalidMigration` for a line that is not `NNNN checksum`.
     public func loadSupersededChecksums() throws -> [Int: Set<String>] {
-        let path = (directory as NSString).appendingPathComponent(Self.supersededChecksumsFile)
-        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        guard let text = try source.text(of: Self.supersededChecksumsFile) else { return [:] }
         var result: [Int: Set<String>] = [:]
-        for (n, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.prefix { $0 != "#" }
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             if fields.isEmpty { continue }
             guard fields.count == 2, let version = Int(fields[0]) else {
-                throw PairLogError(.invalidMigration, "\(path) line \(n + 1) is not \"NNNN checksum\"")
+                throw PairLogError(.invalidMigration, "\(Self.supersededChecksumsFile) line \(n + 1) is not \"NNNN checksum\"")
             }
             result[version, default: []].insert(String(fields[1]))
         }

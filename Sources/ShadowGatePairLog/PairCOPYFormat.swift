@@ -13,7 +13,7 @@ public enum PairCOPYFormat {
         "legacy_outcome", "learner_outcome", "legacy_error", "learner_error",
         "legacy_output", "learner_output", "legacy_score", "learner_score",
         "legacy_label", "learner_label", "legacy_version", "learner_version",
-        "shadow_skip", "features", "features_truncated",
+        "shadow_skip", "features", "features_truncated", "holdout",
     ]
 
     /// The column list, parenthesised, for COPY and INSERT statements.
@@ -63,6 +63,7 @@ public enum PairCOPYFormat {
         e.append(r.shadowSkip?.rawValue)
         e.append(r.features)
         e.append(r.featuresTruncated)
+        e.append(r.holdout)
         e.endRow()
     }
 }

@@ -25,17 +25,20 @@ public enum PairLogBenchmark {
         connectionString: String,
         rows: Int = 500_000,
         config: DatabaseConfig = DatabaseConfig(),
+        firstRow: Int = 0,
+        keepTables: Bool = false,
         logger: Logger = Logger(label: "shadowgate.bench-writer")
     ) throws -> PairLogBenchmarkResult {
         let admin = try PGConnection(connectionString: connectionString, applicationName: "shadowgate-bench")
         defer { admin.close() }
-        try admin.execute(emptyTablesSQL)
+        // keepTables: several writers share the database (Scripts/scale-test.sh measures three at once).
+        if !keepTables { try admin.execute(emptyTablesSQL) }
         _ = try? admin.execute("CHECKPOINT")
         try admin.execute("SELECT shadowgate.ensure_partitions(1)")
 
         let base = (Int64(Date().timeIntervalSince1970) / 3600) * 3600 * 1_000_000  // this hour, UTC
         let g0 = monotonicNanos()
-        let records = (0..<rows).map { record($0, baseMicros: base) }
+        let records = (firstRow..<(firstRow + rows)).map { record($0, baseMicros: base) }
         let generateSeconds = Double(monotonicNanos() - g0) / 1e9
         var sizing = COPYTextEncoder()
         for r in records.prefix(1000) { PairCOPYFormat.append(r, to: &sizing) }
@@ -56,7 +59,7 @@ public enum PairLogBenchmark {
         writer.shutdownAndWait()
         let seconds = Double(monotonicNanos() - t0) / 1e9
         let inTable = Int(try admin.execute("SELECT count(*) FROM shadowgate.pairs").scalar ?? "0") ?? 0
-        try admin.execute(emptyTablesSQL)
+        if !keepTables { try admin.execute(emptyTablesSQL) }
         return PairLogBenchmarkResult(
             rows: rows, rowsInTable: inTable, seconds: seconds,
             bytesPerRow: Double(sizing.bytes.count) / Double(max(1, sizing.rowCount)),

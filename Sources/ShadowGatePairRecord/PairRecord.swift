@@ -23,6 +23,9 @@ public struct PairRecord: Sendable, Hashable {
     public var features: String?
     /// True when features were present but larger than the cap, so `features` is `nil`.
     public var featuresTruncated: Bool
+    /// The request is in the route's legacy holdout (served by legacy whatever the mode; its label
+    /// is never forwarded to the learner).
+    public var holdout = false
 
     public init(
         requestID: String,

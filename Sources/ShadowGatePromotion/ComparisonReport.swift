@@ -17,7 +17,12 @@ public struct ComparisonReport: Sendable, Equatable {
         "legacy_p50_ms", "legacy_p95_ms", "legacy_p99_ms",
         "learner_p50_ms", "learner_p95_ms", "learner_p99_ms",
         "legacy_error_rate", "learner_error_rate", "legacy_timeout_rate", "learner_timeout_rate",
+        "legacy_mae", "learner_mae", "legacy_rmse", "learner_rmse",
+        "abs_error_diff", "abs_error_diff_se", "sq_error_diff", "sq_error_diff_se",
     ]
+
+    /// Whether the window has regression errors (numeric labels and scores from both models).
+    public var hasRegressionMetrics: Bool { value("legacy_mae") != nil && value("learner_mae") != nil }
 
     public init(route: String, since: String, values: [String: Double?]) {
         self.route = route
@@ -48,7 +53,8 @@ public struct ComparisonReport: Sendable, Equatable {
         public var better: ModelRole?
     }
 
-    /// Side-by-side metrics: accuracy (higher wins), latencies and error/timeout rates (lower wins).
+    /// Side-by-side metrics: accuracy (higher wins), MAE and RMSE when the window has numeric labels
+    /// (lower wins), latencies and error/timeout rates (lower wins).
     public var rows: [Row] {
         func row(_ metric: String, _ legacyColumn: String, _ learnerColumn: String, higherIsBetter: Bool) -> Row {
             let l = value(legacyColumn), r = value(learnerColumn)
@@ -57,8 +63,11 @@ public struct ComparisonReport: Sendable, Equatable {
             return Row(metric: metric, legacyColumn: legacyColumn, learnerColumn: learnerColumn,
                        legacy: l, learner: r, better: better)
         }
-        return [
-            row("accuracy", "legacy_accuracy", "learner_accuracy", higherIsBetter: true),
+        let regression = hasRegressionMetrics ? [
+            row("MAE", "legacy_mae", "learner_mae", higherIsBetter: false),
+            row("RMSE", "legacy_rmse", "learner_rmse", higherIsBetter: false),
+        ] : []
+        return [row("accuracy", "legacy_accuracy", "learner_accuracy", higherIsBetter: true)] + regression + [
             row("p50 latency (ms)", "legacy_p50_ms", "learner_p50_ms", higherIsBetter: false),
             row("p95 latency (ms)", "legacy_p95_ms", "learner_p95_ms", higherIsBetter: false),
             row("p99 latency (ms)", "legacy_p99_ms", "learner_p99_ms", higherIsBetter: false),

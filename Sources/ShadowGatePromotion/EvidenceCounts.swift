@@ -21,6 +21,11 @@ public struct EvidenceCounts: Sendable, Hashable, Codable {
     public var learnerOnlyRight: Double = 0
     public var legacyOnlyRight: Double = 0
     public var bothRight: Double = 0
+    /// Regression routes: the paired differences of clipped errors, learner minus legacy, absolute
+    /// (p = 1) and squared (p = 2), of the labelled requests with numeric labels
+    /// (`shadowgate.regression_evidence()`); `nil` on other routes.
+    public var absoluteErrorDifference: QuantizedDifferenceEvidence?
+    public var squaredErrorDifference: QuantizedDifferenceEvidence?
 
     public init() {}
 
@@ -46,6 +51,30 @@ public struct EvidenceCounts: Sendable, Hashable, Codable {
              legacyTimeouts: a.legacyTimeouts + b.legacyTimeouts, bothTimeouts: a.bothTimeouts + b.bothTimeouts,
              labelled: a.labelled + b.labelled, learnerOnlyRight: a.learnerOnlyRight + b.learnerOnlyRight,
              legacyOnlyRight: a.legacyOnlyRight + b.legacyOnlyRight, bothRight: a.bothRight + b.bothRight)
+            .with(absolute: Self.sum(a.absoluteErrorDifference, b.absoluteErrorDifference),
+                  squared: Self.sum(a.squaredErrorDifference, b.squaredErrorDifference))
+    }
+
+    private func with(absolute: QuantizedDifferenceEvidence?, squared: QuantizedDifferenceEvidence?) -> Self {
+        var copy = self
+        copy.absoluteErrorDifference = absolute
+        copy.squaredErrorDifference = squared
+        return copy
+    }
+
+    /// Evidence of different clips does not add up: the newer (`b`) wins (a policy change restarts the evidence anyway).
+    private static func sum(_ a: QuantizedDifferenceEvidence?, _ b: QuantizedDifferenceEvidence?) -> QuantizedDifferenceEvidence? {
+        switch (a, b) {
+        case let (a?, b?): a.limit == b.limit ? a + b : b
+        case let (a?, nil): a
+        case let (nil, b?): b
+        case (nil, nil): nil
+        }
+    }
+
+    /// The regression evidence of a gate's power (1: absolute, 2: squared).
+    public func errorDifference(power: Int) -> QuantizedDifferenceEvidence? {
+        power == 1 ? absoluteErrorDifference : squaredErrorDifference
     }
 
     /// The paired accuracy difference's sufficient statistics (n, b, c).

@@ -15,6 +15,13 @@ import ShadowGateRouting
 /// A `…_max` gate passes when the upper bound is ≤ the maximum and fails when the lower bound is
 /// above it. The other gates (latency percentiles, agreement, KS, PSI) compare compare()'s value
 /// over the window with the bound, as before.
+///
+/// Regression routes (`task: regression`) have `mae_delta_max` and `mse_delta_max`: the mean over
+/// labelled pairs of d = |e_learner|^p − |e_legacy|^p (p = 1, 2; errors clipped at the policy's
+/// `error_clip`), learner minus legacy, so `mae_delta_max: 0` promotes only a learner shown to err
+/// less and `0.1` tolerates 0.1 more absolute error. They pass when the upper confidence bound is ≤
+/// the maximum and fail when the lower bound is above it (``QuantizedDifferenceEvidence``); only
+/// absolute thresholds.
 public struct GateRule: Sendable, Hashable {
     /// The metrics a gate can bound, named as in the config file.
     public enum Metric: String, Sendable, Hashable, CaseIterable {
@@ -27,6 +34,8 @@ public struct GateRule: Sendable, Hashable {
         case learnerTimeoutRateMax = "learner_timeout_rate_max"
         case learnerP95MsMax = "learner_p95_ms_max"
         case learnerP99MsMax = "learner_p99_ms_max"
+        case maeDeltaMax = "mae_delta_max"
+        case mseDeltaMax = "mse_delta_max"
 
         /// The `compare()` column the gate reads.
         public var column: String {
@@ -40,6 +49,9 @@ public struct GateRule: Sendable, Hashable {
             case .learnerTimeoutRateMax: "learner_timeout_rate"
             case .learnerP95MsMax: "learner_p95_ms"
             case .learnerP99MsMax: "learner_p99_ms"
+            // learner − legacy: the opposite sign of compare()'s abs_error_diff / sq_error_diff
+            case .maeDeltaMax: "mae_delta"
+            case .mseDeltaMax: "mse_delta"
             }
         }
 
@@ -52,7 +64,7 @@ public struct GateRule: Sendable, Hashable {
             case .learnerTimeoutRateMax: "legacy_timeout_rate"
             case .learnerP95MsMax: "legacy_p95_ms"
             case .learnerP99MsMax: "legacy_p99_ms"
-            case .accuracyDeltaMin, .agreementMin, .ksDMax, .psiMax: nil
+            case .accuracyDeltaMin, .agreementMin, .ksDMax, .psiMax, .maeDeltaMax, .mseDeltaMax: nil
             }
         }
 
@@ -60,12 +72,24 @@ public struct GateRule: Sendable, Hashable {
         public var isLowerBound: Bool { rawValue.hasSuffix("_min") }
 
         /// Whether the metric needs labelled pairs (and so `min_labels`) to be conclusive.
-        public var needsLabels: Bool { self == .accuracyDeltaMin || self == .learnerAccuracyMin }
+        public var needsLabels: Bool { self == .accuracyDeltaMin || self == .learnerAccuracyMin || isRegression }
+
+        /// The gates on a regression route's paired errors.
+        public var isRegression: Bool { self == .maeDeltaMax || self == .mseDeltaMax }
+
+        /// The error's power p of a regression gate (1: absolute, 2: squared).
+        public var errorPower: Int? {
+            switch self {
+            case .maeDeltaMax: 1
+            case .mseDeltaMax: 2
+            default: nil
+            }
+        }
 
         /// Whether the gate is decided by a confidence sequence on counts (see the type's comment).
         public var carriesEvidence: Bool {
             switch self {
-            case .accuracyDeltaMin, .learnerAccuracyMin, .learnerErrorRateMax, .learnerTimeoutRateMax: true
+            case .accuracyDeltaMin, .learnerAccuracyMin, .learnerErrorRateMax, .learnerTimeoutRateMax, .maeDeltaMax, .mseDeltaMax: true
             case .agreementMin, .ksDMax, .psiMax, .learnerP95MsMax, .learnerP99MsMax: false
             }
         }

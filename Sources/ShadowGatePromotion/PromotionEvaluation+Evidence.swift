@@ -1,3 +1,4 @@
+import Foundation
 import ShadowGateEvidence
 
 extension PromotionEvaluation {
@@ -31,7 +32,7 @@ extension PromotionEvaluation {
                 }
                 return GateResult(rule: rule, value: value, bound: bound, outcome: outcome)
             }
-            let judged = Self.judge(rule, evidence: evidence, alpha: alpha)
+            let judged = Self.judge(rule, evidence: evidence, alpha: alpha, errorClip: policy.errorClip)
             var result = GateResult(rule: rule, value: judged.estimate, bound: judged.threshold, outcome: judged.outcome,
                                     lowerBound: judged.lower, upperBound: judged.upper, evidence: judged.count, alpha: alpha)
             if result.outcome == .pass {
@@ -77,9 +78,20 @@ extension PromotionEvaluation {
 
     /// One evidence gate: the estimate, the bounds of the gated quantity, the threshold they are
     /// compared with and the outcome.
-    static func judge(_ rule: GateRule, evidence: EvidenceCounts, alpha: Double)
+    static func judge(_ rule: GateRule, evidence: EvidenceCounts, alpha: Double, errorClip: Double? = nil)
         -> (estimate: Double?, lower: Double, upper: Double, threshold: Double, count: Double, outcome: EvaluationOutcome) {
         let lowerIsGood = rule.metric.isLowerBound
+        if let power = rule.metric.errorPower {
+            // Regression gates: the clipped error difference (learner − legacy) against a maximum.
+            let threshold: Double = switch rule.threshold { case .absolute(let x), .relativeToLegacy(let x): x }
+            let limit = pow(errorClip ?? 1, Double(power))
+            let differences = evidence.errorDifference(power: power).flatMap { $0.limit == limit ? $0 : nil }
+                ?? QuantizedDifferenceEvidence(limit: limit)
+            let lower = differences.lowerBound(alpha: alpha)
+            let upper = differences.upperBound(alpha: alpha)
+            let outcome: EvaluationOutcome = upper <= threshold ? .pass : (lower > threshold ? .fail : .inconclusive)
+            return (differences.mean, lower, upper, threshold, differences.count, outcome)
+        }
         let cs: ConstantBetConfidenceSequence
         let threshold: Double
         let count: Double

@@ -30,6 +30,15 @@ public struct PromotionPolicy: Sendable, Hashable {
         case restart
     }
 
+    /// Which pairs the evidence gates are judged on.
+    public enum EvidenceSource: String, Sendable, Hashable, CaseIterable {
+        /// Every pair of the route (the default).
+        case all
+        /// Only the legacy holdout's pairs (`holdout_percent`): requests always served by legacy whose
+        /// labels the learner never sees, so its training on its own decisions cannot bias them.
+        case holdout
+    }
+
     public var enabled: Bool
     /// Canary percentages, strictly increasing, each in (0, 100].
     public var steps: [Double]
@@ -54,6 +63,14 @@ public struct PromotionPolicy: Sendable, Hashable {
     /// The change detectors' false-alarm level: while the learner stays as good as the gates ask,
     /// the expected number of evaluations before a false rollback is at least 1/`detectorAlpha`.
     public var detectorAlpha: Double
+    /// Regression routes: errors larger than this count as this much in the regression gates
+    /// (`mae_delta_max`, `mse_delta_max`), which bound the mean of clipped errors; required with them,
+    /// because an anytime-valid bound on a mean needs bounded values. Choose it above every error
+    /// that matters (e.g. the range of the labels): a smaller clip makes decisions faster but hides
+    /// how much worse a learner's worst errors are.
+    public var errorClip: Double?
+    /// `evidence: all | holdout`.
+    public var evidenceSource: EvidenceSource = .all
 
     public init(
         enabled: Bool = false,
@@ -67,7 +84,8 @@ public struct PromotionPolicy: Sendable, Hashable {
         alpha: Double = 0.05,
         labelDelay: Duration = .seconds(30),
         evidenceAcrossSteps: EvidenceAcrossSteps = .carry,
-        detectorAlpha: Double = 0.0001
+        detectorAlpha: Double = 0.0001,
+        errorClip: Double? = nil
     ) {
         self.enabled = enabled
         self.steps = steps
@@ -81,7 +99,11 @@ public struct PromotionPolicy: Sendable, Hashable {
         self.labelDelay = labelDelay
         self.evidenceAcrossSteps = evidenceAcrossSteps
         self.detectorAlpha = detectorAlpha
+        self.errorClip = errorClip
     }
+
+    /// Whether a gate needs `shadowgate.regression_evidence()`.
+    public var hasRegressionGates: Bool { gates.contains { $0.metric.isRegression } }
 
     /// The error level of each evidence gate.
     public var alphaPerGate: Double {
@@ -91,6 +113,13 @@ public struct PromotionPolicy: Sendable, Hashable {
     /// The gates a policy has when the config lists none (DESIGN.md's example).
     public static let defaultGates: [GateRule] = [
         GateRule(metric: .accuracyDeltaMin, threshold: .absolute(0)),
+        GateRule(metric: .learnerErrorRateMax, threshold: .absolute(0.01)),
+        GateRule(metric: .learnerP99MsMax, threshold: .relativeToLegacy(1.2)),
+    ]
+
+    /// The gates a regression route's policy has when the config lists none.
+    public static let defaultRegressionGates: [GateRule] = [
+        GateRule(metric: .maeDeltaMax, threshold: .absolute(0)),
         GateRule(metric: .learnerErrorRateMax, threshold: .absolute(0.01)),
         GateRule(metric: .learnerP99MsMax, threshold: .relativeToLegacy(1.2)),
     ]

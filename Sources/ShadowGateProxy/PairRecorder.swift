@@ -16,6 +16,7 @@ struct PairRecorder {
     let serving: ModelRole
     let requestID: String
     let request: BufferedRequest
+    var holdout = false
 
     func record(primary: UpstreamResult, shadow: UpstreamResult?, skip: ShadowSkipReason?) {
         let adapter = context.adapters[routeIndex]
@@ -52,6 +53,7 @@ struct PairRecorder {
             servedBy: serving, mode: flags.mode, canaryPercent: flags.canaryPercent,
             legacy: .skipped, learner: .skipped, shadowSkip: skip,
             features: features, featuresTruncated: truncated)
+        record.holdout = holdout
         record[serving] = primarySide
         record[serving.other] = shadowSide
         if !context.sink.submit(record) {

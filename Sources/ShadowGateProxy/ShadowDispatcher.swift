@@ -21,9 +21,12 @@ struct ShadowDispatcher {
     func dispatch(_ request: BufferedRequest, routeIndex: Int, requestID: String, respond: @escaping Respond) {
         let route = context.routeTable.routes[routeIndex]
         let flags = context.flags.flags(routeIndex: routeIndex)
-        // Only a canary split needs the sticky bucket; hashing is skipped otherwise.
-        let bucket = flags.mode == .canary ? StickyBucket.bucket(for: stickyKey(of: request, route: route, requestID: requestID)) : 0
-        let serving = flags.servingModel(bucket: bucket)
+        // Only a canary split or a holdout needs the sticky bucket; hashing is skipped otherwise.
+        let needsBucket = flags.mode == .canary || (route.holdoutPercent > 0 && flags.mode != .legacy)
+        let bucket = needsBucket ? StickyBucket.bucket(for: stickyKey(of: request, route: route, requestID: requestID)) : 0
+        // The legacy holdout is served by legacy in every mode (and still mirrored to the learner).
+        let holdout = needsBucket && StickyBucket.isHoldout(bucket: bucket, percent: route.holdoutPercent)
+        let serving = holdout ? .legacy : flags.servingModel(bucket: bucket)
 
         guard let primaryPool = upstreams.pool(route: routeIndex, role: serving) else {
             // Validation guarantees a legacy upstream; a learner-served route always has a learner.
@@ -63,7 +66,7 @@ struct ShadowDispatcher {
         if case .skipped(let reason) = shadow { metrics.shadowSkipped(route: routeIndex, reason: reason) }
         let join = PairJoin(shadow: shadow, recorder: PairRecorder(
             context: context, routeIndex: routeIndex, route: route, flags: flags, serving: serving,
-            requestID: requestID, request: request))
+            requestID: requestID, request: request, holdout: holdout))
 
         primaryPool.execute(upstreamRequest(request, requestID: requestID, to: primaryPool.upstream)) { result in
             metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)

@@ -28,6 +28,12 @@ extension ComparisonReport {
         lines.append("")
         let delta = value("accuracy_delta")
         lines.append("accuracy delta (learner − legacy): \(delta.map { ($0 >= 0 ? "+" : "") + Self.format($0) } ?? "n/a")")
+        if hasRegressionMetrics {
+            func signed(_ v: Double?) -> String { v.map { ($0 >= 0 ? "+" : "") + Self.format($0) } ?? "n/a" }
+            lines.append("paired error difference (legacy − learner, + means the learner errs less): "
+                         + "|e| \(signed(value("abs_error_diff"))) ± \(Self.format(value("abs_error_diff_se"))) (SE), "
+                         + "e² \(signed(value("sq_error_diff"))) ± \(Self.format(value("sq_error_diff_se"))) (SE)")
+        }
         lines.append("score distributions: KS D \(Self.format(value("ks_d"))) (p \(Self.format(value("ks_p")))), PSI \(Self.format(value("psi")))")
         lines.append("predicted classes: chi² \(Self.format(value("chi2"))) (p \(Self.format(value("chi2_p"))))")
         return lines.joined(separator: "\n") + "\n"

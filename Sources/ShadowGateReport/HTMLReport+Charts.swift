@@ -39,6 +39,31 @@ extension HTMLReport {
                                     series("learner p99", "learner_p99_ms", ReportPalette.learner, dash: ReportPalette.p99Dash),
                                   ],
                                   markers: markers).render())
+        if data.summary.hasRegressionMetrics {
+            s += section("regression", "Regression errors", "MAE (solid) and RMSE (dashed) of each model on the labelled pairs with numeric labels. \(few) pairs are gaps.",
+                         SVGLineChart(id: "chart-regression", title: "MAE and RMSE of both models over time", yTitle: "error", format: .number,
+                                      xDomain: window,
+                                      series: [series("legacy MAE", "legacy_mae", ReportPalette.legacy, countColumn: "labelled_pairs"),
+                                               series("learner MAE", "learner_mae", ReportPalette.learner, countColumn: "labelled_pairs"),
+                                               series("legacy RMSE", "legacy_rmse", ReportPalette.legacy, dash: ReportPalette.p95Dash, countColumn: "labelled_pairs"),
+                                               series("learner RMSE", "learner_rmse", ReportPalette.learner, dash: ReportPalette.p95Dash, countColumn: "labelled_pairs")],
+                                      markers: markers).render())
+        }
+        for (index, gate) in data.gateBounds.gates.enumerated() {
+            func line(_ name: String, _ key: String, _ color: String, _ dash: String?, _ value: (GateBoundsHistory.Point) -> Double?) -> ChartSeries {
+                ChartSeries(name: name, key: key, color: color, dash: dash,
+                            points: gate.points.filter { window.contains($0.at) }.map { ChartPoint(x: $0.at, y: value($0).flatMap { $0.isFinite ? $0 : nil }) })
+            }
+            s += section("gate-\(gate.name)", "Evidence: \(gate.name)",
+                         "The controller's estimate (solid) with its anytime-valid confidence bounds (dashed) at each evaluation, and the gate's threshold (dotted): the gate passes once the good-side bound clears the threshold and fails once the other bound crosses it.",
+                         SVGLineChart(id: "chart-gate-\(index)", title: "\(gate.name): estimate and confidence bounds over time", yTitle: gate.name, format: .number,
+                                      xDomain: window,
+                                      series: [line("estimate", "estimate", ReportPalette.learner, nil, \.estimate),
+                                               line("lower bound", "lower", ReportPalette.learner, ReportPalette.p95Dash, \.lower),
+                                               line("upper bound", "upper", ReportPalette.learner, ReportPalette.p95Dash, \.upper),
+                                               line("threshold", "threshold", ReportPalette.legacy, ReportPalette.p99Dash, \.threshold)],
+                                      markers: markers, includeZero: false).render())
+        }
         s += section("canary", "5. Learner's share of traffic", "Canary percentage over time (promoted = 100%, shadow and legacy = 0%); hover a decision for who made it and why; #n is row n of the table below.",
                      SVGStepChart(id: "chart-canary", title: "Learner's share of live traffic over time", yTitle: "share of requests",
                                   seriesName: "learner answers", color: ReportPalette.learner, format: .percent,

@@ -30,10 +30,30 @@ extension HTMLReport {
                 + "<div class=\"value\" \(Self.exact(card.column, value))>\(text)</div></div>\n"
         }
         s += "</div>\n"
+        if report.hasRegressionMetrics {
+            // Regression routes: each model's errors and the paired difference (legacy − learner,
+            // + means the learner errs less) with its standard error.
+            s += "<div class=\"cards\" id=\"regression-cards\">\n"
+            let regression: [(label: String, column: String, signed: Bool)] = [
+                ("legacy MAE", "legacy_mae", false), ("learner MAE", "learner_mae", false),
+                ("legacy RMSE", "legacy_rmse", false), ("learner RMSE", "learner_rmse", false),
+                ("|e| diff (legacy − learner)", "abs_error_diff", true), ("± SE", "abs_error_diff_se", false),
+                ("e² diff (legacy − learner)", "sq_error_diff", true), ("± SE", "sq_error_diff_se", false),
+            ]
+            for card in regression {
+                let value = report.value(card.column)
+                var text = ComparisonReport.format(value)
+                if card.signed, let value, value >= 0 { text = "+" + text }
+                s += "<div class=\"card\"><div class=\"label\">\(card.label)</div>"
+                    + "<div class=\"value\" \(Self.exact(card.column, value))>\(text)</div></div>\n"
+            }
+            s += "</div>\n"
+        }
         s += "<table id=\"summary-table\" class=\"summary\">\n<thead><tr><th>metric</th>"
             + "<th class=\"number\"><span class=\"swatch legacy\"></span>legacy</th>"
             + "<th class=\"number\"><span class=\"swatch learner\"></span>learner</th></tr></thead>\n<tbody>\n"
-        for row in report.rows {
+        // MAE and RMSE are in the regression cards above
+        for row in report.rows where row.legacyColumn != "legacy_mae" && row.legacyColumn != "legacy_rmse" {
             s += "<tr data-metric=\"\(HTMLText.escape(row.metric))\" data-better=\"\(row.better?.rawValue ?? "")\"><th>\(HTMLText.escape(row.metric))</th>"
             s += cell(row.legacyColumn, row.legacy, model: .legacy, better: row.better)
             s += cell(row.learnerColumn, row.learner, model: .learner, better: row.better)

@@ -22,6 +22,8 @@ public struct ReportData: Sendable, Equatable {
     public var events: [RolloutEvent]
     /// The last event before the window: the state the window starts in.
     public var eventBeforeWindow: RolloutEvent?
+    /// The evidence gates' estimates and confidence bounds over the window (empty without a controller).
+    public var gateBounds = GateBoundsHistory()
 
     public init(route: String, since: String, windowStart: Double, windowEnd: Double, bucket: ReportBucket,
                 summary: ComparisonReport, series: ComparisonSeries, flags: FlagRecord?, learnerVersion: String?,

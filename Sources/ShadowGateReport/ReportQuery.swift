@@ -71,7 +71,9 @@ public struct ReportQuery: Sendable {
         let before = try run(connection, eventColumns + " WHERE route = $1 AND at < now() - $2::interval ORDER BY at DESC, id DESC LIMIT 1",
                              [route, since], code: .queryFailed, "reading shadowgate.rollout_events failed")
 
-        return ReportData(
+        let bounds = try run(connection, GateBoundsHistory.sql, [route, since], code: .queryFailed,
+                             "reading the gates' confidence bounds failed")
+        var data = ReportData(
             route: route, since: since, windowStart: start, windowEnd: end, bucket: chosenBucket,
             summary: ComparisonReport(route: route, since: since, text: summaryText),
             series: ComparisonSeries(buckets: buckets, bucketSeconds: chosenBucket.seconds),
@@ -79,6 +81,8 @@ public struct ReportQuery: Sendable {
             learnerVersion: version.scalar,
             events: events.rows.map(Self.event),
             eventBeforeWindow: before.rows.first.map(Self.event))
+        data.gateBounds = GateBoundsHistory.from(rows: bounds.rows)
+        return data
     }
 
     /// `--bucket` as given (checked), else the automatic choice for the window.

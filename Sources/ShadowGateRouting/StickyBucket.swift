@@ -17,6 +17,14 @@ public enum StickyBucket {
         Double(bucket) < (percent * 100).rounded()
     }
 
+    /// Whether a bucket is in a route's legacy holdout: the top `percent` of the bucket range
+    /// (buckets ≥ 10,000 − percent × 100). The canary takes buckets from the bottom, so a holdout
+    /// changes no other key's model while the canary share stays below 100 − `percent`; a holdout
+    /// key is served by legacy in every mode (the canary's, and `promoted`).
+    public static func isHoldout(bucket: UInt32, percent: Double) -> Bool {
+        percent > 0 && Double(bucket) >= Double(count) - (percent * 100).rounded()
+    }
+
     /// MurmurHash3_x86_32 over raw bytes.
     public static func murmur3_32(_ data: UnsafeRawBufferPointer, seed: UInt32) -> UInt32 {
         let c1: UInt32 = 0xcc9e_2d51

@@ -75,6 +75,8 @@ struct GatesBenchRun {
                 counts.learnerOnlyRight = labelled.learnerOnlyRight
                 counts.legacyOnlyRight = labelled.legacyOnlyRight
                 counts.bothRight = labelled.bothRight
+                counts.absoluteErrorDifference = labelled.absoluteErrorDifference
+                counts.squaredErrorDifference = labelled.squaredErrorDifference
                 let window: [String: Double?] = ["pairs": policy.window.seconds * requestsPerSecond, "legacy_p99_ms": 40, "learner_p99_ms": 45]
                 let (_, actions) = machine.evaluate(.init(flags: flags, counts: counts, labelledUntil: Double(labelledTo),
                                                           pairsUntil: Double(now), windowMetrics: window, learnerVersion: "sim", now: Double(now)))

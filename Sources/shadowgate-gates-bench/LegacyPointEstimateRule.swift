@@ -27,6 +27,7 @@ struct LegacyPointEstimateRule {
             "learner_error_rate": total.learnerErrors / max(total.pairs, 1), "legacy_error_rate": 0,
             "learner_timeout_rate": 0, "legacy_timeout_rate": 0,
             "legacy_p99_ms": latency.legacy, "learner_p99_ms": latency.learner,
+            "mae_delta": total.absoluteErrorDifference?.mean, "mse_delta": total.squaredErrorDifference?.mean,
         ]
         let evaluation = PromotionEvaluation(policy: policy, metrics: metrics)
         let decision = PromotionDecider.decide(policy: policy, current: flags, evaluation: evaluation, memory: memory, now: now)

@@ -1,4 +1,6 @@
+import Foundation
 import ShadowGateConfig
+import ShadowGateEvidence
 import ShadowGatePromotion
 import ShadowGateRouting
 
@@ -11,6 +13,8 @@ struct SimulatedPairStream {
         var legacyOnly: Double
         var legacyAccuracy: Double
         var learnerErrorRate: Double
+        /// A regression route's errors (nil: classification only).
+        var errors: RegressionErrors? = nil
 
         /// Legacy accuracy `legacy`, learner `legacy + delta`, the models disagreeing on `discordance` of the requests.
         static func paired(legacy: Double, delta: Double, discordance: Double, errors: Double = 0.001) -> Rates {
@@ -21,6 +25,17 @@ struct SimulatedPairStream {
         static func collapsed(legacy: Double) -> Rates {
             Rates(learnerOnly: 0, legacyOnly: legacy, legacyAccuracy: legacy, learnerErrorRate: 0.001)
         }
+    }
+
+    /// A regression route's prediction errors: e = shared + own, normal, where `shared` is the noise
+    /// of the label both models see (it cancels in the paired difference) and `own` each model's;
+    /// the learner's own error may have a bias. Differences of errors clipped at `clip`.
+    struct RegressionErrors {
+        var shared = 0.8
+        var legacyOwn = 0.6
+        var learnerOwn: Double
+        var learnerBias = 0.0
+        var clip: Double
     }
 
     var generator: SplitMix64
@@ -37,6 +52,17 @@ struct SimulatedPairStream {
             else if u < rates.learnerOnly + rates.legacyOnly { counts.legacyOnlyRight += 1 }
             else if u < rates.learnerOnly + rates.legacyOnly + bothRight { counts.bothRight += 1 }
             if generator.unit() < rates.learnerErrorRate { counts.learnerErrors += 1 }
+            if let e = rates.errors {
+                let shared = e.shared * generator.normal()
+                let legacy = min(abs(shared + e.legacyOwn * generator.normal()), e.clip)
+                let learner = min(abs(shared + e.learnerBias + e.learnerOwn * generator.normal()), e.clip)
+                if counts.absoluteErrorDifference == nil {
+                    counts.absoluteErrorDifference = QuantizedDifferenceEvidence(limit: e.clip)
+                    counts.squaredErrorDifference = QuantizedDifferenceEvidence(limit: e.clip * e.clip)
+                }
+                counts.absoluteErrorDifference?.add(learner - legacy)
+                counts.squaredErrorDifference?.add(learner * learner - legacy * legacy)
+            }
         }
         return counts
     }
@@ -54,4 +80,9 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
     mutating func unit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
+    /// A standard normal draw (Box–Muller, one of the pair).
+    mutating func normal() -> Double {
+        let u = max(unit(), 1e-300), v = unit()
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+    }
 }

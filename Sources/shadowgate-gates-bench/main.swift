@@ -50,15 +50,18 @@ func row(_ label: String, _ cells: [String]) {
     print(label.padding(toLength: 53, withPad: " ", startingAt: 0) + cells.map { $0.padding(toLength: 20, withPad: " ", startingAt: 0) }.joined())
 }
 
-let rules: [(String, RuleUnderTest)] = [
+// SCENARIOS=regression runs only the regression route's lines (default: all).
+let onlyRegression = environment["SCENARIOS"] == "regression"
+let rules: [(String, RuleUnderTest)] = onlyRegression ? [] : [
     ("old, delta_min 0", .old(policy(deltaMin: 0))),
     ("old, delta_min 0.02", .old(policy(deltaMin: 0.02))),
     ("new, delta_min 0", .new(policy(deltaMin: 0))),
     ("new, restart/step", .new(policy(deltaMin: 0, evidence: .restart))),
     ("new, label_delay 10s", .new(policy(deltaMin: 0, labelDelay: .seconds(10)))),
 ]
-row("scenario", rules.map(\.0))
 let started = Date()
+if !onlyRegression {
+row("scenario", rules.map(\.0))
 for (label, delta) in [("A/A: false promotion rate (goal ≤ 0.05)", 0.0), ("1 point worse: false promotion rate (goal ≤ 0.05)", -0.01)] {
     row(label, rules.map { _, rule in
         let promoted = promotions(rule, delta: delta).compactMap { $0 }.count
@@ -89,7 +92,72 @@ row("collapse: median labelled pairs the rule had counted", zip(rules, rollbacks
     let lag: Double = if case .new(let policy) = rule.1 { policy.labelDelay.seconds } else { 0 }
     return median(results.compactMap { $0 }).map { "\(Int(max(0, $0 - lag)))" } ?? "never"  // at 1 labelled request/s
 })
-// Hook: a later helper adds the regression route's line here (task: regression, paired |error| differences).
+}
+
+// Regression route (task: regression): paired |error| differences, mae_delta_max, errors clipped at error_clip.
+// Errors: e = shared + own (normal), shared sd 0.8 (the label noise both models see), legacy's own sd 0.6
+// (MAE 0.798); the learner's own sd sets how good it is.
+let clip = 5.0
+func regressionPolicy(maeDeltaMax: Double) -> PromotionPolicy {
+    PromotionPolicy(enabled: true, gates: [
+        GateRule(metric: .maeDeltaMax, threshold: .absolute(maeDeltaMax)),
+        GateRule(metric: .learnerErrorRateMax, threshold: .absolute(0.01)),
+        GateRule(metric: .learnerP99MsMax, threshold: .relativeToLegacy(1.2)),
+    ], errorClip: clip)
+}
+func regressionRates(learnerOwn: Double, bias: Double = 0) -> SimulatedPairStream.Rates {
+    var rates = SimulatedPairStream.Rates.paired(legacy: legacyAccuracy, delta: 0, discordance: discordance)
+    rates.errors = .init(learnerOwn: learnerOwn, learnerBias: bias, clip: clip)
+    return rates
+}
+func mae(own: Double, bias: Double = 0) -> Double {
+    // E|N(bias, s²)| with s² = 0.8² + own²
+    let s = (0.64 + own * own).squareRoot()
+    return s * (2 / Double.pi).squareRoot() * exp(-bias * bias / (2 * s * s)) + bias * (1 - 2 * (0.5 * erfc(bias / (s * 2.squareRoot()))))
+}
+let regressionRules: [(String, RuleUnderTest)] = [
+    ("old, mae_max 0", .old(regressionPolicy(maeDeltaMax: 0))),
+    ("old, mae_max -0.03", .old(regressionPolicy(maeDeltaMax: -0.03))),
+    ("new, mae_max 0", .new(regressionPolicy(maeDeltaMax: 0))),
+]
+let regressionRuns = Int(environment["REGRESSION_RUNS"] ?? "") ?? runs
+print("""
+
+    regression route: \(regressionRuns) runs per scenario, error_clip \(clip.formattedShort), \(Int(rate)) labelled requests/s; legacy MAE \(ComparisonReport.format(mae(own: 0.6)))
+    """)
+row("regression scenario", regressionRules.map(\.0))
+for (label, own) in [("equal regressor (A/A): false promotion rate", 0.6),
+                     ("worse (MAE \(ComparisonReport.format(mae(own: 0.7) - mae(own: 0.6))) higher): false promotion rate", 0.7)] {
+    row(label, regressionRules.map { _, rule in
+        let bench = GatesBenchRun(requestsPerSecond: rate, horizon: hours * 3600, before: regressionRates(learnerOwn: own))
+        let promoted = (1...regressionRuns).compactMap { bench.run(rule, seed: UInt64(20_000 + $0)).promotedAfter }.count
+        return "\(promoted)/\(regressionRuns) = \(ComparisonReport.format(Double(promoted) / Double(regressionRuns)))"
+    })
+}
+let betterRegression = regressionRules.map { _, rule in
+    let bench = GatesBenchRun(requestsPerSecond: rate, horizon: hours * 3600, before: regressionRates(learnerOwn: 0.45))
+    return (1...regressionRuns).map { bench.run(rule, seed: UInt64(30_000 + $0)).promotedAfter }
+}
+row("better (MAE \(ComparisonReport.format(mae(own: 0.6) - mae(own: 0.45))) lower): promoted", betterRegression.map { "\($0.compactMap { $0 }.count)/\(regressionRuns)" })
+row("better: median labelled pairs to promote", betterRegression.map { results in
+    median(results.compactMap { $0 }).map { "\(Int($0 * rate)) (\(Int($0 / 60)) min)" } ?? "never"
+})
+// Collapse: promoted, good for 30 min at 1 labelled request/s, then its predictions are off by 4 (± its noise).
+let regressionCollapse = GatesBenchRun(requestsPerSecond: 1, horizon: 3600 + 1800, before: regressionRates(learnerOwn: 0.45),
+                                       collapseAt: 1800, after: regressionRates(learnerOwn: 2, bias: 4), startPromoted: true)
+let regressionCollapses = regressionRules.map { _, rule in (1...regressionRuns).map { regressionCollapse.run(rule, seed: UInt64(40_000 + $0)) } }
+row("promoted good regressor rolled back before collapse", regressionCollapses.map { "\($0.filter(\.falseRollback).count)/\(regressionRuns)" })
+row("collapse (errors +4) at 1 labelled/s: rolled back", regressionCollapses.map { "\($0.compactMap(\.rolledBackAfter).count)/\(regressionRuns)" })
+row("collapse: median labelled pairs until rollback", regressionCollapses.map { results in
+    median(results.compactMap(\.rolledBackAfter)).map { "\(Int($0)) (\(Int($0)) s)" } ?? "never"
+})
+row("collapse: max labelled pairs until rollback", regressionCollapses.map { results in
+    results.compactMap(\.rolledBackAfter).max().map { "\(Int($0))" } ?? "never"
+})
+row("collapse: median labelled pairs the rule had counted", zip(regressionRules, regressionCollapses).map { rule, results in
+    let lag: Double = if case .new(let policy) = rule.1 { policy.labelDelay.seconds } else { 0 }
+    return median(results.compactMap(\.rolledBackAfter)).map { "\(Int(max(0, $0 - lag)))" } ?? "never"
+})
 print("\n(labelled pairs = labelled requests the route served from the start, or from the collapse, until the decision;")
 print(" the new rule counts a request's label only after label_delay \(defaults.labelDelay.configText), which is part of its delay)")
 print("bench time \(Int(Date().timeIntervalSince(started))) s")

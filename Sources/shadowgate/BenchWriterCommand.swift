@@ -19,6 +19,12 @@ struct BenchWriterCommand: AsyncParsableCommand {
     @Option(help: "Rows per COPY batch.")
     var batchRows: Int = 5000
 
+    @Option(help: "Index of the first synthetic row (several writers at once use disjoint ranges).")
+    var firstRow: Int = 0
+
+    @Flag(help: "Neither empty the tables before nor after (several writers share the database).")
+    var keepTables = false
+
     func validate() throws {
         guard database.databaseURL != nil else {
             throw ValidationError("bench-writer empties shadowgate.pairs: name a throwaway database with --database-url")
@@ -34,8 +40,10 @@ struct BenchWriterCommand: AsyncParsableCommand {
         let url = database.databaseURL ?? ""
         let rows = rows
         let settings = config
+        let (firstRow, keepTables) = (firstRow, keepTables)
         let result = try await blockingWork.run {
-            try PairLogBenchmark.runWriterBenchmark(connectionString: url, rows: rows, config: settings)
+            try PairLogBenchmark.runWriterBenchmark(
+                connectionString: url, rows: rows, config: settings, firstRow: firstRow, keepTables: keepTables)
         }
         print(result)
     }

@@ -22,12 +22,14 @@ struct ConfigCommand: AsyncParsableCommand {
                   + (config.adminListen.map { ", admin API on \($0)" } ?? ""))
             for route in config.routes {
                 let learner = route.learner?.url ?? "none"
-                print("  \(route.name): \(route.match.joined(separator: ", ")) [\(route.inferenceProtocol.rawValue)] mode=\(route.mode.rawValue) legacy=\(route.legacy.url) learner=\(learner)")
+                print("  \(route.name): \(route.match.joined(separator: ", ")) [\(route.inferenceProtocol.rawValue)] mode=\(route.mode.rawValue)\(route.task == .regression ? " task=regression" : "")\(route.holdoutPercent > 0 ? " holdout=\(route.holdoutPercent.formattedShort)%" : "") legacy=\(route.legacy.url) learner=\(learner)")
                 if let promotion = route.promotion, promotion.enabled {
                     let steps = promotion.steps.map { $0.formattedShortPercent }.joined(separator: " → ")
                     let gates = promotion.gates.map { "\($0.metric.rawValue) \($0.threshold)\($0.hard ? "" : " (soft)")" }.joined(separator: ", ")
                     print("    promotion: \(steps), window \(promotion.window.configText), dwell \(promotion.dwell.configText); gates: \(gates)"
-                          + "; alpha \(ComparisonReport.format(promotion.alpha)), label_delay \(promotion.labelDelay.configText)")
+                          + "; alpha \(ComparisonReport.format(promotion.alpha)), label_delay \(promotion.labelDelay.configText)"
+                          + (promotion.errorClip.map { ", error_clip \($0.formattedShort)" } ?? "")
+                          + (promotion.evidenceSource == .holdout ? ", evidence from the holdout only" : ""))
                 }
             }
         }

@@ -24,7 +24,7 @@ struct ConfigOptions: ParsableArguments {
             throw CommandFailure("cannot read config file '\(config)': \((error as NSError).localizedDescription)")
         }
         do {
-            return try GatewayConfig.parse(yaml: text)
+            return try GatewayConfig.parse(yaml: text, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw CommandFailure("\(config): \(error)")
         }
@@ -32,13 +32,19 @@ struct ConfigOptions: ParsableArguments {
 
     /// Sends logs at `--log-level` and above to standard error; only the first call counts (the
     /// logging system is bootstrapped once per process).
-    func bootstrapLogging() {
+    /// - Parameter format: `log_format` of the config (commands that read none log text).
+    func bootstrapLogging(format: LogFormat = .text) {
         let level = logLevel
         guard Self.loggingBootstrapped.withLock({ done in defer { done = true }; return !done }) else { return }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .json:
+                return JSONLogHandler(label: label, level: level)
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
     }
 

@@ -11,7 +11,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseURLOption
 
-    @Option(help: "Directory of numbered SQL migrations (default: ./migrations or SHADOWGATE_MIGRATIONS_DIR).")
+    @Option(help: "Migrations directory (numbered files, functions/) overriding the copy built into the binary (also SHADOWGATE_MIGRATIONS_DIR).")
     var migrations: String?
 
     func run() async throws {

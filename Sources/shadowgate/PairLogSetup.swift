@@ -24,7 +24,9 @@ struct PairLogSetup {
             ])
         }
         do {
-            let applied = try await blockingWork.run { try MigrationRunner(directory: migrationsDirectory, logger: logger).migrate(connectionString: url) }
+            // Migrations hold a session lock: through the control (direct) connection when there is one.
+            let migrateURL = try ServePreflight.controlURL(config, pairLogURL: url)
+            let applied = try await blockingWork.run { try MigrationRunner(directory: migrationsDirectory, logger: logger).migrate(connectionString: migrateURL) }
             if !applied.isEmpty { logger.notice("applied \(applied.count) migration(s)") }
             let writer = try PairLogWriter(connectionString: url, config: config.database, logger: logger)
             return PairLogSetup(writer: writer, embedded: embedded, connectionString: url)

@@ -27,13 +27,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Discard pair records instead of writing them to PostgreSQL (proxy benchmarks, legacy-only use).")
     var noPairLog = false
 
-    @Option(help: "Directory of numbered SQL migrations (default: ./migrations or SHADOWGATE_MIGRATIONS_DIR).")
+    @Option(help: "Migrations directory (numbered files, functions/) overriding the copy built into the binary (also SHADOWGATE_MIGRATIONS_DIR).")
     var migrations: String?
 
     func run() async throws {
         let config = try options.loadConfig()
-        options.bootstrapLogging()
-        let registry = MetricsBootstrap.prometheus()
+        options.bootstrapLogging(format: config.logFormat)
         let logger = Logger(label: "shadowgate")
         // Certificate files are checked before anything starts; a problem names its config key.
         let tls: GatewayTLS
@@ -44,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let tlsReload = TLSReloadSignal.start(tls, logger: logger)
         defer { tlsReload.stop() }
+        // Every check of the config and the environment comes before the first side effect.
+        try await ServePreflight(config: config, migrationsDirectory: migrations, pairLog: !noPairLog).run(logger: logger)
+        let registry = MetricsBootstrap.prometheus()
 
         var pairLog: PairLogSetup?
         var labels: LabelIntake?
@@ -57,17 +59,25 @@ struct ServeCommand: AsyncParsableCommand {
             pairLog = setup
             sink = setup.writer
             labels = LabelIntake(writer: setup.writer)
-            deliverer = LabelDeliverer(
-                connectionString: setup.connectionString, routes: config.routes, config: config.feedback,
-                retentionDays: config.database.retentionDays,
-                identity: "deliverer:\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)", logger: logger)
-            deliverer?.start()
         }
         let flags = RouteFlagsStore(routes: config.routes)
         var control: RolloutControl?
         if let pairLog {
-            control = try await RolloutControl.start(
-                config: config, connectionString: pairLog.connectionString, flags: flags, logger: logger, adminTLS: tls.admin)
+            // Flags, the controller and the deliverer hold session state (LISTEN, leader locks): the direct connection.
+            let controlURL: String
+            do {
+                controlURL = try ServePreflight.controlURL(config, pairLogURL: pairLog.connectionString)
+                control = try await RolloutControl.start(
+                    config: config, connectionString: controlURL, flags: flags, logger: logger, adminTLS: tls.admin)
+            } catch {
+                await pairLog.stopEmbedded(logger: logger)
+                throw error
+            }
+            deliverer = LabelDeliverer(
+                connectionString: controlURL, routes: config.routes, config: config.feedback,
+                retentionDays: config.database.retentionDays,
+                identity: "deliverer:\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)", logger: logger)
+            deliverer?.start()
         } else if config.adminListen != nil {
             logger.warning("admin.listen is ignored with --no-pair-log: flags live in PostgreSQL")
         }

@@ -27,6 +27,19 @@ struct EvidenceFixtures: Decodable {
     var mcnemar: [McNemar]
     var confidence_sequences: [Sequence]
     var detectors: [Detector]
+    struct Quantized: Decodable {
+        var name: String
+        var limit: Double
+        var alpha: Double
+        var differences: [Double]
+        var buckets: [[Double]]
+        var mean: Double?
+        var lower: Double
+        var upper: Double
+        var threshold: Double
+        var detector_log_statistic: Double
+    }
+    var quantized: [Quantized]
 
     static let shared: EvidenceFixtures = {
         var url = URL(fileURLWithPath: #filePath)

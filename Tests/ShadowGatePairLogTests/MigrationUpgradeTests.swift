@@ -143,7 +143,9 @@ import Testing
         #expect(before["compare num"]?.first?[0] == "3800")
         #expect((before["drift cls"]?.count ?? 0) >= 3)
         for (key, rows) in before {
-            #expect(Self.sameNumbers(after[key], rows), "\(key) changed across the upgrade")
+            // columns added to the comparison row since 0006 (issue 12's regression columns) come after the old ones
+            let width = rows.first?.count ?? 0
+            #expect(Self.sameNumbers(after[key]?.map { Array($0.prefix(width)) }, rows), "\(key) changed across the upgrade")
         }
         #expect(after.count == before.count)
 
@@ -160,7 +162,10 @@ import Testing
         #expect(upgradedSchema == freshSchema)
         #expect(upgradedSchema.contains { $0[0] == "type" && $0[1] == "comparison" })
         let triggers = Set(upgradedSchema.filter { $0[0] == "trigger" }.map { $0[1] })
-        #expect(triggers == ["flags_notify", "labels_fill_value", "labels_reorder_changed", "pairs_fill_stats"], "\(triggers)")
+        #expect(triggers == [
+            "flags_fence", "flags_notify", "label_delivery_fence", "labels_fill_value", "labels_reorder_changed",
+            "pairs_fill_stats", "rollout_events_fence", "rollout_state_fence",
+        ], "\(triggers)")
     }
 
     @Test func rowsWrittenAfterTheUpgradeAreComparedAsOnANewDatabase() async throws {

@@ -100,3 +100,32 @@ struct HTMLReportTests {
         #expect(RolloutEvent.learnerShare(mode: "legacy", percent: 40) == 0)
     }
 }
+
+@Suite("HTML report: evidence gates and regression")
+struct HTMLReportEvidenceTests {
+    @Test("each evidence gate gets a chart of its estimate, bounds and threshold; regression routes get their error cards and chart")
+    func gateBoundsAndRegression() {
+        var data = HTMLReportTests.data()
+        let t0 = HTMLReportTests.start
+        data.gateBounds = GateBoundsHistory(gates: [
+            ("mae_delta_max", (0..<20).map { i in
+                GateBoundsHistory.Point(at: t0 + 600 + Double(i) * 60, estimate: -0.1, lower: -0.1 - 1 / Double(i + 1),
+                                        upper: -0.1 + 1 / Double(i + 1), threshold: 0)
+            }),
+            ("learner_error_rate_max", [GateBoundsHistory.Point(at: t0 + 900, estimate: 0.001, lower: 0, upper: 0.004, threshold: 0.01),
+                                        GateBoundsHistory.Point(at: t0 + 99_999, estimate: 0.5, lower: 0.4, upper: 0.6, threshold: 0.01)]),
+        ])
+        let html = HTMLReport(data).render()
+        #expect(html.contains("id=\"section-gate-mae_delta_max\"") && html.contains("id=\"chart-gate-0\""))
+        #expect(html.contains("id=\"section-gate-learner_error_rate_max\"") && html.contains("id=\"chart-gate-1\""))
+        for key in ["estimate", "lower", "upper", "threshold"] {
+            #expect(html.components(separatedBy: "data-series=\"\(key)\"").count - 1 >= 2, "\(key)")
+        }
+        #expect(html.contains("id=\"regression-cards\"") && html.contains("id=\"chart-regression\""))
+        // a classification route: no regression block
+        var classification = HTMLReportTests.data()
+        for column in ["legacy_mae", "learner_mae", "legacy_rmse", "learner_rmse"] { classification.summary.values[column] = .some(nil) }
+        let plain = HTMLReport(classification).render()
+        #expect(!plain.contains("regression-cards") && !plain.contains("chart-regression") && !plain.contains("section-gate-"))
+    }
+}

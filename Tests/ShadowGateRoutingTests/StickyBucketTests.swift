@@ -29,3 +29,21 @@ struct StickyBucketTests {
         #expect(buckets.allSatisfy { $0 < StickyBucket.count })
     }
 }
+
+@Suite("Legacy holdout buckets")
+struct HoldoutBucketTests {
+    @Test("the holdout is the top of the bucket range: its share, disjoint from any canary below 100 − holdout, none at 0")
+    func holdoutSlice() {
+        let buckets = (0..<StickyBucket.count)
+        #expect(buckets.filter { StickyBucket.isHoldout(bucket: $0, percent: 2.5) }.count == 250)
+        #expect(!buckets.contains { StickyBucket.isHoldout(bucket: $0, percent: 0) })
+        for canary in [1.0, 50, 97.5] {
+            #expect(!buckets.contains { StickyBucket.isHoldout(bucket: $0, percent: 2.5) && StickyBucket.isLearner(bucket: $0, percent: canary) })
+        }
+        // keys: about the configured share of 10,000 keys, the same key always the same way
+        let keys = (0..<10_000).map { "user-\($0)" }
+        let held = keys.filter { StickyBucket.isHoldout(bucket: StickyBucket.bucket(for: $0), percent: 5) }
+        #expect((400...600).contains(held.count))
+        #expect(held.allSatisfy { StickyBucket.isHoldout(bucket: StickyBucket.bucket(for: $0), percent: 5) })
+    }
+}

@@ -1,4 +1,4 @@
--- Comparing the two models of a route: the comparison row (type shadowgate.comparison: its 22
+-- Comparing the two models of a route: the comparison row (type shadowgate.comparison: its 30
 -- columns are spelled here and nowhere else in SQL), compare_window() that computes it over
 -- [from, to), compare() over the last `since`, and compare_series() per time bucket (type
 -- shadowgate.comparison_bucket: bucket_start, then the comparison's columns).
@@ -30,6 +30,14 @@ DROP TYPE IF EXISTS shadowgate.comparison;
 --   *_p50/95/99_ms      percentile_cont of the latency (ms) of calls made (outcome <> 'skipped').
 --   *_error_rate        share of calls made with outcome http_error, unreachable or unparsed;
 --   *_timeout_rate      share with outcome timeout.
+--   *_mae, *_rmse       regression: over the labelled pairs where both outcomes are 'ok', both
+--                       scores exist and the label is a number (label_value), the mean absolute and
+--                       root mean squared error e = score - label_value of each model, on the same
+--                       pairs (so the two are comparable).
+--   abs_error_diff      over the same pairs, the mean of |e_legacy| - |e_learner| (positive: the
+--                       learner is better, as for accuracy_delta); sq_error_diff the mean of
+--                       e_legacy^2 - e_learner^2. *_se: their standard error, the sample standard
+--                       deviation (n - 1) of the per-pair difference over sqrt(n); NULL below 2 pairs.
 -- Whatever cannot be computed (empty window, one side without scores, …) is NULL.
 CREATE TYPE shadowgate.comparison AS (
     pairs bigint, labelled_pairs bigint, agreement double precision, mean_abs_score_diff double precision,
@@ -39,7 +47,11 @@ CREATE TYPE shadowgate.comparison AS (
     legacy_p50_ms double precision, legacy_p95_ms double precision, legacy_p99_ms double precision,
     learner_p50_ms double precision, learner_p95_ms double precision, learner_p99_ms double precision,
     legacy_error_rate double precision, learner_error_rate double precision,
-    legacy_timeout_rate double precision, learner_timeout_rate double precision);
+    legacy_timeout_rate double precision, learner_timeout_rate double precision,
+    legacy_mae double precision, learner_mae double precision,
+    legacy_rmse double precision, learner_rmse double precision,
+    abs_error_diff double precision, abs_error_diff_se double precision,
+    sq_error_diff double precision, sq_error_diff_se double precision);
 
 -- One row of compare_series(): bucket_start, then every column of shadowgate.comparison (made
 -- from it, so the columns are not spelled twice).
@@ -140,7 +152,15 @@ BEGIN
                      END) AS rn,
                count(*) FILTER (WHERE ls >= threshold) AS lh1, count(*) FILTER (WHERE ls < threshold) AS lh0,
                count(*) FILTER (WHERE rs >= threshold) AS rh1, count(*) FILTER (WHERE rs < threshold) AS rh0,
-               sum(abs(ls - rs)) AS diff_s, count(abs(ls - rs)) AS diff_n
+               sum(abs(ls - rs)) AS diff_s, count(abs(ls - rs)) AS diff_n,
+               -- regression: sums over the pairs both models scored and whose label is a number
+               -- (e = score - label_value; written out, not in a lateral subquery, so the plan and
+               -- the other sums' order stay what they were)
+               count((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END)) AS rg_n,
+               sum(abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END))) AS rg_la, sum(abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END))) AS rg_ra,
+               sum((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END) ^ 2) AS rg_lq, sum((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END) ^ 2) AS rg_rq,
+               sum(abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END)) - abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END))) AS rg_d1, sum((abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END)) - abs((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END))) ^ 2) AS rg_d1q,
+               sum((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END) ^ 2 - (CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END) ^ 2) AS rg_d2, sum(((CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN ls - l.label_value END) ^ 2 - (CASE WHEN lo = 'ok' AND ro = 'ok' AND ls <> 'NaN' AND rs <> 'NaN' AND l.label_value <> 'NaN' THEN rs - l.label_value END) ^ 2) ^ 2) AS rg_d2q
         FROM w LEFT JOIN shadowgate.labels l ON l.request_id = w.request_id AND l.row_index = 0
         GROUP BY lo, ro, ll, rl
     ), a AS (
@@ -155,7 +175,9 @@ BEGIN
                coalesce(sum(n) FILTER (WHERE ro IN ('http_error', 'unreachable', 'unparsed')), 0)::double precision
                    / nullif(sum(n) FILTER (WHERE ro <> 'skipped'), 0)::double precision AS rer,
                coalesce(sum(n) FILTER (WHERE lo = 'timeout'), 0)::double precision / nullif(sum(n) FILTER (WHERE lo <> 'skipped'), 0)::double precision AS ltr,
-               coalesce(sum(n) FILTER (WHERE ro = 'timeout'), 0)::double precision / nullif(sum(n) FILTER (WHERE ro <> 'skipped'), 0)::double precision AS rtr
+               coalesce(sum(n) FILTER (WHERE ro = 'timeout'), 0)::double precision / nullif(sum(n) FILTER (WHERE ro <> 'skipped'), 0)::double precision AS rtr,
+               sum(rg_n)::double precision AS rn_, sum(rg_la) AS rla, sum(rg_ra) AS rra, sum(rg_lq) AS rlq, sum(rg_rq) AS rrq,
+               sum(rg_d1) AS d1, sum(rg_d1q) AS d1q, sum(rg_d2) AS d2, sum(rg_d2q) AS d2q
         FROM g
     ), ct AS (
         -- chi2_2samp's 2 × K table of predicted classes, columns in label order
@@ -248,7 +270,13 @@ BEGIN
            (CASE WHEN count_latencies THEN rq.qs ELSE sorted.rq END)[1],
            (CASE WHEN count_latencies THEN rq.qs ELSE sorted.rq END)[2],
            (CASE WHEN count_latencies THEN rq.qs ELSE sorted.rq END)[3],
-           a.ler, a.rer, a.ltr, a.rtr
+           a.ler, a.rer, a.ltr, a.rtr,
+           a.rla / nullif(a.rn_, 0), a.rra / nullif(a.rn_, 0),
+           sqrt(a.rlq / nullif(a.rn_, 0)), sqrt(a.rrq / nullif(a.rn_, 0)),
+           a.d1 / nullif(a.rn_, 0),
+           sqrt(greatest(a.d1q - a.d1 * a.d1 / nullif(a.rn_, 0), 0) / nullif(a.rn_ - 1, 0) / nullif(a.rn_, 0)),
+           a.d2 / nullif(a.rn_, 0),
+           sqrt(greatest(a.d2q - a.d2 * a.d2 / nullif(a.rn_, 0), 0) / nullif(a.rn_ - 1, 0) / nullif(a.rn_, 0))
     FROM a
     CROSS JOIN ps
     LEFT JOIN kd ON true

@@ -134,7 +134,7 @@ $$;
 -- newest pair. Only labels of transactions older than every transaction still running are
 -- read, so no label can commit behind the cursor later. skip_reason says why a row is not
 -- delivered: 'no_prediction' (its pair is not in shadowgate.pairs yet: it goes to label_waiting).
--- The holdout slice of the promotion issue is excluded with one line, marked below.
+-- Labels of the legacy holdout (pairs.holdout) are never delivered: skip_reason 'holdout'.
 CREATE OR REPLACE FUNCTION shadowgate.label_delivery_batch(
     after_txid xid8, after_seq bigint, max_rows int, shape text DEFAULT 'items'
 ) RETURNS TABLE (
@@ -144,11 +144,11 @@ CREATE OR REPLACE FUNCTION shadowgate.label_delivery_batch(
 LANGUAGE sql STABLE AS $$
     SELECT l.seq, l.txid, l.request_id, l.row_index, p.route,
            CASE WHEN p.route IS NULL THEN 'no_prediction'
-                -- WHEN p.holdout THEN 'holdout'   -- once pairs.holdout exists (add p.holdout below)
+                WHEN p.holdout THEN 'holdout'
            END,
            extract(epoch FROM clock_timestamp() - l.received_at)::float8,
            extract(epoch FROM l.received_at - p.received_at)::float8,
-           CASE WHEN p.route IS NULL THEN NULL
+           CASE WHEN p.route IS NULL OR p.holdout THEN NULL
                 WHEN shape = 'open-inference' THEN shadowgate.label_delivery_item(
                     l.request_id, l.row_index, l.seq, l.label, l.label_value, l.received_at,
                     p.route, p.features, p.received_at, shape)::text
@@ -157,7 +157,7 @@ LANGUAGE sql STABLE AS $$
                     p.route, shadowgate.feature_row(p.features, l.row_index), p.received_at) END
     FROM shadowgate.labels l
     LEFT JOIN LATERAL (
-        SELECT q.route, q.features, q.received_at FROM shadowgate.pairs q
+        SELECT q.route, q.features, q.received_at, q.holdout FROM shadowgate.pairs q
         WHERE q.request_id = l.request_id ORDER BY q.received_at DESC LIMIT 1) p ON true
     WHERE (l.txid, l.seq) > (after_txid, after_seq)
       AND l.txid < pg_snapshot_xmin(pg_current_snapshot())
@@ -175,10 +175,11 @@ RETURNS TABLE (
 )
 LANGUAGE sql STABLE AS $$
     SELECT l.seq, l.txid, l.request_id, l.row_index, p.route,
-           NULL::text,   -- WHEN p.holdout THEN 'holdout' here too, once pairs.holdout exists
+           CASE WHEN p.holdout THEN 'holdout' END,
            extract(epoch FROM clock_timestamp() - l.received_at)::float8,
            extract(epoch FROM l.received_at - p.received_at)::float8,
-           CASE WHEN shape = 'open-inference' THEN shadowgate.label_delivery_item(
+           CASE WHEN p.holdout THEN NULL
+                WHEN shape = 'open-inference' THEN shadowgate.label_delivery_item(
                     l.request_id, l.row_index, l.seq, l.label, l.label_value, l.received_at,
                     p.route, p.features, p.received_at, shape)::text
                 ELSE shadowgate.label_item_text(
@@ -187,7 +188,7 @@ LANGUAGE sql STABLE AS $$
     FROM shadowgate.label_waiting w
     JOIN shadowgate.labels l ON l.request_id = w.request_id AND l.row_index = w.row_index AND l.seq = w.seq
     JOIN LATERAL (
-        SELECT q.route, q.features, q.received_at FROM shadowgate.pairs q
+        SELECT q.route, q.features, q.received_at, q.holdout FROM shadowgate.pairs q
         WHERE q.request_id = l.request_id ORDER BY q.received_at DESC LIMIT 1) p ON true
     WHERE w.gave_up_at IS NULL
     ORDER BY w.seq

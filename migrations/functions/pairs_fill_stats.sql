@@ -18,9 +18,9 @@ DECLARE
     oldest_wm timestamptz;
 BEGIN
     INSERT INTO shadowgate.pair_stats (received_at, legacy_score, learner_score, legacy_latency_us,
-        learner_latency_us, route, request_id, legacy_outcome, learner_outcome, legacy_label, learner_label)
+        learner_latency_us, route, request_id, legacy_outcome, learner_outcome, legacy_label, learner_label, holdout)
     SELECT received_at, legacy_score, learner_score, legacy_latency_us,
-           learner_latency_us, route, request_id, legacy_outcome, learner_outcome, legacy_label, learner_label
+           learner_latency_us, route, request_id, legacy_outcome, learner_outcome, legacy_label, learner_label, holdout
     FROM added;
     -- Held until this transaction ends: a roll-up waits for these pairs to be committed (and
     -- then counts them), or has committed before the watermark below is read (they are late).

@@ -36,5 +36,6 @@ SELECT 'bench-' || i,
            || ', "last_seen_s": ' || ((i * 7919) % 864000)
            || ', "segment": "' || (ARRAY['new','returning','vip'])[1 + i % 3]
            || '", "score_prev": 0.' || lpad(((i * 104729) % 10000)::text, 4, '0') || '}',
+       false,
        false
 FROM generate_series(0::bigint, :rows - 1) AS i

@@ -1,0 +1,51 @@
+import Foundation
+import LibPQ
+import ShadowGateControl
+import ShadowGateTesting
+import Testing
+
+/// The start-up check of a control connection, against PostgreSQL directly and through a real
+/// PgBouncer (Debian's) in transaction mode (refused) and in session mode (accepted).
+@Suite(.serialized) struct ControlSessionCheckTests {
+    @Test func aDirectSessionPasses() async throws {
+        let cs = try TestPostgres.fresh("ctl")
+        try await onThread {
+            try ControlSessionCheck(connectionString: try ControlConnection.connectionString(cs), name: "database.control_url").run()
+        }
+    }
+
+    @Test func pgBouncerInTransactionModeIsRefusedWithASentence() async throws {
+        let cs = try TestPostgres.fresh("ctl")
+        let bouncer = try PgBouncer(target: cs, mode: "transaction")
+        defer { bouncer.stop() }
+        let error = await #expect(throws: ControlSessionCheck.Failure.self) {
+            try await onThread {
+                try ControlSessionCheck(connectionString: try ControlConnection.connectionString(bouncer.url), name: "database.control_url").run()
+            }
+        }
+        let text = error?.description ?? ""
+        #expect(text.hasPrefix("database.control_url cannot be used for flags and leadership"))
+        #expect(text.contains("transaction mode"))
+        #expect(!text.contains("postgresql://"))
+        // The pooler itself works: the pair writer may use it.
+        let plain = try PGConnection(connectionString: bouncer.url)
+        defer { plain.close() }
+        #expect(try plain.execute("SELECT 41 + 1").scalar == "42")
+    }
+
+    @Test func pgBouncerInSessionModePasses() async throws {
+        let cs = try TestPostgres.fresh("ctl")
+        let bouncer = try PgBouncer(target: cs, mode: "session")
+        defer { bouncer.stop() }
+        try await onThread {
+            try ControlSessionCheck(connectionString: try ControlConnection.connectionString(bouncer.url), name: "database.control_url").run()
+        }
+    }
+
+    @Test func controlDefaultsAreAddedUnlessTheURLSetsThem() throws {
+        let cs = try ControlConnection.connectionString("postgresql://u@db:5432/gate?keepalives_idle=30")
+        #expect(cs.contains("keepalives_idle='30'"))
+        #expect(cs.contains("tcp_user_timeout='10000'"))
+        #expect(cs.contains("keepalives='1'"))
+    }
+}
