@@ -3,8 +3,14 @@
 # gateway (route in `legacy` mode, route in `shadow` mode), side by side in ONE run on the SAME
 # nginx stub upstreams, targets interleaved round-robin per repetition so drift hits all equally.
 #
-# usage: Scripts/bench.sh [proxy|pairlog|writer|compare|gates|feedback|tls|grpc]
+# usage: Scripts/bench.sh [proxy|hung|pairlog|writer|compare|gates|feedback|tls|grpc]
 #   proxy    (default) the four fronts below, pair log off
+#   hung     the gateway in shadow mode with a healthy learner (gate-shadow) vs the same with a learner
+#            that accepts and never answers (gate-hung, Scripts/benchmarks/proxy/hung_stub.py on 18084;
+#            front 18085, admin 18086), alternated, wrk -c16 by default: the client's p99 should not move
+#            (issue 14, defect 5). Combine with BENCH_PAIR_LOG=1 / BENCH_DATABASE_URL for the pair log on.
+#            CPU per request without wrk: Scripts/benchmarks/proxy/cpu_per_request.sh <legacy|shadow>;
+#            instruction counts: Scripts/benchmarks/proxy/callgrind.sh <legacy|shadow> (valgrind)
 #   pairlog  the gateway in shadow mode with its pair log on, writing to a throwaway PostgreSQL
 #            cluster (Scripts/postgres/start.sh), then requests completed vs rows stored
 #   writer   the pair writer alone vs `psql \copy` of the same rows on the same server
@@ -85,7 +91,8 @@ tls)
     exec "$REPO/Scripts/benchmarks/tls/bench_tls.sh" ;;
 grpc)
     exec "$REPO/Scripts/benchmarks/grpc/bench_grpc.sh" ;;
-*) echo "usage: Scripts/bench.sh [proxy|pairlog|writer|compare|gates|feedback|tls|grpc]" >&2; exit 2 ;;
+hung) TARGETS=${TARGETS:-"gate-shadow gate-hung"}; CONNS=${CONNS:-16} ;;
+*) echo "usage: Scripts/bench.sh [proxy|hung|pairlog|writer|compare|gates|feedback|tls|grpc]" >&2; exit 2 ;;
 esac
 # shellcheck source=Scripts/benchmarks/proxy/lib.sh
 source "$B/lib.sh"
@@ -107,9 +114,10 @@ RAW=${OUT%.csv}_raw
 
 LEGACY_PORT=18081 LEARNER_PORT=18082 LEGACY_STATUS_PORT=18088 LEARNER_STATUS_PORT=18089
 export LEGACY_PORT LEARNER_PORT
-declare -A PORT=([nginx-proxy]=18080 [nginx-mirror]=18083 [gate-legacy]=18090 [gate-shadow]=18091)
-declare -A ADMIN_PORT=([gate-legacy]=18092 [gate-shadow]=18093)
-declare -A MODE=([gate-legacy]=legacy [gate-shadow]=shadow)
+HUNG_PORT=18084
+declare -A PORT=([nginx-proxy]=18080 [nginx-mirror]=18083 [gate-legacy]=18090 [gate-shadow]=18091 [gate-hung]=18085)
+declare -A ADMIN_PORT=([gate-legacy]=18092 [gate-shadow]=18093 [gate-hung]=18086)
+declare -A MODE=([gate-legacy]=legacy [gate-shadow]=shadow [gate-hung]=shadow)
 PREDICT=/v1/models/m:predict
 LEGACY_BODY='{"predictions":[0.73]}'
 
@@ -185,6 +193,7 @@ if ((need_gate)); then
 fi
 
 all_ports=("$LEGACY_PORT" "$LEARNER_PORT" "$LEGACY_STATUS_PORT" "$LEARNER_STATUS_PORT")
+[[ " $TARGETS " == *" gate-hung "* ]] && all_ports+=("$HUNG_PORT")
 for t in $TARGETS; do
     all_ports+=("${PORT[$t]}")
     [[ -n ${ADMIN_PORT[$t]:-} ]] && all_ports+=("${ADMIN_PORT[$t]}")
@@ -204,24 +213,29 @@ mkdir -p "$RAW"
 "$B/gen_nginx_conf.sh" stub "$WORK/ngx-learner" "$LEARNER_PORT" "$LEARNER_STATUS_PORT" 0.71 >/dev/null
 LEG_PID=$(start_nginx "$WORK/ngx-legacy"); NGINX_PIDS+=("$LEG_PID")
 LRN_PID=$(start_nginx "$WORK/ngx-learner"); NGINX_PIDS+=("$LRN_PID")
+if [[ " $TARGETS " == *" gate-hung "* ]]; then
+    python3 "$B/hung_stub.py" "$HUNG_PORT" >"$WORK/hung-stub.log" 2>&1 &
+    NGINX_PIDS+=("$!")   # stopped on exit with the stubs
+fi
 for p in "$LEGACY_PORT" "$LEARNER_PORT"; do
     post_ok "http://127.0.0.1:$p$PREDICT" "$B/body.json" 10 >/dev/null || die "stub on :$p does not answer"
 done
 
 # ---------------------------------------------------------------- fronts
 write_gate_config() {  # <target> <file>
-    local t=$1 f=$2
+    local t=$1 f=$2 learner_port=$LEARNER_PORT
+    [[ $t == gate-hung ]] && learner_port=$HUNG_PORT
     cat >"$f" <<YAML
 listen: 127.0.0.1:${PORT[$t]}
 admin: { listen: "127.0.0.1:${ADMIN_PORT[$t]}" }
 event_loops: $GATE_LOOPS
 routes:
-  - name: m_${MODE[$t]}
+  - name: m_${t#gate-}
     match: ["$PREDICT"]
     protocol: kserve-v1
     mode: ${MODE[$t]}
     legacy:  { url: "http://127.0.0.1:$LEGACY_PORT", timeout_ms: 1000, pool: $GATE_POOL }
-    learner: { url: "http://127.0.0.1:$LEARNER_PORT", timeout_ms: 300, pool: $GATE_POOL }
+    learner: { url: "http://127.0.0.1:$learner_port", timeout_ms: 300, pool: $GATE_POOL }
 YAML
     if [[ $PAIR_LOG == 1 ]]; then
         if [[ -n $DB_URL ]]; then
@@ -376,7 +390,7 @@ if [[ $PAIR_LOG == 1 ]]; then
             echo "Pair log: could not read shadowgate.pairs at BENCH_DATABASE_URL"
         else
             rows=$((pairs1 - ${pairs0:-0}))
-            for t in $TARGETS; do [[ $t == gate-* ]] && echo "- completed by $t (route m_${MODE[$t]}, mode ${MODE[$t]}): ${SENT[$t]}"; done
+            for t in $TARGETS; do [[ $t == gate-* ]] && echo "- completed by $t (route m_${t#gate-}, mode ${MODE[$t]}): ${SENT[$t]}"; done
             awk -v s="$sent" -v r="$rows" -v tol="$tol" 'BEGIN {
                 printf "Pair log: %d requests completed by the gateways (probes + warm-up + measured; up to %d more were in flight\n", s, tol
                 if (r >= s && r <= s + tol) verdict = "every request recorded"

@@ -1,4 +1,5 @@
 import LibPQ
+import Logging
 import NIOHTTP1
 import ShadowGateAdapters
 import ShadowGateConfig
@@ -31,6 +32,7 @@ public struct AdminAPI: Sendable {
         }
     }
 
+    private static let logger = Logger(label: "shadowgate.admin")
     private let token: [UInt8]
     private let routes: [String: RouteConfig]
     private let database: SerialDatabase
@@ -78,9 +80,13 @@ public struct AdminAPI: Sendable {
             case .unknownRoute: return .error(.notFound, error.message)
             case .invalidValue: return .error(.unprocessableEntity, error.message)
             case .conflict: return .error(.conflict, error.message + "; read the flags again and retry")
-            case .database: return .error(.serviceUnavailable, error.message)
+            case .database:
+                // The store's message is already a plain sentence (no connection string, no SQL); log it too.
+                Self.logger.error("flag database error", metadata: ["error": "\(error.message)"])
+                return .error(.serviceUnavailable, error.message)
             }
         } catch {
+            Self.logger.error("flag database error", metadata: ["error": "\(error)"])
             return .error(.serviceUnavailable, "the flag database is unavailable: \(error)")
         }
     }

@@ -12,6 +12,14 @@ public struct LimitsConfig: Sendable, Hashable {
     public var featuresMaxBytes: Int = 16 << 10
     /// How long an idle pooled upstream connection is kept (keep it below the upstream's own idle timeout).
     public var upstreamIdleMillis: Int = 30_000
+    /// Most client connections open at once (all event loops); further ones are closed as they are accepted.
+    public var maxConnections: Int = 10_000
+    /// Time a client has to send a whole request head once its first byte arrived; then 408 and close.
+    public var clientHeaderTimeoutMillis: Int = 10_000
+    /// Time a client has to send a whole request body once the head arrived; then 408 and close.
+    public var clientBodyTimeoutMillis: Int = 30_000
+    /// How long a keep-alive connection may sit with no request; then it is closed.
+    public var clientIdleTimeoutMillis: Int = 60_000
 
     public init() {}
 }

@@ -84,6 +84,7 @@ extension GatewayConfig {
         let map = try node.mapping(allowed: [
             "max_body_bytes", "mirror_max_body_bytes", "max_response_bytes", "capture_features",
             "features_max_bytes", "upstream_idle_ms",
+            "max_connections", "client_header_timeout_ms", "client_body_timeout_ms", "client_idle_timeout_ms",
         ])
         var limits = LimitsConfig()
         if let n = map["max_body_bytes"] { limits.maxBodyBytes = try n.int(in: 1...(1 << 30)) }
@@ -92,6 +93,10 @@ extension GatewayConfig {
         if let n = map["capture_features"] { limits.captureFeatures = try n.bool() }
         if let n = map["features_max_bytes"] { limits.featuresMaxBytes = try n.int(in: 0...(1 << 26)) }
         if let n = map["upstream_idle_ms"] { limits.upstreamIdleMillis = try n.int(in: 100...3_600_000) }
+        if let n = map["max_connections"] { limits.maxConnections = try n.int(in: 1...1_000_000) }
+        if let n = map["client_header_timeout_ms"] { limits.clientHeaderTimeoutMillis = try n.int(in: 10...3_600_000) }
+        if let n = map["client_body_timeout_ms"] { limits.clientBodyTimeoutMillis = try n.int(in: 10...3_600_000) }
+        if let n = map["client_idle_timeout_ms"] { limits.clientIdleTimeoutMillis = try n.int(in: 10...3_600_000) }
         return limits
     }
 

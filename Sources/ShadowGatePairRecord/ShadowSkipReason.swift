@@ -10,4 +10,7 @@ public enum ShadowSkipReason: String, Sendable, Hashable, CaseIterable, Codable 
     case noShadowUpstream = "no_shadow_upstream"
     /// The gateway was shutting down.
     case shuttingDown = "shutting_down"
+    /// The shadow upstream's circuit breaker was open: recent connects failed or exchanges timed out,
+    /// so it was not called until its backoff ends (the shadow side is recorded `unreachable`).
+    case circuitOpen = "circuit_open"
 }

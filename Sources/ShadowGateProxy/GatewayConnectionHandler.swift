@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import NIOHTTP1
 
@@ -9,41 +6,67 @@ import NIOHTTP1
 ///
 /// Backpressure: once `maxQueued` requests wait, it stops reading from the socket until they drain.
 /// Bodies over `limits.max_body_bytes` get 413 and the connection is closed (the rest of the body is
-/// not read). Malformed HTTP gets 400 and a close. Confined to the channel's event loop.
+/// not read). Malformed HTTP gets 400 and a close. A client slower than `limits.client_header_timeout_ms`
+/// (head) or `limits.client_body_timeout_ms` (body) gets 408 and a close; a keep-alive connection idle for
+/// `limits.client_idle_timeout_ms` is closed. The lifetime is ``StateMachine``; this class executes its
+/// actions. Confined to the channel's event loop.
 final class GatewayConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum Queued {
+    enum Queued {
         case request(BufferedRequest)
         case immediate(GatewayResponse)
     }
 
-    private static let maxQueued = 16
+    static let maxQueued = 16
     private let gateway: GatewayContext
     private let dispatcher: ShadowDispatcher
+    private var machine: StateMachine<Queued>
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
-    /// After a refusal that ends the connection, the rest of the input is ignored.
-    private var ignoringInput = false
-    private var queue = CircularBuffer<Queued>()
-    private var busy = false
-    private var quiescing = false
-    private var heldRead = false
-    private var isOpen = true
+    private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
 
     init(gateway: GatewayContext, upstreams: LoopUpstreams) {
         self.gateway = gateway
         self.dispatcher = ShadowDispatcher(context: gateway, upstreams: upstreams)
+        let limits = gateway.config.limits
+        self.machine = StateMachine(
+            timeouts: .init(
+                header: .milliseconds(Int64(limits.clientHeaderTimeoutMillis)),
+                body: .milliseconds(Int64(limits.clientBodyTimeoutMillis)),
+                idle: .milliseconds(Int64(limits.clientIdleTimeoutMillis))),
+            maxQueued: Self.maxQueued, now: .now())
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // The loop's clock (virtual in an EmbeddedChannel): the connection's life starts now.
+        machine = StateMachine(timeouts: machine.timeouts, maxQueued: Self.maxQueued, now: context.eventLoop.now)
+        if let at = machine.initialTimer { armTimer(at, context: context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
     }
 
     // MARK: Reading
 
+    /// Raw bytes arrived (seen by ``ClientBytesObserver`` before HTTP decoding): a head has begun.
+    func bytesReceived() {
+        guard let context else { return }
+        perform(machine.bytesReceived(now: context.eventLoop.now), context: context)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !ignoringInput else { return }
+        guard machine.input != .ignoring, !machine.isClosed else { return }
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
+            perform(machine.headReceived(now: context.eventLoop.now), context: context)
             if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init),
                length > gateway.config.limits.maxBodyBytes {
                 refuse(context: context, status: .payloadTooLarge, kind: "body_too_large",
@@ -51,7 +74,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                        version: requestHead.version)
                 return
             }
-            if requestHead.headers.first(name: "expect")?.lowercased() == "100-continue", !busy, queue.isEmpty {
+            if requestHead.headers.first(name: "expect")?.lowercased() == "100-continue", machine.phase == .reading {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: requestHead.version, status: .continue))), promise: nil)
             }
             head = requestHead
@@ -68,38 +91,37 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             if body == nil { body = part } else { body!.writeBuffer(&part) }
         case .end:
             guard let requestHead = head else { return }
-            queue.append(.request(BufferedRequest(head: requestHead, body: body, receivedAtMicros: WallClock.nowMicros())))
+            let request = BufferedRequest(head: requestHead, body: body, receivedAtMicros: WallClock.nowMicros())
             head = nil
             body = nil
-            processNext(context: context)
+            perform(machine.requestReceived(.request(request), now: context.eventLoop.now), context: context)
         }
     }
 
     func read(context: ChannelHandlerContext) {
-        if queue.count >= Self.maxQueued {
-            heldRead = true
-        } else {
-            context.read()
-        }
+        if machine.readRequested() { context.read() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if error is HTTPParserError {
-            refuse(context: context, status: .badRequest, kind: "bad_request", message: "malformed HTTP request: \(error)", version: .http1_1)
+            // The parser's detail is for the operator; the client gets a plain sentence.
+            gateway.logger.debug("malformed client request", metadata: ["error": "\(error)"])
+            refuse(context: context, status: .badRequest, kind: "bad_request", message: "malformed HTTP request", version: .http1_1)
         } else {
             context.close(promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        isOpen = false
+        machine.closed()
+        timer?.cancel()
+        timer = nil
         context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
-            quiescing = true
-            closeIfIdleAndQuiescing(context: context)
+            perform(machine.quiesce(), context: context)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -108,25 +130,45 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// Answers with an error after whatever is already queued, then closes the connection.
     private func refuse(context: ChannelHandlerContext, status: HTTPResponseStatus, kind: String, message: String, version: HTTPVersion) {
         gateway.metrics.error(kind: kind)
-        ignoringInput = true
         head = nil
         body = nil
         var response = GatewayResponse.json(JSONErrorResponse(status: status, message: message), version: version, requestID: nil)
         response.head.headers.replaceOrAdd(name: "connection", value: "close")
-        queue.append(.immediate(response))
-        processNext(context: context)
+        perform(machine.refuse(.immediate(response)), context: context)
     }
 
-    // MARK: Answering in order
+    // MARK: Executing the machine's actions
 
-    private func processNext(context: ChannelHandlerContext) {
-        guard !busy, isOpen, let next = queue.popFirst() else { return }
-        busy = true
-        if heldRead, queue.count < Self.maxQueued {
-            heldRead = false
-            context.read()
+    private func perform(_ action: StateMachine<Queued>.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            return
+        case .answer(let item, _):
+            answer(item, context: context)
+        case .armTimer(let deadline):
+            armTimer(deadline, context: context)
+        case .refuseTimedOut(let kind):
+            let message = kind == .header
+                ? "request head not received within \(gateway.config.limits.clientHeaderTimeoutMillis) ms"
+                : "request body not received within \(gateway.config.limits.clientBodyTimeoutMillis) ms"
+            refuse(context: context, status: .requestTimeout, kind: "client_timeout", message: message, version: head?.version ?? .http1_1)
+        case .close:
+            context.close(promise: nil)
         }
-        switch next {
+    }
+
+    private func armTimer(_ deadline: NIODeadline, context: ChannelHandlerContext) {
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let handler = bound.value
+            handler.timer = nil
+            guard let context = handler.context else { return }
+            handler.perform(handler.machine.timerFired(now: context.eventLoop.now), context: context)
+        }
+    }
+
+    private func answer(_ item: Queued, context: ChannelHandlerContext) {
+        switch item {
         case .immediate(let response):
             write(response, keepAlive: false, context: context)
         case .request(let request):
@@ -182,10 +224,10 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 
     private func write(_ response: GatewayResponse, keepAlive: Bool, context: ChannelHandlerContext) {
-        guard isOpen else { return }
+        guard !machine.isClosed else { return }
         var head = response.head
         // While quiescing, queued requests are still answered; the last answer closes the connection.
-        let keepOpen = keepAlive && !ignoringInput && !(quiescing && queue.isEmpty)
+        let keepOpen = machine.keepsOpen(requestKeepAlive: keepAlive)
         if !keepOpen {
             head.headers.replaceOrAdd(name: "connection", value: "close")
         } else if head.version == .http1_0 {
@@ -195,23 +237,18 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         if response.body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
-        let done = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        busy = false
         if !keepOpen {
-            isOpen = false
+            let done = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+            _ = machine.answerWritten(keptOpen: false, now: context.eventLoop.now)
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
             return
         }
-        processNext(context: context)
-        closeIfIdleAndQuiescing(context: context)
-    }
-
-    private func closeIfIdleAndQuiescing(context: ChannelHandlerContext) {
-        guard quiescing, isOpen, !busy, queue.isEmpty, head == nil else { return }
-        isOpen = false
-        context.close(promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let (action, readAgain) = machine.answerWritten(keptOpen: true, now: context.eventLoop.now)
+        if readAgain { context.read() }
+        perform(action, context: context)
     }
 
     /// The client's `x-request-id` when it is usable (1–128 visible ASCII characters).
@@ -219,5 +256,19 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         guard let given = head.headers.first(name: "x-request-id"), !given.isEmpty, given.utf8.count <= 128,
               given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
         return given
+    }
+}
+
+/// Sits before the HTTP decoder and tells the connection handler that bytes arrived, so the header
+/// timeout starts at a request's first byte (the decoder reports nothing until the head is whole).
+final class ClientBytesObserver: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let connection: GatewayConnectionHandler
+
+    init(connection: GatewayConnectionHandler) { self.connection = connection }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection.bytesReceived()
+        context.fireChannelRead(data)
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import ShadowGateAdapters
 import ShadowGateConfig
@@ -15,6 +16,8 @@ final class GatewayContext: Sendable {
     let feedback: (any FeedbackStore)?
     let metrics: GatewayMetrics
     let inFlight = InFlightTracker()
+    /// Where internal error detail goes (clients get a plain sentence).
+    let logger: Logger
     /// Renders `/metrics` (Prometheus text format).
     let renderMetrics: @Sendable () -> String
     private let draining = Atomic<Bool>(false)
@@ -25,8 +28,10 @@ final class GatewayContext: Sendable {
         sink: any PairRecordSink,
         feedback: (any FeedbackStore)?,
         metrics: GatewayMetrics,
-        renderMetrics: @escaping @Sendable () -> String
+        renderMetrics: @escaping @Sendable () -> String,
+        logger: Logger = Logger(label: "shadowgate.gateway")
     ) {
+        self.logger = logger
         self.config = config
         self.routeTable = RouteTable(routes: config.routes)
         self.flags = flags

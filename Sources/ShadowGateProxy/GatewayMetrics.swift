@@ -37,7 +37,7 @@ public final class GatewayMetrics: Sendable {
         feedbackCounters[outcome]?.increment(by: count)
     }
 
-    static let errorKinds = ["not_found", "body_too_large", "bad_request"]
+    static let errorKinds = ["not_found", "body_too_large", "bad_request", "client_timeout", "connection_limit"]
     private static let statuses = [200, 201, 204, 400, 404, 422, 429, 500, 502, 503, 504]
 
     public init(routes: [String]) {

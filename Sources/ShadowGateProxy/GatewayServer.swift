@@ -31,6 +31,7 @@ public final class GatewayServer: Service, Sendable {
         var serverChannel: Channel?
         var connections: [ObjectIdentifier: Channel] = [:]
         var stopped = false
+        var finished = false
     }
 
     public init(
@@ -51,7 +52,7 @@ public final class GatewayServer: Service, Sendable {
         self.logger = logger
         self.drainTimeout = drainTimeout
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoops)
-        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, feedback: feedback, metrics: self.metrics, renderMetrics: renderMetrics)
+        self.context = GatewayContext(config: config, flags: self.flags, sink: sink, feedback: feedback, metrics: self.metrics, renderMetrics: renderMetrics, logger: logger)
         var loops: [ObjectIdentifier: LoopUpstreams] = [:]
         let all = Array(group.makeIterator())
         for loop in all {
@@ -83,10 +84,13 @@ public final class GatewayServer: Service, Sendable {
                     }
                     self?.register(channel)
                     if let listenerTLS { try channel.pipeline.syncOperations.addHandler(listenerTLS.makeHandler()) }
+                    let connection = GatewayConnectionHandler(gateway: context, upstreams: upstreams)
+                    // After TLS (it sees plaintext), before the HTTP decoder (which reports nothing until a head is whole).
+                    try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(connection: connection))
                     // Own pipelining and error answers (JSON); upstream headers were already validated by llhttp.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
-                    try channel.pipeline.syncOperations.addHandler(GatewayConnectionHandler(gateway: context, upstreams: upstreams))
+                    try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }
         let channel = try await bootstrap.bind(host: config.listen.host, port: config.listen.port).get()
@@ -94,6 +98,12 @@ public final class GatewayServer: Service, Sendable {
         logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "routes": "\(config.routes.map(\.name))"])
         return channel.localAddress!
     }
+
+    /// Mirrored exchanges whose pair is not recorded yet (never negative).
+    public var inFlightCount: Int { context.inFlight.count }
+
+    /// True once ``shutdown()`` has finished draining and released the event loops.
+    public var isStopped: Bool { state.withLock { $0.finished } }
 
     /// Re-reads the client listener's certificate files now (new connections get them); without
     /// `tls`, nothing. On failure the previous certificate stays in use.
@@ -132,22 +142,36 @@ public final class GatewayServer: Service, Sendable {
             try? await closed.get()
             timer.cancel()
         }
+        // Every exchange is bounded by its upstream timeout, so this ends; the deadline is a second bound.
+        let release = group.next().scheduleTask(deadline: deadline + .seconds(5)) { [context] in context.inFlight.releaseWaiters() }
         await context.inFlight.waitUntilIdle()
+        release.cancel()
+        if context.inFlight.count > 0 {
+            logger.warning("drain deadline passed with exchanges in flight", metadata: ["in_flight": "\(context.inFlight.count)"])
+        }
         for upstreams in loops.values {
             try? await upstreams.eventLoop.submit { upstreams.shutdown() }.get()
         }
         try? await group.shutdownGracefully()
+        state.withLock { $0.finished = true }
         logger.info("stopped")
     }
 
     private func register(_ channel: Channel) {
         let id = ObjectIdentifier(channel)
+        let maxConnections = config.limits.maxConnections
+        var overLimit = false
         let rejected = state.withLock { state -> Bool in
             if state.stopped { return true }
+            if state.connections.count >= maxConnections {
+                overLimit = true
+                return true
+            }
             state.connections[id] = channel
             return false
         }
         if rejected {
+            if overLimit { metrics.error(kind: "connection_limit") }
             channel.close(promise: nil)
             return
         }

@@ -69,3 +69,70 @@ extension Substring {
         return s
     }
 }
+
+extension HTTPHeaders {
+    /// The client's headers as an upstream gets them, built in one pass (no `remove`, each of which is
+    /// a pass of its own): hop-by-hop headers, those named in `Connection:`, `expect`, `content-length`,
+    /// `x-request-id` and `host` are left out; then `x-request-id`, `content-length` (when given) and
+    /// `host` are appended, in that order.
+    static func forwarded(from client: HTTPHeaders, requestID: String, contentLength: Int?, host: String) -> HTTPHeaders {
+        var listed: String?
+        for (name, value) in client where name.utf8.count == 10 && equalsLowercase(name, "connection") {
+            // `Connection: keep-alive` / `close` (what clients send) name no other header to drop.
+            if equalsLowercase(value, "keep-alive") || equalsLowercase(value, "close") { continue }
+            listed = listed.map { $0 + "," + value } ?? value
+        }
+        var kept: [(String, String)] = []
+        kept.reserveCapacity(client.count + 3)
+        for (name, value) in client {
+            if isHopByHop(name) || isSetByGateway(name) { continue }
+            if let listed, isListed(name, in: listed) { continue }
+            kept.append((name, value))
+        }
+        kept.append(("x-request-id", requestID))
+        if let contentLength { kept.append(("content-length", String(contentLength))) }
+        kept.append(("host", host))
+        return HTTPHeaders(kept)
+    }
+
+    /// An upstream's response headers as the client gets them, in one pass: hop-by-hop headers and
+    /// `x-request-id` left out, `content-length` kept when it equals `bodyLength` (else replaced; `nil`
+    /// for HEAD: the upstream's is kept), then `x-request-id` and `x-shadowgate-served-by` appended.
+    static func toClient(from upstream: HTTPHeaders, bodyLength: Int?, requestID: String, servedBy: String) -> HTTPHeaders {
+        var listed: String?
+        for (name, value) in upstream where name.utf8.count == 10 && equalsLowercase(name, "connection") {
+            if equalsLowercase(value, "keep-alive") || equalsLowercase(value, "close") { continue }
+            listed = listed.map { $0 + "," + value } ?? value
+        }
+        let length = bodyLength.map { String($0) }
+        var lengthKept = false
+        var kept: [(String, String)] = []
+        kept.reserveCapacity(upstream.count + 3)
+        for (name, value) in upstream {
+            if isHopByHop(name) { continue }
+            switch name.utf8.count {
+            case 12 where equalsLowercase(name, "x-request-id"):
+                continue
+            case 14 where length != nil && equalsLowercase(name, "content-length"):
+                // Kept in place when right (the common case); a wrong or repeated one is replaced below.
+                if value == length, !lengthKept { lengthKept = true } else { continue }
+            default:
+                if let listed, isListed(name, in: listed) { continue }
+            }
+            kept.append((name, value))
+        }
+        if let length, !lengthKept { kept.append(("content-length", length)) }
+        kept.append(("x-request-id", requestID))
+        kept.append(("x-shadowgate-served-by", servedBy))
+        return HTTPHeaders(kept)
+    }
+
+    private static func isSetByGateway(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 4: equalsLowercase(name, "host")
+        case 12: equalsLowercase(name, "x-request-id")
+        case 14: equalsLowercase(name, "content-length")
+        default: false
+        }
+    }
+}

@@ -1,9 +1,14 @@
 import Synchronization
 
 /// Counts exchanges that have not finished (client answered and pair record submitted), so shutdown can wait for them.
+///
+/// Promises: the count never goes below zero (an unmatched `end()` is ignored and counted in
+/// `unmatchedEnds`, which a correct data path leaves at zero), and every waiter is resumed, either
+/// when the count reaches zero or when ``releaseWaiters()`` gives up on the rest.
 final class InFlightTracker: Sendable {
     private struct State {
         var count = 0
+        var unmatchedEnds = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
@@ -12,6 +17,10 @@ final class InFlightTracker: Sendable {
 
     func end() {
         let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            guard state.count > 0 else {
+                state.unmatchedEnds += 1
+                return []
+            }
             state.count -= 1
             guard state.count == 0 else { return [] }
             defer { state.waiters.removeAll() }
@@ -21,8 +30,9 @@ final class InFlightTracker: Sendable {
     }
 
     var count: Int { state.withLock { $0.count } }
+    var unmatchedEnds: Int { state.withLock { $0.unmatchedEnds } }
 
-    /// Returns once nothing is in flight.
+    /// Returns once nothing is in flight, or once ``releaseWaiters()`` is called.
     func waitUntilIdle() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { state in
@@ -32,5 +42,14 @@ final class InFlightTracker: Sendable {
             }
             if resumeNow { continuation.resume() }
         }
+    }
+
+    /// Resumes every waiter now, whatever the count (the drain deadline passed).
+    func releaseWaiters() {
+        let waiters = state.withLock { state in
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }

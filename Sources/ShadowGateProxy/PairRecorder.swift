@@ -19,19 +19,25 @@ struct PairRecorder {
     var holdout = false
 
     func record(primary: UpstreamResult, shadow: UpstreamResult?, skip: ShadowSkipReason?) {
-        defer { context.inFlight.end() }
         let adapter = context.adapters[routeIndex]
         var skip = skip
         var shadowSide = PredictionSide.skipped
         if let shadow {
             context.metrics.upstreamLatency(route: routeIndex, model: serving.other, micros: shadow.latencyMicros)
-            if shadow.failure == .poolSaturated || shadow.failure == .shuttingDown {
-                skip = shadow.failure == .poolSaturated ? .poolSaturated : .shuttingDown
-                context.metrics.shadowSkipped(route: routeIndex, reason: skip!)
+            if let failure = shadow.failure, let reason = failure.skipReason {
+                // Never sent: the pair says why. An open circuit means the learner is known to be down,
+                // so its side stays `unreachable` (comparisons count it) while the skip reason says it was not called.
+                skip = reason
+                context.metrics.shadowSkipped(route: routeIndex, reason: reason)
+                if failure == .circuitOpen { shadowSide = Self.side(from: shadow, adapter: adapter) }
             } else {
                 shadowSide = Self.side(from: shadow, adapter: adapter)
                 context.metrics.shadow(route: routeIndex, model: serving.other, outcome: shadowSide.outcome)
             }
+        }
+        if shadow == nil, skip == .circuitOpen {
+            // Known down, so not called: the side counts as unreachable, the skip reason says why.
+            shadowSide = PredictionSide(outcome: .unreachable, error: UpstreamFailure.circuitOpen.reason)
         }
         let primarySide = Self.side(from: primary, adapter: adapter)
 
@@ -61,6 +67,7 @@ struct PairRecorder {
             let outcome: SideOutcome = switch failure {
             case .timeout: .timeout
             case .responseTooLarge: .unparsed
+            case .circuitOpen: .unreachable
             case .poolSaturated, .shuttingDown: .skipped
             default: .unreachable
             }

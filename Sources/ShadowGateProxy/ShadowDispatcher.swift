@@ -33,46 +33,49 @@ struct ShadowDispatcher {
             respond(.json(.init(status: .badGateway, message: "route '\(route.name)' has no \(serving.rawValue) upstream"), version: request.head.version, requestID: requestID))
             return
         }
-        let forwarded = forwardedHeaders(request, requestID: requestID)
         let metrics = context.metrics
 
         guard flags.mirrors else {
-            primaryPool.execute(upstreamRequest(request, headers: forwarded, to: primaryPool.upstream)) { result in
+            primaryPool.execute(upstreamRequest(request, requestID: requestID, to: primaryPool.upstream)) { result in
                 metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
                 respond(clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
             }
             return
         }
 
-        context.inFlight.begin()
-        let join = PairJoin(recorder: PairRecorder(
-            context: context, routeIndex: routeIndex, route: route, flags: flags, serving: serving,
-            requestID: requestID, request: request, holdout: holdout))
+        // The shadow's fate is decided before either exchange starts, so a primary that completes
+        // synchronously (a saturated pool answers at once) cannot record the pair early or twice.
         var shadowPool: UpstreamPool?
+        let shadow: PairJoin.StateMachine.Shadow
         if let pool = upstreams.pool(route: routeIndex, role: serving.other) {
             if (request.body?.readableBytes ?? 0) > context.config.limits.mirrorMaxBodyBytes {
-                join.skip = .bodyTooLarge
+                shadow = .skipped(.bodyTooLarge)
             } else if flags.shadowPercent < 100, !isSampled(requestID: requestID, percent: flags.shadowPercent) {
-                join.skip = .sampledOut
+                shadow = .skipped(.sampledOut)
             } else if pool.isSaturated {
-                join.skip = .poolSaturated
+                shadow = .skipped(.poolSaturated)
+            } else if pool.isCircuitOpen {
+                shadow = .skipped(.circuitOpen)
             } else {
+                shadow = .mirrored
                 shadowPool = pool
             }
         } else {
-            join.skip = .noShadowUpstream
+            shadow = .skipped(.noShadowUpstream)
         }
-        if let skip = join.skip { metrics.shadowSkipped(route: routeIndex, reason: skip) }
+        if case .skipped(let reason) = shadow { metrics.shadowSkipped(route: routeIndex, reason: reason) }
+        let join = PairJoin(shadow: shadow, recorder: PairRecorder(
+            context: context, routeIndex: routeIndex, route: route, flags: flags, serving: serving,
+            requestID: requestID, request: request, holdout: holdout))
 
-        primaryPool.execute(upstreamRequest(request, headers: forwarded, to: primaryPool.upstream)) { result in
+        primaryPool.execute(upstreamRequest(request, requestID: requestID, to: primaryPool.upstream)) { result in
             metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
             respond(clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
-            join.primaryDone(result)
+            join.primaryCompleted(result)
         }
         if let shadowPool {
-            join.awaitingShadow = true
-            shadowPool.execute(upstreamRequest(request, headers: forwarded, to: shadowPool.upstream)) { result in
-                join.shadowDone(result)
+            shadowPool.execute(upstreamRequest(request, requestID: requestID, to: shadowPool.upstream)) { result in
+                join.shadowCompleted(result)
             }
         }
     }
@@ -85,7 +88,7 @@ struct ShadowDispatcher {
             respond(.json(.init(status: .badGateway, message: "route '\(route.name)' has no \(role.rawValue) upstream"), version: request.head.version, requestID: requestID))
             return
         }
-        pool.execute(upstreamRequest(request, headers: forwardedHeaders(request, requestID: requestID), to: pool.upstream)) { result in
+        pool.execute(upstreamRequest(request, requestID: requestID, to: pool.upstream)) { result in
             respond(clientResponse(result, role: role, upstream: pool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
         }
     }
@@ -109,25 +112,16 @@ struct ShadowDispatcher {
         return StickyBucket.isLearner(bucket: hash, percent: percent)
     }
 
-    /// The client's headers as both upstreams get them (before `host`): hop-by-hop removed, request id and length set.
-    private func forwardedHeaders(_ request: BufferedRequest, requestID: String) -> HTTPHeaders {
-        var headers = request.head.headers
-        headers.removeHopByHop()
-        headers.remove(name: "content-length")
-        headers.replaceOrAdd(name: "x-request-id", value: requestID)
+    /// The request as `upstream` gets it: the client's method, path (under the upstream's base path),
+    /// body and headers (see ``HTTPHeaders/forwarded(from:requestID:contentLength:host:)``).
+    private func upstreamRequest(_ request: BufferedRequest, requestID: String, to upstream: UpstreamConfig) -> UpstreamRequest {
         let bodyBytes = request.body?.readableBytes ?? 0
         let method = request.head.method
-        if bodyBytes > 0 || !(method == .GET || method == .HEAD || method == .DELETE || method == .OPTIONS) {
-            headers.add(name: "content-length", value: String(bodyBytes))
-        }
-        return headers
-    }
-
-    private func upstreamRequest(_ request: BufferedRequest, headers: HTTPHeaders, to upstream: UpstreamConfig) -> UpstreamRequest {
-        var headers = headers
-        headers.replaceOrAdd(name: "host", value: upstream.authority)
+        let sendsLength = bodyBytes > 0 || !(method == .GET || method == .HEAD || method == .DELETE || method == .OPTIONS)
+        let headers = HTTPHeaders.forwarded(
+            from: request.head.headers, requestID: requestID, contentLength: sendsLength ? bodyBytes : nil, host: upstream.authority)
         let uri = upstream.basePath.isEmpty ? request.head.uri : upstream.basePath + request.head.uri
-        return UpstreamRequest(head: HTTPRequestHead(version: .http1_1, method: request.head.method, uri: uri, headers: headers), body: request.body)
+        return UpstreamRequest(head: HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers), body: request.body)
     }
 
     private func clientResponse(
@@ -138,51 +132,62 @@ struct ShadowDispatcher {
             let failure = result.failure ?? .connectionClosed
             let status: HTTPResponseStatus = switch failure {
             case .timeout: .gatewayTimeout
-            case .poolSaturated, .shuttingDown: .serviceUnavailable
+            case .poolSaturated, .shuttingDown, .circuitOpen: .serviceUnavailable
             default: .badGateway
             }
-            let detail = failure == .timeout ? "timed out after \(upstream.timeoutMillis) ms" : failure.reason
-            context.metrics.request(route: routeIndex, servedBy: role, status: Int(status.code))
             let route = context.routeTable.routes[routeIndex].name
-            return .json(.init(status: status, message: "\(role.rawValue) upstream \(upstream.url) for route '\(route)': \(detail)"),
+            switch failure {
+            case .connectFailed, .malformedResponse, .tlsFailed:
+                // The detail (socket errors, parser state) is for the operator, never the client.
+                context.logger.warning("upstream exchange failed", metadata: [
+                    "route": "\(route)", "model": "\(role.rawValue)", "upstream": "\(upstream.url)",
+                    "request_id": "\(requestID)", "error": "\(failure.reason)",
+                ])
+            default:
+                break
+            }
+            let detail = failure == .timeout ? "timed out after \(upstream.timeoutMillis) ms" : failure.clientReason
+            context.metrics.request(route: routeIndex, servedBy: role, status: Int(status.code))
+            return .json(.init(status: status, message: "\(role.rawValue) upstream \(upstream.url) for route '\(route)' \(detail)"),
                          version: request.head.version, requestID: requestID, servedBy: role)
         }
-        var headers = response.head.headers
-        headers.removeHopByHop()
         // The body is passed on whole: its length is known even when the upstream sent it chunked.
-        if request.head.method != .HEAD {
-            let length = String(response.body.readableBytes)
-            if headers.first(name: "content-length") != length { headers.replaceOrAdd(name: "content-length", value: length) }
-        }
-        headers.replaceOrAdd(name: "x-request-id", value: requestID)
-        headers.add(name: "x-shadowgate-served-by", value: role.rawValue)
+        let headers = HTTPHeaders.toClient(
+            from: response.head.headers, bodyLength: request.head.method == .HEAD ? nil : response.body.readableBytes,
+            requestID: requestID, servedBy: role.rawValue)
         context.metrics.request(route: routeIndex, servedBy: role, status: Int(response.head.status.code))
         return GatewayResponse(head: HTTPResponseHead(version: request.head.version, status: response.head.status, headers: headers), body: response.body)
     }
 }
 
-/// Waits for both sides of a mirrored request, then records the pair once. Confined to the event loop.
+/// Waits for both sides of a mirrored request, then records the pair exactly once (see
+/// ``StateMachine``). Counts as in flight from creation until the record is submitted, so a drain
+/// waits for it. Confined to the event loop.
 final class PairJoin {
-    let recorder: PairRecorder
-    var skip: ShadowSkipReason?
-    var awaitingShadow = false
-    private var primary: UpstreamResult?
-    private var shadow: UpstreamResult?
+    private let recorder: PairRecorder
+    private var machine: StateMachine
 
-    init(recorder: PairRecorder) { self.recorder = recorder }
-
-    func primaryDone(_ result: UpstreamResult) {
-        primary = result
-        finishIfReady()
+    init(shadow: StateMachine.Shadow, recorder: PairRecorder) {
+        self.recorder = recorder
+        self.machine = StateMachine(shadow: shadow)
+        recorder.context.inFlight.begin()
     }
 
-    func shadowDone(_ result: UpstreamResult) {
-        shadow = result
-        finishIfReady()
+    func primaryCompleted(_ result: UpstreamResult) {
+        run(machine.primaryCompleted(result))
     }
 
-    private func finishIfReady() {
-        guard let primary, !awaitingShadow || shadow != nil else { return }
-        recorder.record(primary: primary, shadow: shadow, skip: skip)
+    func shadowCompleted(_ result: UpstreamResult) {
+        run(machine.shadowCompleted(result))
+    }
+
+    private func run(_ action: StateMachine.Action) {
+        switch action {
+        case .none:
+            return
+        case .record(let primary, let shadow, let skip):
+            recorder.record(primary: primary, shadow: shadow, skip: skip)
+            recorder.context.inFlight.end()
+        }
     }
 }

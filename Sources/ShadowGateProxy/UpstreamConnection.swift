@@ -5,13 +5,13 @@ import ShadowGateTLS
 /// One keep-alive HTTP/1.1 connection to an upstream, carrying one exchange at a time.
 ///
 /// Confined to its pool's event loop; every method must be called there.
-final class UpstreamConnection: @unchecked Sendable {
+final class UpstreamConnection: PoolConnection, @unchecked Sendable {
     let channel: Channel
     let handler: UpstreamConnectionHandler
     /// Exchanges completed on this connection; a failure on a reused connection may be the keep-alive race.
     var completedExchanges = 0
-    /// When the connection last went idle (for the idle sweep).
-    var idleSince: NIODeadline = .now()
+
+    var isUsable: Bool { channel.isActive && !handler.mustClose }
 
     init(channel: Channel, handler: UpstreamConnectionHandler) {
         self.channel = channel
@@ -103,13 +103,6 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
             finish(.failure(.connectionClosed))
         }
         context.close(promise: nil)
-    }
-
-    /// Abandons the exchange in flight (timeout): the connection is closed, never reused.
-    func abandon() {
-        mustClose = true
-        completion = nil
-        context?.close(promise: nil)
     }
 
     private func finish(_ result: Result<UpstreamResponse, UpstreamFailure>) {

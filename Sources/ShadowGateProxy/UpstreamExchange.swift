@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import ShadowGatePairRecord
 
 /// A request to send to an upstream, fully buffered.
 struct UpstreamRequest {
@@ -24,6 +25,9 @@ enum UpstreamFailure: Error, Equatable {
     /// TLS to an `https://` upstream failed (verification, handshake, a refused client certificate).
     case tlsFailed(String)
     case shuttingDown
+    /// Not attempted: recent connection attempts failed or exchanges timed out, and the pool's circuit
+    /// breaker is open until its backoff ends.
+    case circuitOpen
 
     /// A short reason for logs, pair records and error bodies.
     var reason: String {
@@ -36,6 +40,33 @@ enum UpstreamFailure: Error, Equatable {
         case .malformedResponse(let detail): "malformed response: \(detail)"
         case .tlsFailed(let detail): detail
         case .shuttingDown: "gateway shutting down"
+        case .circuitOpen: "not attempted: upstream recently unreachable (circuit open)"
+        }
+    }
+
+    /// The skip reason when the exchange was never sent (the shadow side of a pair says why).
+    var skipReason: ShadowSkipReason? {
+        switch self {
+        case .poolSaturated: .poolSaturated
+        case .shuttingDown: .shuttingDown
+        case .circuitOpen: .circuitOpen
+        default: nil
+        }
+    }
+
+    /// What a client may read: a plain sentence, without socket errors or parser internals (those are logged).
+    var clientReason: String {
+        switch self {
+        case .timeout: "timed out"
+        case .connectFailed: "could not be reached"
+        case .connectionClosed: "closed the connection before a complete response"
+        case .responseTooLarge(let limit): "sent a response larger than \(limit) bytes"
+        case .poolSaturated: "is at its connection limit and its wait queue is full"
+        case .malformedResponse: "sent a malformed response"
+        // TLSFailure's reasons are written for clients (`TLS handshake failed: certificate verification failed`).
+        case .tlsFailed(let detail): "could not be reached: \(detail)"
+        case .shuttingDown: "is not available: the gateway is shutting down"
+        case .circuitOpen: "is not available: recent connection attempts failed"
         }
     }
 }

@@ -11,30 +11,31 @@ typealias UpstreamCompletion = (UpstreamResult) -> Void
 ///
 /// Promises: at most `maxConnections` connections are open at once; at most `maxWaiting` exchanges
 /// wait for one (beyond that an exchange fails at once with `.poolSaturated`); every exchange
-/// completes by its deadline (`.timeout` otherwise, and a connection with a late answer in flight
-/// is closed rather than reused); idle connections are closed after `idleTimeout`.
+/// completes by its deadline (`.timeout` otherwise). A connection whose exchange timed out is kept,
+/// still leased, until its late answer arrives — then it is reused — or until `idleTimeout` passes
+/// (then it is closed): a timeout does not cost a new connection. Consecutive connect failures and
+/// timeouts open a circuit breaker with jittered exponential backoff (see ``StateMachine``): while
+/// it is open, exchanges fail at once with `.circuitOpen`, so a dead upstream costs nothing per request.
+/// Idle connections are closed after `idleTimeout`.
 ///
 /// Not thread-safe: every call happens on `eventLoop`, which is what makes it lock-free (hence
 /// `@unchecked Sendable`: it is only handed across threads to be stored). Every exchange of a pool
 /// has the same timeout, so deadlines expire in the order exchanges start: one FIFO queue and one
-/// timer per pool replace a scheduled task per request.
+/// timer per pool replace a scheduled task per request. The bookkeeping lives in ``StateMachine``;
+/// this class only executes its actions.
 final class UpstreamPool: @unchecked Sendable {
     let eventLoop: EventLoop
     let upstream: UpstreamConfig
-    private let maxConnections: Int
-    private let maxWaiting: Int
     private let maxResponseBytes: Int
     private let timeout: TimeAmount
     private let idleTimeout: TimeAmount
-    private var idle: [UpstreamConnection] = []
-    private var openCount = 0
-    private var waiters = CircularBuffer<PendingExchange>()
+    private var machine: StateMachine<UpstreamConnection, PendingExchange>
     /// Exchanges by start time (so by deadline); finished ones are dropped lazily from the front.
     private var deadlines = CircularBuffer<PendingExchange>()
     private var deadlineTimer: Scheduled<Void>?
     private var sweepTask: Scheduled<Void>?
-    private var isShutDown = false
     private let bootstrap: ClientBootstrap
+    private var random = SystemRandomNumberGenerator()
 
     init(
         eventLoop: EventLoop, upstream: UpstreamConfig, maxConnections: Int, maxResponseBytes: Int, idleTimeout: TimeAmount,
@@ -42,8 +43,7 @@ final class UpstreamPool: @unchecked Sendable {
     ) {
         self.eventLoop = eventLoop
         self.upstream = upstream
-        self.maxConnections = max(1, maxConnections)
-        self.maxWaiting = upstream.maxWaiting
+        self.machine = StateMachine(maxConnections: maxConnections, maxWaiting: upstream.maxWaiting)
         self.maxResponseBytes = maxResponseBytes
         self.timeout = .milliseconds(Int64(upstream.timeoutMillis))
         self.idleTimeout = idleTimeout
@@ -62,79 +62,87 @@ final class UpstreamPool: @unchecked Sendable {
             }
     }
 
-    /// Sends `request`; `completion` runs exactly once, on the event loop, within the upstream's timeout.
+    /// Sends `request`; `completion` runs exactly once, on the event loop, within the upstream's timeout
+    /// (possibly synchronously, before `execute` returns, when the exchange is refused at once).
     func execute(_ request: UpstreamRequest, completion: @escaping UpstreamCompletion) {
         eventLoop.assertInEventLoop()
         let now = NIODeadline.now()
         let exchange = PendingExchange(request: request, completion: completion, started: now, deadline: now + timeout)
-        guard !isShutDown else {
-            exchange.complete(.failure(.shuttingDown))
+        switch machine.lease(exchange, now: now) {
+        case .fail(let exchange, let failure):
+            exchange.complete(.failure(failure))
             return
+        case .run(let exchange, let connection):
+            track(exchange)
+            run(exchange, on: connection)
+        case .connect(let exchange):
+            track(exchange)
+            connect(for: exchange)
+        case .wait:
+            track(exchange)
         }
-        deadlines.append(exchange)
-        if deadlineTimer == nil { armDeadlineTimer(for: exchange.deadline) }
-        dispatch(exchange)
     }
 
     /// Whether a new exchange would be refused right now (all connections busy and the queue full).
-    var isSaturated: Bool {
-        idle.isEmpty && openCount >= maxConnections && waiters.count >= maxWaiting
+    var isSaturated: Bool { machine.isSaturated }
+
+    /// Whether a new exchange would be refused right now by the circuit breaker.
+    var isCircuitOpen: Bool {
+        if case .closed = machine.circuit { return false }
+        return machine.isCircuitOpen(now: .now())
     }
 
     /// Closes every connection and fails waiting exchanges.
     func shutdown() {
-        isShutDown = true
         sweepTask?.cancel()
+        sweepTask = nil
         deadlineTimer?.cancel()
         deadlineTimer = nil
-        while let waiter = waiters.popFirst() { waiter.complete(.failure(.shuttingDown)) }
-        for connection in idle { connection.channel.close(promise: nil) }
-        idle.removeAll()
+        perform(machine.shutdown())
     }
 
-    private func dispatch(_ exchange: PendingExchange) {
-        while let connection = idle.popLast() {
-            if connection.channel.isActive {
-                run(exchange, on: connection)
-                return
+    private func track(_ exchange: PendingExchange) {
+        deadlines.append(exchange)
+        if deadlineTimer == nil { armDeadlineTimer(for: exchange.deadline) }
+    }
+
+    private func perform(_ actions: [StateMachine<UpstreamConnection, PendingExchange>.Action]) {
+        for action in actions {
+            switch action {
+            case .run(let exchange, let connection): run(exchange, on: connection)
+            case .connect(let exchange): connect(for: exchange)
+            case .fail(let exchange, let failure): exchange.complete(.failure(failure))
+            case .close(let connection): connection.channel.close(promise: nil)
+            case .scheduleSweep: scheduleSweepIfNeeded()
             }
-            openCount -= 1
-        }
-        if openCount < maxConnections {
-            connect(for: exchange)
-        } else if waiters.count < maxWaiting {
-            waiters.append(exchange)
-        } else {
-            exchange.complete(.failure(.poolSaturated))
         }
     }
 
     private func connect(for exchange: PendingExchange) {
-        openCount += 1
         bootstrap.connect(host: upstream.host, port: upstream.port).whenComplete { [self] result in
             switch result {
             case .success(let channel):
                 guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self) else {
-                    openCount -= 1
                     channel.close(promise: nil)
-                    exchange.complete(.failure(.connectFailed("pipeline setup failed")))
+                    perform(machine.connectFailed(
+                        for: exchange, failure: .connectFailed("pipeline setup failed"), now: .now(), jitter: jitter()))
                     return
                 }
                 let connection = UpstreamConnection(channel: channel, handler: handler)
-                channel.closeFuture.whenComplete { [weak self] _ in self?.connectionClosed(connection) }
-                if exchange.isDone {
-                    release(connection)
-                } else {
-                    run(exchange, on: connection)
+                channel.closeFuture.whenComplete { [weak self] _ in
+                    guard let self else { return }
+                    self.perform(self.machine.closed(connection))
                 }
+                perform(machine.connected(connection, for: exchange, now: .now()))
             case .failure(let error):
-                openCount -= 1
-                exchange.complete(.failure(.connectFailed("\(upstream.host):\(upstream.port): \(Self.describe(error))")))
-                // The slot is free again: someone waiting may now try a fresh connection.
-                if let next = nextWaiter() { connect(for: next) }
+                perform(machine.connectFailed(
+                    for: exchange, failure: .connectFailed("\(upstream.host):\(upstream.port): \(Self.describe(error))"),
+                    now: .now(), jitter: jitter()))
             }
         }
     }
+
+    private func jitter() -> Double { Double.random(in: 0..<1, using: &random) }
 
     private func run(_ exchange: PendingExchange, on connection: UpstreamConnection) {
         exchange.connection = connection
@@ -144,46 +152,26 @@ final class UpstreamPool: @unchecked Sendable {
             connection.completedExchanges += 1
             switch result {
             case .success(let response):
+                machine.exchangeSucceeded()
+                // A no-op when the exchange already timed out: the late answer only frees the connection.
                 exchange.complete(.success(response))
-            case .failure(.connectionClosed) where reused && exchange.request.head.method.isSafeToRetry && !exchange.retried:
+            case .failure(.connectionClosed) where reused && exchange.request.head.method.isSafeToRetry && !exchange.retried && !exchange.isDone:
                 // The keep-alive race: the upstream closed an idle connection as we sent. Safe to retry once.
                 exchange.retried = true
-                release(connection)
-                if !exchange.isDone { dispatch(exchange) }
+                perform(machine.released(connection, reusable: false, now: .now()))
+                switch machine.lease(exchange, now: .now()) {
+                case .fail(let exchange, let failure): exchange.complete(.failure(failure))
+                case .run(let exchange, let connection): run(exchange, on: connection)
+                case .connect(let exchange): connect(for: exchange)
+                case .wait: break
+                }
                 return
             case .failure(let failure):
                 exchange.complete(.failure(failure))
             }
-            release(connection)
+            let reusable = !connection.handler.mustClose
+            perform(machine.released(connection, reusable: reusable, now: .now()))
         }
-    }
-
-    /// Returns a connection after an exchange: to the next waiter, to the idle stack, or closed.
-    private func release(_ connection: UpstreamConnection) {
-        guard connection.channel.isActive, !connection.handler.mustClose, !isShutDown else {
-            connection.channel.close(promise: nil)
-            return
-        }
-        if let next = nextWaiter() {
-            run(next, on: connection)
-            return
-        }
-        connection.idleSince = .now()
-        idle.append(connection)
-        scheduleSweepIfNeeded()
-    }
-
-    private func nextWaiter() -> PendingExchange? {
-        while let waiter = waiters.popFirst() {
-            if !waiter.isDone { return waiter }
-        }
-        return nil
-    }
-
-    private func connectionClosed(_ connection: UpstreamConnection) {
-        openCount -= 1
-        if let index = idle.firstIndex(where: { $0 === connection }) { idle.remove(at: index) }
-        if let next = nextWaiter(), !isShutDown { connect(for: next) }
     }
 
     // MARK: Deadlines
@@ -202,7 +190,7 @@ final class UpstreamPool: @unchecked Sendable {
                 deadlines.removeFirst()
             } else if first.deadline <= now {
                 deadlines.removeFirst()
-                timeOut(first)
+                timeOut(first, now: now)
             } else {
                 armDeadlineTimer(for: first.deadline)
                 return
@@ -210,29 +198,26 @@ final class UpstreamPool: @unchecked Sendable {
         }
     }
 
-    private func timeOut(_ exchange: PendingExchange) {
+    private func timeOut(_ exchange: PendingExchange, now: NIODeadline) {
         guard !exchange.isDone else { return }
-        if let connection = exchange.connection {
-            exchange.connection = nil
-            connection.handler.abandon()
-        }
+        // The connection (if any) stays leased: its late answer is read and dropped, then it is reused.
+        let connection = exchange.connection
         exchange.complete(.failure(.timeout))
+        perform(machine.exchangeTimedOut(on: connection, now: now, jitter: jitter()))
+        if connection != nil { scheduleSweepIfNeeded() }
     }
 
     private func scheduleSweepIfNeeded() {
         // Keep the deadline queue from holding on to finished exchanges between timer firings.
         while let first = deadlines.first, first.isDone { deadlines.removeFirst() }
-        guard sweepTask == nil else { return }
+        guard sweepTask == nil, !machine.isShutDown else { return }
         sweepTask = eventLoop.scheduleTask(in: idleTimeout) { [weak self] in
             guard let self else { return }
             self.sweepTask = nil
             let cutoff = NIODeadline.now() - self.idleTimeout
-            self.idle.removeAll { connection in
-                guard connection.idleSince <= cutoff else { return false }
-                connection.channel.close(promise: nil)
-                return true
-            }
-            if !self.idle.isEmpty { self.scheduleSweepIfNeeded() }
+            let (closing, more) = self.machine.sweep(idleCutoff: cutoff, lateCutoff: cutoff)
+            for connection in closing { connection.channel.close(promise: nil) }
+            if more { self.scheduleSweepIfNeeded() }
         }
     }
 
@@ -243,7 +228,7 @@ final class UpstreamPool: @unchecked Sendable {
 }
 
 /// One request making its way through a pool. Confined to the pool's event loop, like the pool.
-private final class PendingExchange: @unchecked Sendable {
+final class PendingExchange: PoolWaiter, @unchecked Sendable {
     let request: UpstreamRequest
     let started: NIODeadline
     let deadline: NIODeadline

@@ -22,6 +22,8 @@ public final class UpstreamStub: Sendable {
         case status(Int)
         /// 200 with a body that is not JSON.
         case garbage
+        /// Reads the request and never answers (a hung model server); the connection stays open.
+        case hang
     }
 
     /// A request as the stub saw it.
@@ -137,6 +139,8 @@ final class StubHandler: ChannelInboundHandler {
             send(status: code, body: "{\"error\":\"stub status \(code)\"}", contentType: "application/json", keepAlive: keepAlive, context: context)
         case .garbage:
             send(status: 200, body: "<html>not json at all", contentType: "text/html", keepAlive: keepAlive, context: context)
+        case .hang:
+            return
         case .delayed(let ms, let then):
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: .milliseconds(ms)) {

@@ -65,5 +65,11 @@ echo
 echo "Ratios (medians):"
 ratio gate-shadow nginx-mirror 2.0 "shadow vs nginx mirror" 1
 ratio gate-legacy nginx-proxy 0.8 "legacy vs nginx proxy" 0
+if [[ -n ${P99[gate-hung]:-} && -n ${P99[gate-shadow]:-} ]]; then
+    awk -v h="${P99[gate-hung]}" -v s="${P99[gate-shadow]}" -v rh="${RPS[gate-hung]}" -v rs="${RPS[gate-shadow]}" 'BEGIN {
+        r = (s > 0 ? h / s : 0)
+        printf "- hung learner vs healthy: client p99 %.3f ms vs %.3f ms = %.2fx (goal <= 1.10x: %s); req/s %.2fx\n",
+               h, s, r, (r <= 1.10 ? "met" : "MISSED"), (rs > 0 ? rh / rs : 0) }'
+fi
 [[ -n ${RPS[gate-shadow]:-} && -n ${RPS[nginx-mirror]:-} ]] || [[ -n ${RPS[gate-legacy]:-} && -n ${RPS[nginx-proxy]:-} ]] ||
     echo "- (none: they need gate-shadow with nginx-mirror, or gate-legacy with nginx-proxy, in TARGETS)"
