@@ -155,6 +155,8 @@ struct OverloadTests {
         let shortCircuited = records.filter { $0.shadowSkip == .circuitOpen }.count
         // Three failures open the circuit; afterwards one probe per backoff, and the backoffs are at
         // least 50, 100, 200, … ms: on a slow machine a few may end during the run, never one per request.
+        // The client is answered before its mirrored dial fails, so up to three more requests can be
+        // mirrored before the third failure is known (seen: 6 attempts in a 62 ms run).
         var probes = 0
         var backoffs = 0.0
         while true {
@@ -162,7 +164,7 @@ struct OverloadTests {
             if backoffs > elapsedMillis { break }
             probes += 1
         }
-        #expect(attempted <= 3 + probes + 1, "\(attempted) attempts in \(elapsedMillis) ms")
+        #expect(attempted <= 3 + probes + 3, "\(attempted) attempts in \(elapsedMillis) ms")
         #expect(shortCircuited >= 15)
         #expect(attempted + shortCircuited == 30)
         await client.close()
