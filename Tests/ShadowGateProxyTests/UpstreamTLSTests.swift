@@ -56,10 +56,13 @@ struct UpstreamTLSTests {
             legacy: try Self.upstream("https://localhost:\(legacy.port)", ca: certs.caFile),
             learner: try Self.upstream("https://127.0.0.1:\(learner.port)", ca: certs.caFile))
         let client = try await TestHTTPClient(port: gateway.port)
-        for _ in 0..<3 {
+        for index in 0..<3 {
             let response = try await client.send(.POST, "/v2/models/churn/infer", body: inferBody)
             #expect(response.status == 200)
             #expect(response.bodyString == GatewayHarness.legacyBody)
+            // The client is answered before the mirrored exchange ends; waiting for its pair leaves
+            // the learner's connection idle, so the next mirror can reuse it (else a second opens).
+            _ = try await gateway.records(count: index + 1)
         }
         let records = try await gateway.records(count: 3)
         #expect(records.count == 3)
