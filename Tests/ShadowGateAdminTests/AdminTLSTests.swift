@@ -12,16 +12,7 @@ import Testing
 @Suite("Admin API over TLS")
 struct AdminTLSTests {
     static func curl(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-sS", "--max-time", "10", "-w", "\n%{http_code}"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try runCurl(["-w", "\n%{http_code}"] + arguments).output
     }
 
     @Test("with admin.tls the admin API answers over HTTPS (a refusal decided without the database) and not in plain HTTP")

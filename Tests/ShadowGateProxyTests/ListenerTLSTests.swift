@@ -16,16 +16,8 @@ struct ListenerTLSTests {
 
     /// Runs curl against the gateway; `-w` appends the HTTP version and status.
     static func curl(_ arguments: [String]) throws -> Curl {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-sS", "--max-time", "10", "-w", "\n%{http_version} %{http_code}"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Curl(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let run = try runCurl(["-w", "\n%{http_version} %{http_code}"] + arguments)
+        return Curl(status: run.status, output: run.output)
     }
 
     static func start(_ tls: ListenerTLSConfig) async throws -> (GatewayServer, UpstreamStub, UpstreamStub, Int) {
