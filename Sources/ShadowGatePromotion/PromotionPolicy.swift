@@ -82,7 +82,7 @@ public struct PromotionPolicy: Sendable, Hashable {
         minLabels: Int = 200,
         gates: [GateRule] = PromotionPolicy.defaultGates,
         alpha: Double = 0.05,
-        labelDelay: Duration = .seconds(30),
+        labelDelay: Duration = .seconds(10),
         evidenceAcrossSteps: EvidenceAcrossSteps = .carry,
         detectorAlpha: Double = 0.0001,
         errorClip: Double? = nil

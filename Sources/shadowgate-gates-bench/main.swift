@@ -15,7 +15,7 @@ let legacyAccuracy = 0.8
 let discordance = 0.15
 let rate = 5.0
 
-func policy(deltaMin: Double, evidence: PromotionPolicy.EvidenceAcrossSteps = .carry, labelDelay: Duration = .seconds(30)) -> PromotionPolicy {
+func policy(deltaMin: Double, evidence: PromotionPolicy.EvidenceAcrossSteps = .carry, labelDelay: Duration = PromotionPolicy().labelDelay) -> PromotionPolicy {
     PromotionPolicy(enabled: true, gates: [
         GateRule(metric: .accuracyDeltaMin, threshold: .absolute(deltaMin)),
         GateRule(metric: .learnerErrorRateMax, threshold: .absolute(0.01)),
@@ -57,7 +57,7 @@ let rules: [(String, RuleUnderTest)] = onlyRegression ? [] : [
     ("old, delta_min 0.02", .old(policy(deltaMin: 0.02))),
     ("new, delta_min 0", .new(policy(deltaMin: 0))),
     ("new, restart/step", .new(policy(deltaMin: 0, evidence: .restart))),
-    ("new, label_delay 10s", .new(policy(deltaMin: 0, labelDelay: .seconds(10)))),
+    ("new, label_delay 30s", .new(policy(deltaMin: 0, labelDelay: .seconds(30)))),
 ]
 let started = Date()
 if !onlyRegression {

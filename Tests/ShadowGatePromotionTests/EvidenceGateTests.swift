@@ -39,7 +39,7 @@ struct EvidenceGateTests {
         #expect(policy.evidenceAcrossSteps == .restart && policy.detectorAlpha == 0.001)
         #expect(policy.alphaPerGate == 0.005)  // two evidence gates; the latency gate carries none
         let defaults = try #require(try GatewayConfig.parse(yaml: Self.yaml("          enabled: true")).routes.first?.promotion)
-        #expect(defaults.alpha == 0.05 && defaults.labelDelay == .seconds(30) && defaults.evidenceAcrossSteps == .carry)
+        #expect(defaults.alpha == 0.05 && defaults.labelDelay == .seconds(10) && defaults.evidenceAcrossSteps == .carry)
         #expect(defaults.detectorAlpha == 0.0001)
         #expect(defaults.alphaPerGate == 0.025)
     }
