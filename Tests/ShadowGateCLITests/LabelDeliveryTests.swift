@@ -163,19 +163,20 @@ struct LabelDeliveryTests {
         await learner.stop()
     }
 
-    @Test("a label posted right after its answer, one that arrives 5 s before its prediction, and one from plain SQL are delivered; one never matched shows in labels_unmatched")
+    @Test("a label posted right after its answer, one that arrives 8 s before its prediction, and one from plain SQL are delivered; one never matched shows in labels_unmatched")
     func labelsAroundTheirPrediction() async throws {
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.2]}"#))
-        // A second replica (not delivering) whose legacy model takes 5 s: the pair of a request sent
-        // through it is written 5 s after the label that the test posts meanwhile.
-        let slowLegacy = try await UpstreamStub(.delayed(milliseconds: 5_000, then: .json(#"{"predictions":[0.2]}"#)))
+        // A second replica (not delivering) whose legacy model takes 8 s: the pair of a request sent
+        // through it is written 8 s after the label that the test posts meanwhile (8 s, not 5: the
+        // label must still be waiting when checked, also on a loaded machine).
+        let slowLegacy = try await UpstreamStub(.delayed(milliseconds: 8_000, then: .json(#"{"predictions":[0.2]}"#)))
         let learner = try await CountingLearnerStub()
         let gateway = try await GatewayProcess.start(
-            route: "m", legacy: legacy, learner: learner, topExtra: Self.feedbackYAML(waitForPrediction: "7s"))
+            route: "m", legacy: legacy, learner: learner, topExtra: Self.feedbackYAML(waitForPrediction: "11s"))
         defer { _ = gateway.stop() }
         let slow = try await GatewayProcess.start(
-            route: "m", legacy: slowLegacy, learner: learner, legacyExtra: "timeout_ms: 8000", database: gateway.database,
-            topExtra: Self.feedbackYAML(waitForPrediction: "7s") + "\n  deliver: false")
+            route: "m", legacy: slowLegacy, learner: learner, legacyExtra: "timeout_ms: 11000", database: gateway.database,
+            topExtra: Self.feedbackYAML(waitForPrediction: "11s") + "\n  deliver: false")
         defer { _ = slow.stop() }
         let client = try await TestHTTPClient(port: gateway.port)
 
@@ -186,7 +187,7 @@ struct LabelDeliveryTests {
         #expect(label.status == 200)
         #expect(label.bodyString == "{\"stored\":1}\n")
 
-        // 5 s before the prediction is written.
+        // 8 s before the prediction is written.
         let early = Task {
             let c = try await TestHTTPClient(port: slow.port)
             let r = try await c.send(.POST, "/v1/models/m:predict", headers: [("x-request-id", "early")], body: #"{"instances":[[5,6]]}"#)
@@ -195,6 +196,11 @@ struct LabelDeliveryTests {
         }
         try await Task.sleep(for: .milliseconds(100))
         #expect(try await client.send(.POST, "/v1/feedback", body: #"{"request_id":"early","label":"yes"}"#).status == 200)
+        let waiting = try await eventually(within: 6) {
+            try query(gateway.database, "SELECT request_id FROM shadowgate.label_waiting WHERE request_id = 'early'").count == 1
+        }
+        #expect(waiting != nil, "the early label should wait for its prediction")
+        #expect(!learner.requestIDs.contains("early"))
         // Never predicted.
         #expect(try await client.send(.POST, "/v1/feedback", body: #"{"request_id":"never","label":0}"#).status == 200)
         #expect(try await eventually(within: 10) { learner.requestIDs.contains("now") } != nil)
@@ -207,16 +213,13 @@ struct LabelDeliveryTests {
         let now = learner.items.filter { $0.requestID == "now" }
         #expect(now.map(\.label) == ["1", "0.5"])   // the replaced label is delivered again, in order
         #expect(now.first?.features == "[3,4]")
-        let waiting = try query(gateway.database, "SELECT request_id FROM shadowgate.label_waiting WHERE request_id = 'early'")
-        #expect(waiting.count == 1, "the early label should wait for its prediction")
-        #expect(!learner.requestIDs.contains("early"))
 
         #expect(try await early.value == 200)
         #expect(try await eventually(within: 10) { learner.requestIDs.contains("early") } != nil)
         #expect(learner.items.first { $0.requestID == "early" }?.features == "[5,6]")
         #expect(learner.items.first { $0.requestID == "early" }?.label == #""yes""#)
 
-        #expect(try await eventually(within: 15) {
+        #expect(try await eventually(within: 20) {
             try query(gateway.database, "SELECT request_id FROM shadowgate.labels_unmatched").map { $0[0] } == ["never"]
         } != nil)
         #expect(try await Self.metric(gateway.port, "shadowgate_feedback_unmatched_total") == 1)

@@ -189,6 +189,12 @@ import Testing
         }
         #expect(upgraded["counts"]?.first?[1] == "5600")  // the trigger on pairs fills pair_stats
         #expect(upgraded.count == 10)
-        #expect(upgraded == new)
+        #expect(Set(upgraded.keys) == Set(new.keys))
+        // numbers may differ in the last bits: sums of doubles follow the order rows are read in,
+        // which follows the plan, and autovacuum's statistics can change it between two databases
+        // (seen once under load: 0.33063918551241855 vs …844)
+        for (key, rows) in new {
+            #expect(Self.sameNumbers(upgraded[key], rows), "\(key): \(String(describing: upgraded[key])) vs \(rows)")
+        }
     }
 }
