@@ -77,7 +77,8 @@ struct ServeCommandTests {
 
     @Test("SIGTERM with a slow request in flight: /readyz 503 and /healthz 200 during the drain, the request completes, exit 0")
     func probesDuringDrain() async throws {
-        let legacy = try await UpstreamStub(.delayed(milliseconds: 3000, then: .json(#"{"predictions":[1]}"#)))
+        // Slow enough that the probes below surely run while it is in flight, on a loaded machine too.
+        let legacy = try await UpstreamStub(.delayed(milliseconds: 5000, then: .json(#"{"predictions":[1]}"#)))
         let learner = try await UpstreamStub(.json(#"{"predictions":[2]}"#))
         let port = try freePort()
         let path = try writeConfig("""

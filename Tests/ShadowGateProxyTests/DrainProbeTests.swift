@@ -17,8 +17,9 @@ struct DrainProbeTests {
 
     @Test("during a drain: /readyz 503, /healthz 200 on new connections (closed after the answer), the slow request finishes, then the listener closes")
     func probesAnswerDuringDrain() async throws {
+        // Slow enough that the probes below surely run while it is in flight, on a loaded machine too.
         let harness = try await GatewayHarness.start(
-            legacy: .delayed(milliseconds: 2000, then: .json(GatewayHarness.legacyBody)), legacyTimeoutMillis: 20_000)
+            legacy: .delayed(milliseconds: 5000, then: .json(GatewayHarness.legacyBody)), legacyTimeoutMillis: 20_000)
         let port = harness.port
         // An idle keep-alive connection from before the drain must not hold the drain up.
         let idle = try await harness.client()
