@@ -87,7 +87,11 @@ cleanup() {
     [[ $stray == 0 ]] || echo "scale-test: WARNING: $stray process(es) left behind" >&2
     exit $status
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal ends the run as a failure (128 + its number); the EXIT trap then cleans up, once.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # --- network: a switch namespace with a bridge, one veth per node -----------------------------------
 log "network namespaces $P*: switch, pg, lb, cli, gw1..3 on $NET.0/24"

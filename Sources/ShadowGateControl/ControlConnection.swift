@@ -12,8 +12,10 @@ public enum ControlConnection {
         "tcp_user_timeout": "10000", "connect_timeout": "5",
     ]
 
-    /// `url` with ``defaults`` added where it does not set them.
-    public static func connectionString(_ url: String) throws -> String {
-        try PGConnectionString.addingDefaults(url, defaults)
+    /// `url` with ``defaults`` added where it does not set them; `tighter` (e.g.
+    /// ``FlagWatcher/connectionDefaults``) replaces some of ``defaults`` for one kind of connection,
+    /// still only where `url` does not set them.
+    public static func connectionString(_ url: String, tighter: [String: String] = [:]) throws -> String {
+        try PGConnectionString.addingDefaults(url, defaults.merging(tighter) { $1 })
     }
 }

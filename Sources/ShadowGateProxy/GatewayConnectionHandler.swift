@@ -67,6 +67,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             perform(machine.headReceived(now: context.eventLoop.now), context: context)
+            // A connection accepted during a drain (a probe, a balancer that has not noticed yet) is
+            // answered, then closed: quiescing with a head in hand never closes before the answer.
+            if gateway.isDraining, !machine.isQuiescing { perform(machine.quiesce(), context: context) }
             if let length = requestHead.headers.first(name: "content-length").flatMap(Int.init),
                length > gateway.config.limits.maxBodyBytes {
                 refuse(context: context, status: .payloadTooLarge, kind: "body_too_large",

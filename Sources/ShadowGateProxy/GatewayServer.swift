@@ -10,10 +10,13 @@ import Synchronization
 
 /// The client-facing HTTP listener and everything behind it, as a long-lived ``Service``.
 ///
-/// Promises on shutdown (graceful shutdown signal or ``shutdown()``): it stops accepting, marks
-/// itself not ready, lets every open connection finish the requests it has already received, waits
-/// for their shadow exchanges and pair records (each bounded by its upstream timeout), then closes
-/// its upstream connections and event loops. Connections still open after `drainTimeout` are closed.
+/// Promises on shutdown (graceful shutdown signal or ``shutdown()``): `/readyz` turns 503 at once
+/// while `/healthz` keeps answering 200 — the listener keeps accepting during the drain, so probes
+/// (and requests from a balancer that has not noticed yet) are answered, each on a connection closed
+/// after its answer. Every open connection finishes the requests it has already received. Once no
+/// connection is open, or `drainTimeout` has passed (then the rest are closed), the listener closes;
+/// then it waits for the shadow exchanges and pair records (each bounded by its upstream timeout) and
+/// closes its upstream connections and event loops.
 public final class GatewayServer: Service, Sendable {
     public let config: GatewayConfig
     public let flags: RouteFlagsStore
@@ -31,6 +34,10 @@ public final class GatewayServer: Service, Sendable {
         var serverChannel: Channel?
         var connections: [ObjectIdentifier: Channel] = [:]
         var stopped = false
+        /// Set when the drain ends: connections accepted after it are closed at once.
+        var listenerClosed = false
+        /// The drain, waiting for the last connection to close.
+        var drainWaiter: CheckedContinuation<Void, Never>?
         var finished = false
     }
 
@@ -121,26 +128,42 @@ public final class GatewayServer: Service, Sendable {
         await shutdown()
     }
 
-    /// Stops accepting, drains connections and in-flight exchanges, and releases the event loops. Idempotent.
+    /// Drains connections (accepting new ones, answered and closed, until no connection is open or the
+    /// drain deadline passes), stops accepting, waits for in-flight exchanges, and releases the event loops. Idempotent.
     public func shutdown() async {
+        // Before the snapshot: a connection accepted after it sees the flag on its first request head.
+        context.isDraining = true
         let (server, connections, alreadyStopped) = state.withLock { state in
             defer { state.stopped = true }
             return (state.serverChannel, Array(state.connections.values), state.stopped)
         }
         guard !alreadyStopped else { return }
-        context.isDraining = true
         logger.info("draining", metadata: ["connections": "\(connections.count)", "in_flight": "\(context.inFlight.count)"])
-        try? await server?.close()
         for connection in connections {
             connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
-        // Connections close themselves once their queued requests are answered; force the stragglers.
+        // Connections close themselves once their queued requests are answered. The listener stays
+        // open meanwhile so liveness probes pass during the drain (its new connections close after one answer).
         let deadline = NIODeadline.now() + drainTimeout
-        for connection in connections {
-            let closed = connection.closeFuture
-            let timer = connection.eventLoop.scheduleTask(deadline: deadline) { connection.close(promise: nil) }
-            try? await closed.get()
-            timer.cancel()
+        let wake = group.next().scheduleTask(deadline: deadline) { [weak self] in self?.resumeDrainWaiter() }
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let drained = state.withLock { state -> Bool in
+                // The deadline's timer may have fired before the waiter was stored.
+                if state.connections.isEmpty || NIODeadline.now() >= deadline { return true }
+                state.drainWaiter = waiter
+                return false
+            }
+            if drained { waiter.resume() }
+        }
+        wake.cancel()
+        let stragglers = state.withLock { state in
+            state.listenerClosed = true
+            return Array(state.connections.values)
+        }
+        try? await server?.close()
+        for connection in stragglers {
+            connection.close(promise: nil)
+            try? await connection.closeFuture.get()
         }
         // Every exchange is bounded by its upstream timeout, so this ends; the deadline is a second bound.
         let release = group.next().scheduleTask(deadline: deadline + .seconds(5)) { [context] in context.inFlight.releaseWaiters() }
@@ -162,7 +185,7 @@ public final class GatewayServer: Service, Sendable {
         let maxConnections = config.limits.maxConnections
         var overLimit = false
         let rejected = state.withLock { state -> Bool in
-            if state.stopped { return true }
+            if state.listenerClosed { return true }
             if state.connections.count >= maxConnections {
                 overLimit = true
                 return true
@@ -176,7 +199,21 @@ public final class GatewayServer: Service, Sendable {
             return
         }
         channel.closeFuture.whenComplete { [weak self] _ in
-            _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
+            let waiter = self?.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.connections.removeValue(forKey: id)
+                guard state.connections.isEmpty else { return nil }
+                defer { state.drainWaiter = nil }
+                return state.drainWaiter
+            }
+            waiter?.resume()
         }
+    }
+
+    private func resumeDrainWaiter() {
+        let waiter = state.withLock { state in
+            defer { state.drainWaiter = nil }
+            return state.drainWaiter
+        }
+        waiter?.resume()
     }
 }

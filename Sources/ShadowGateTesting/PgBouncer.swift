@@ -9,7 +9,7 @@ public final class PgBouncer: @unchecked Sendable {
     private var process: Process
     private let directory: String
 
-    /// - Parameter port: where to listen (default a random free-looking one); pass the old one to start it again.
+    /// - Parameter port: where to listen (default a loopback port unused at the time); pass the old one to start it again.
     public init(target: String, mode: String, port: Int? = nil) throws {
         let binary = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let binary else {
@@ -25,54 +25,82 @@ public final class PgBouncer: @unchecked Sendable {
         probe.close()
         directory = NSTemporaryDirectory() + "sg-pgbouncer-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
-        let listenPort = port ?? Int.random(in: 30000...60000)
-        self.port = listenPort
-        let ini = """
-            [databases]
-            \(dbname) = host=\(host) port=\(serverPort) dbname=\(dbname)
-            [pgbouncer]
-            listen_addr = 127.0.0.1
-            listen_port = \(listenPort)
-            unix_socket_dir =
-            auth_type = trust
-            auth_file = \(directory)/users.txt
-            pool_mode = \(mode)
-            default_pool_size = 4
-            ; several server sessions used in turn, so a client's transactions land on different ones
-            ; (session state such as a temporary table does not follow them, as in production)
-            min_pool_size = 3
-            server_round_robin = 1
-            max_client_conn = 50
-            logfile = \(directory)/pgbouncer.log
-            ignore_startup_parameters = extra_float_digits
-            """
-        try ini.write(toFile: directory + "/pgbouncer.ini", atomically: true, encoding: .utf8)
-        try "\"\(user)\" \"\"\n".write(toFile: directory + "/users.txt", atomically: true, encoding: .utf8)
-        url = "postgresql://\(user)@127.0.0.1:\(listenPort)/\(dbname)"
         // As root, pgbouncer itself drops to `postgres` (-u): the child is pgbouncer, so stop() can signal it.
         let arguments = (getuid() == 0 ? ["-u", "postgres"] : []) + [directory + "/pgbouncer.ini"]
         let deadline = Date().addingTimeInterval(15)
         var process = Process()
+        var listenPort = port ?? Self.unusedPort()
         while Date() < deadline {
+            try Self.config(dbname: dbname, host: host, serverPort: serverPort, listenPort: listenPort, mode: mode, directory: directory)
+                .write(toFile: directory + "/pgbouncer.ini", atomically: true, encoding: .utf8)
+            try "\"\(user)\" \"\"\n".write(toFile: directory + "/users.txt", atomically: true, encoding: .utf8)
+            let url = "postgresql://\(user)@127.0.0.1:\(listenPort)/\(dbname)"
             process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments
             try process.run()
-            // Until it answers; a start that failed (the port of a previous run still closing) is retried.
+            // Until it answers; a start that failed (the port of a previous run still closing, or taken
+            // by another process on a shared machine) is retried.
             while process.isRunning, Date() < deadline {
                 if let c = try? PGConnection(connectionString: url) {
                     c.close()
+                    // Whoever answered, pgbouncer must still be running: one that could not bind exits at once.
+                    Thread.sleep(forTimeInterval: 0.1)
+                    guard process.isRunning else { break }
                     self.process = process
+                    self.port = listenPort
+                    self.url = url
                     return
                 }
                 Thread.sleep(forTimeInterval: 0.1)
             }
             Thread.sleep(forTimeInterval: 0.3)
+            // A port the caller chose is kept (a restart on the same port); a chosen-here one that failed is replaced.
+            if port == nil { listenPort = Self.unusedPort() }
         }
         self.process = process
+        self.port = listenPort
+        self.url = "postgresql://\(user)@127.0.0.1:\(listenPort)/\(dbname)"
         stop()
         let log = (try? String(contentsOfFile: directory + "/pgbouncer.log", encoding: .utf8)) ?? ""
         throw PGError(.connectionFailed, message: "pgbouncer did not start: \(log.suffix(400))")
+    }
+
+    private static func config(dbname: String, host: String, serverPort: String, listenPort: Int, mode: String, directory: String) -> String {
+        """
+        [databases]
+        \(dbname) = host=\(host) port=\(serverPort) dbname=\(dbname)
+        [pgbouncer]
+        listen_addr = 127.0.0.1
+        listen_port = \(listenPort)
+        unix_socket_dir =
+        auth_type = trust
+        auth_file = \(directory)/users.txt
+        pool_mode = \(mode)
+        default_pool_size = 4
+        ; several server sessions used in turn, so a client's transactions land on different ones
+        ; (session state such as a temporary table does not follow them, as in production)
+        min_pool_size = 3
+        server_round_robin = 1
+        max_client_conn = 50
+        logfile = \(directory)/pgbouncer.log
+        ignore_startup_parameters = extra_float_digits
+        """
+    }
+
+    /// A loopback port nobody listens on now (the kernel's pick for port 0), instead of a random
+    /// guess that may be taken by another test run on the same machine.
+    private static func unusedPort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     /// SIGTERM (immediate shutdown: every client connection ends), SIGKILL after 5 s.

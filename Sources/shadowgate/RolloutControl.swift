@@ -19,7 +19,11 @@ struct RolloutControl {
 
     /// Seeds the config's flags where the database has none, applies the database's flags before
     /// the first request, then starts the watcher and (if any route has promotion on) the controller.
-    static func start(config: GatewayConfig, connectionString: String, flags: RouteFlagsStore, logger: Logger, adminTLS: ListenerTLS? = nil) async throws -> RolloutControl {
+    /// `watcherConnectionString` (default `connectionString`) is the flag watcher's, see ``FlagWatcher/connectionDefaults``.
+    static func start(
+        config: GatewayConfig, connectionString: String, watcherConnectionString: String? = nil,
+        flags: RouteFlagsStore, logger: Logger, adminTLS: ListenerTLS? = nil
+    ) async throws -> RolloutControl {
         var token: String?
         if config.adminListen != nil {
             token = ProcessInfo.processInfo.environment[tokenVariable]
@@ -35,7 +39,7 @@ struct RolloutControl {
             return try store.all()
         }
         apply(records, to: flags, logger: logger)
-        let watcher = FlagWatcher(connectionString: connectionString, logger: logger) { records in
+        let watcher = FlagWatcher(connectionString: watcherConnectionString ?? connectionString, logger: logger) { records in
             apply(records, to: flags, logger: logger)
         }
         watcher.start()

@@ -68,7 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 controlURL = try ServePreflight.controlURL(config, pairLogURL: pairLog.connectionString)
                 control = try await RolloutControl.start(
-                    config: config, connectionString: controlURL, flags: flags, logger: logger, adminTLS: tls.admin)
+                    config: config, connectionString: controlURL,
+                    watcherConnectionString: try ServePreflight.flagWatcherURL(config, pairLogURL: pairLog.connectionString),
+                    flags: flags, logger: logger, adminTLS: tls.admin)
             } catch {
                 await pairLog.stopEmbedded(logger: logger)
                 throw error

@@ -25,6 +25,11 @@ struct ServePreflight {
         try ControlConnection.connectionString(config.database.controlURL ?? pairLogURL)
     }
 
+    /// The control URL for the flag watcher: quicker to give up on a silent link (``FlagWatcher/connectionDefaults``).
+    static func flagWatcherURL(_ config: GatewayConfig, pairLogURL: String) throws -> String {
+        try ControlConnection.connectionString(config.database.controlURL ?? pairLogURL, tighter: FlagWatcher.connectionDefaults)
+    }
+
     func run(logger: Logger) async throws {
         if pairLog, config.adminListen != nil {
             let token = ProcessInfo.processInfo.environment[RolloutControl.tokenVariable] ?? ""

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ShadowGateTesting
 import Testing
 
@@ -70,6 +71,59 @@ struct ServeCommandTests {
         let output = running.finish()
         #expect(output.status == 0)
         #expect(output.exitedNormally)
+        await legacy.stop()
+        await learner.stop()
+    }
+
+    @Test("SIGTERM with a slow request in flight: /readyz 503 and /healthz 200 during the drain, the request completes, exit 0")
+    func probesDuringDrain() async throws {
+        // Slow enough that the probes below surely run while it is in flight, on a loaded machine too.
+        let legacy = try await UpstreamStub(.delayed(milliseconds: 5000, then: .json(#"{"predictions":[1]}"#)))
+        let learner = try await UpstreamStub(.json(#"{"predictions":[2]}"#))
+        let port = try freePort()
+        let path = try writeConfig("""
+            listen: 127.0.0.1:\(port)
+            event_loops: 1
+            routes:
+              - name: m
+                match: ["/v1/models/m:predict"]
+                protocol: kserve-v1
+                legacy: { url: "\(legacy.url)", timeout_ms: 30000 }
+                learner: { url: "\(learner.url)" }
+            """)
+        let running = try BinaryRunner.start(["serve", "--config", path, "--no-pair-log"])
+        try await waitUntilListening(port: port)
+        let answered = Mutex(false)
+        let slow = Task { () throws -> TestResponse in
+            let client = try await TestHTTPClient(port: port)
+            defer { Task { await client.close() } }
+            let response = try await client.send(.POST, "/v1/models/m:predict", body: #"{"instances":[1]}"#)
+            answered.withLock { $0 = true }
+            return response
+        }
+        #expect(try await eventually(within: 10) { legacy.requests.count == 1 } != nil)
+        kill(running.process.processIdentifier, SIGTERM)
+        // A probe is one request on a fresh connection, as a kubelet sends it.
+        func probe(_ path: String) async -> Int? {
+            guard let client = try? await TestHTTPClient(port: port) else { return nil }
+            defer { Task { await client.close() } }
+            return (try? await client.send(.GET, path))?.status
+        }
+        let notReady = try await eventually(within: 10) { await probe("/readyz") == 503 }
+        #expect(notReady != nil, "/readyz did not turn 503 after SIGTERM")
+        let live = await probe("/healthz")
+        // Still draining: the slow request has not been answered and the process runs.
+        let slowDone = answered.withLock { $0 }
+        #expect(live == 200, "/healthz answered \(live.map(String.init) ?? "nothing") during the drain")
+        #expect(!slowDone, "the slow request was answered before the probes: they did not run during the drain")
+        #expect(kill(running.process.processIdentifier, 0) == 0, "the gateway exited before the in-flight request was answered")
+        let response = try await slow.value
+        #expect(response.status == 200)
+        #expect(response.bodyString == #"{"predictions":[1]}"#)
+        let output = running.finish()
+        #expect(output.status == 0)
+        #expect(output.exitedNormally)
+        #expect(await probe("/healthz") == nil, "the port still answers after exit")
         await legacy.stop()
         await learner.stop()
     }

@@ -53,4 +53,15 @@ import Testing
         #expect(cs.contains("tcp_user_timeout='10000'"))
         #expect(cs.contains("keepalives='1'"))
     }
+
+    @Test("the flag watcher's connection gives up sooner, unless the URL says otherwise")
+    func flagWatcherDefaultsAreTighter() throws {
+        let cs = try ControlConnection.connectionString("postgresql://u@db:5432/gate", tighter: FlagWatcher.connectionDefaults)
+        #expect(cs.contains("tcp_user_timeout='3000'"))
+        #expect(cs.contains("connect_timeout='2'"))
+        #expect(cs.contains("keepalives_idle='5'"))
+        let set = try ControlConnection.connectionString("postgresql://u@db:5432/gate?tcp_user_timeout=20000", tighter: FlagWatcher.connectionDefaults)
+        #expect(set.contains("tcp_user_timeout='20000'"))
+        #expect(set.contains("connect_timeout='2'"))
+    }
 }
