@@ -11,11 +11,11 @@
 #            (issue 14, defect 5). Combine with BENCH_PAIR_LOG=1 / BENCH_DATABASE_URL for the pair log on.
 #            CPU per request without wrk: Scripts/benchmarks/proxy/cpu_per_request.sh <legacy|shadow>;
 #            instruction counts: Scripts/benchmarks/proxy/callgrind.sh <legacy|shadow> (valgrind)
-#   latency  the latency the gateway adds at a fixed, moderate rate: wrk -c8 with a 4 ms pause after each
-#            answer per connection (Scripts/benchmarks/proxy/post_paced.lua; ~2,000 req/s), against the legacy
+#   latency  the latency the gateway adds at a moderate rate: wrk -c40 with a 20 ms pause after each answer
+#            per connection (Scripts/benchmarks/proxy/post_paced.lua; just under 2,000 req/s), against the legacy
 #            stub directly (stub-direct), the gateway in legacy and shadow mode, and nginx mirror (PACE_MS, CONNS)
 #   pairlog  the gateway in shadow mode with its pair log on, writing to a throwaway PostgreSQL
-#            cluster (Scripts/postgres/start.sh), then requests completed vs rows stored
+#            cluster (Scripts/postgres/start.sh), next to nginx mirror, then requests completed vs rows stored
 #   writer   the pair writer alone vs `psql \copy` of the same rows on the same server
 #            (Scripts/benchmarks/writer/bench_copy.sh; ROWS, default 500000, REPS)
 #   compare  shadowgate.compare() over a window of 1,000,000 pairs: wall time and serial CPU per run, medians
@@ -78,7 +78,7 @@ pairlog)
     BENCH_DATABASE_URL=$("$REPO/Scripts/postgres/start.sh" "$PG_DIR")
     psql -X -q "$BENCH_DATABASE_URL" -c "CREATE DATABASE shadowgate_pairlog_bench" >/dev/null
     BENCH_DATABASE_URL=${BENCH_DATABASE_URL%/*}/shadowgate_pairlog_bench
-    BENCH_PAIR_LOG=1 BENCH_DATABASE_URL=$BENCH_DATABASE_URL TARGETS=${TARGETS:-gate-shadow} "$0" proxy
+    BENCH_PAIR_LOG=1 BENCH_DATABASE_URL=$BENCH_DATABASE_URL TARGETS=${TARGETS:-"nginx-mirror gate-shadow"} "$0" proxy
     exit $? ;;
 compare)
     "$REPO/Scripts/dev/install-deps.sh"
@@ -95,7 +95,7 @@ tls)
 grpc)
     exec "$REPO/Scripts/benchmarks/grpc/bench_grpc.sh" ;;
 hung) TARGETS=${TARGETS:-"gate-shadow gate-hung"}; CONNS=${CONNS:-16} ;;
-latency) TARGETS=${TARGETS:-"stub-direct gate-legacy gate-shadow nginx-mirror"}; CONNS=${CONNS:-8}; PACE_MS=${PACE_MS:-4} ;;
+latency) TARGETS=${TARGETS:-"stub-direct gate-legacy gate-shadow nginx-mirror"}; CONNS=${CONNS:-40}; PACE_MS=${PACE_MS:-20} ;;
 *) echo "usage: Scripts/bench.sh [proxy|hung|latency|pairlog|writer|compare|gates|feedback|tls|grpc]" >&2; exit 2 ;;
 esac
 # shellcheck source=Scripts/benchmarks/proxy/lib.sh
