@@ -11,8 +11,11 @@
 #            (issue 14, defect 5). Combine with BENCH_PAIR_LOG=1 / BENCH_DATABASE_URL for the pair log on.
 #            CPU per request without wrk: Scripts/benchmarks/proxy/cpu_per_request.sh <legacy|shadow>;
 #            instruction counts: Scripts/benchmarks/proxy/callgrind.sh <legacy|shadow> (valgrind)
+#   latency  the latency the gateway adds at a moderate rate: wrk -c40 with a 20 ms pause after each answer
+#            per connection (Scripts/benchmarks/proxy/post_paced.lua; just under 2,000 req/s), against the legacy
+#            stub directly (stub-direct), the gateway in legacy and shadow mode, and nginx mirror (PACE_MS, CONNS)
 #   pairlog  the gateway in shadow mode with its pair log on, writing to a throwaway PostgreSQL
-#            cluster (Scripts/postgres/start.sh), then requests completed vs rows stored
+#            cluster (Scripts/postgres/start.sh), next to nginx mirror, then requests completed vs rows stored
 #   writer   the pair writer alone vs `psql \copy` of the same rows on the same server
 #            (Scripts/benchmarks/writer/bench_copy.sh; ROWS, default 500000, REPS)
 #   compare  shadowgate.compare() over a window of 1,000,000 pairs: wall time and serial CPU per run, medians
@@ -75,7 +78,7 @@ pairlog)
     BENCH_DATABASE_URL=$("$REPO/Scripts/postgres/start.sh" "$PG_DIR")
     psql -X -q "$BENCH_DATABASE_URL" -c "CREATE DATABASE shadowgate_pairlog_bench" >/dev/null
     BENCH_DATABASE_URL=${BENCH_DATABASE_URL%/*}/shadowgate_pairlog_bench
-    BENCH_PAIR_LOG=1 BENCH_DATABASE_URL=$BENCH_DATABASE_URL TARGETS=${TARGETS:-gate-shadow} "$0" proxy
+    BENCH_PAIR_LOG=1 BENCH_DATABASE_URL=$BENCH_DATABASE_URL TARGETS=${TARGETS:-"nginx-mirror gate-shadow"} "$0" proxy
     exit $? ;;
 compare)
     "$REPO/Scripts/dev/install-deps.sh"
@@ -92,7 +95,8 @@ tls)
 grpc)
     exec "$REPO/Scripts/benchmarks/grpc/bench_grpc.sh" ;;
 hung) TARGETS=${TARGETS:-"gate-shadow gate-hung"}; CONNS=${CONNS:-16} ;;
-*) echo "usage: Scripts/bench.sh [proxy|hung|pairlog|writer|compare|gates|feedback|tls|grpc]" >&2; exit 2 ;;
+latency) TARGETS=${TARGETS:-"stub-direct gate-legacy gate-shadow nginx-mirror"}; CONNS=${CONNS:-40}; PACE_MS=${PACE_MS:-20} ;;
+*) echo "usage: Scripts/bench.sh [proxy|hung|latency|pairlog|writer|compare|gates|feedback|tls|grpc]" >&2; exit 2 ;;
 esac
 # shellcheck source=Scripts/benchmarks/proxy/lib.sh
 source "$B/lib.sh"
@@ -115,7 +119,7 @@ RAW=${OUT%.csv}_raw
 LEGACY_PORT=18081 LEARNER_PORT=18082 LEGACY_STATUS_PORT=18088 LEARNER_STATUS_PORT=18089
 export LEGACY_PORT LEARNER_PORT
 HUNG_PORT=18084
-declare -A PORT=([nginx-proxy]=18080 [nginx-mirror]=18083 [gate-legacy]=18090 [gate-shadow]=18091 [gate-hung]=18085)
+declare -A PORT=([nginx-proxy]=18080 [nginx-mirror]=18083 [gate-legacy]=18090 [gate-shadow]=18091 [gate-hung]=18085 [stub-direct]=18081)
 declare -A ADMIN_PORT=([gate-legacy]=18092 [gate-shadow]=18093 [gate-hung]=18086)
 declare -A MODE=([gate-legacy]=legacy [gate-shadow]=shadow [gate-hung]=shadow)
 PREDICT=/v1/models/m:predict
@@ -195,7 +199,7 @@ fi
 all_ports=("$LEGACY_PORT" "$LEARNER_PORT" "$LEGACY_STATUS_PORT" "$LEARNER_STATUS_PORT")
 [[ " $TARGETS " == *" gate-hung "* ]] && all_ports+=("$HUNG_PORT")
 for t in $TARGETS; do
-    all_ports+=("${PORT[$t]}")
+    [[ $t == stub-direct ]] || all_ports+=("${PORT[$t]}")
     [[ -n ${ADMIN_PORT[$t]:-} ]] && all_ports+=("${ADMIN_PORT[$t]}")
 done
 for p in "${all_ports[@]}"; do port_in_use "$p" && die "port $p is already in use (ss -tlnp 'sport = :$p')"; done
@@ -259,6 +263,9 @@ start_wait=30
 for t in $TARGETS; do
     url="http://127.0.0.1:${PORT[$t]}$PREDICT"
     case $t in
+    stub-direct)
+        PID[$t]=$LEG_PID
+        wait_s=10 ;;
     nginx-proxy | nginx-mirror)
         "$B/gen_nginx_conf.sh" "${t#nginx-}" "$WORK/ngx-$t" "${PORT[$t]}" >/dev/null
         PID[$t]=$(start_nginx "$WORK/ngx-$t"); NGINX_PIDS+=("${PID[$t]}")
@@ -289,7 +296,9 @@ done
 # ---------------------------------------------------------------- load
 run_wrk() {  # <url> <seconds> <output file>: wrk in the background so signals reach our traps
     local rc=0
-    timeout $(($2 + 30)) wrk -t"$WRK_THREADS" -c"$CONNS" -d"${2}s" --latency -s "$B/post.lua" "$1" >"$3" 2>&1 &
+    local script=$B/post.lua
+    [[ -n ${PACE_MS:-} ]] && script=$B/post_paced.lua
+    PACE_MS=${PACE_MS:-} timeout $(($2 + 30)) wrk -t"$WRK_THREADS" -c"$CONNS" -d"${2}s" --latency -s "$script" "$1" >"$3" 2>&1 &
     WRK_PID=$!
     wait "$WRK_PID" || rc=$?
     WRK_PID=""

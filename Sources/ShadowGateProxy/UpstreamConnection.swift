@@ -19,15 +19,20 @@ final class UpstreamConnection: PoolConnection, @unchecked Sendable {
     }
 }
 
-/// Reads one response at a time into a buffer, up to a size cap, and reports it to its callback.
+/// Writes one request at a time as bytes and frames its response (``UpstreamResponseParser``), up to
+/// a size cap, then reports it to its callback. It is the whole HTTP layer of an upstream connection
+/// (behind TLS for `https://`): no NIO HTTP codec, one write per request.
 ///
+/// The connection is not reused (`mustClose`) after a failure, a response that says to close or is
+/// read until close, or bytes beyond the response (an upstream that answers more than it was asked).
 /// Confined to its channel's event loop (hence `@unchecked Sendable`).
 final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    private var responseHead: HTTPResponseHead?
-    private var responseBody: ByteBuffer?
+    private var parser = UpstreamResponseParser()
+    /// Bytes read but not yet framed (a response split over reads).
+    private var received: ByteBuffer?
     private var completion: ((Result<UpstreamResponse, UpstreamFailure>) -> Void)?
     private var maxResponseBytes = 0
     private var context: ChannelHandlerContext?
@@ -49,55 +54,67 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
         }
         self.completion = completion
         self.maxResponseBytes = maxResponseBytes
-        self.responseHead = nil
-        self.responseBody = nil
-        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
-        if let body = request.body, body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        received = nil
+        parser.expectResponse(toHEAD: request.head.method == .HEAD, maxBodyBytes: maxResponseBytes)
+        let (head, bodyIncluded) = request.encodedHead(allocator: context.channel.allocator)
+        if !bodyIncluded, let body = request.body {
+            context.write(wrapOutboundOut(head), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(body), promise: nil)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(head), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            // Informational answers (100 Continue) precede the real one.
-            if head.status.code >= 100, head.status.code < 200, head.status.code != 101 { return }
-            responseHead = head
-            if !head.isKeepAlive { mustClose = true }
-        case .body(var part):
-            guard responseHead != nil else { return }
-            let size = (responseBody?.readableBytes ?? 0) + part.readableBytes
-            if size > maxResponseBytes {
-                finish(.failure(.responseTooLarge(limit: maxResponseBytes)))
-                context.close(promise: nil)
-                return
-            }
-            if responseBody == nil {
-                responseBody = part
-            } else {
-                responseBody!.writeBuffer(&part)
-            }
-        case .end:
-            guard let head = responseHead else { return }
-            let body = responseBody ?? context.channel.allocator.buffer(capacity: 0)
-            responseHead = nil
-            responseBody = nil
-            finish(.success(UpstreamResponse(head: head, body: body)))
+        var bytes = unwrapInboundIn(data)
+        guard parser.isExpecting else {
+            // Nothing was asked: an upstream that talks out of turn is not trusted with another exchange.
+            mustClose = true
+            context.close(promise: nil)
+            return
         }
+        if received == nil {
+            received = bytes
+        } else {
+            received!.writeBuffer(&bytes)
+        }
+        let parsed: UpstreamResponseParser.Parsed?
+        do throws(UpstreamResponseParser.Failure) {
+            parsed = try parser.parse(&received!)
+        } catch {
+            received = nil
+            switch error {
+            case .tooLarge: finish(.failure(.responseTooLarge(limit: maxResponseBytes)))
+            case .malformed(let reason): finish(.failure(.malformedResponse(reason)))
+            }
+            context.close(promise: nil)
+            return
+        }
+        guard let parsed else {
+            if received!.readableBytes == 0 { received = nil }
+            return
+        }
+        if !parsed.keepAlive || received!.readableBytes > 0 { mustClose = true }
+        received = nil
+        // The callback may send the next request on this connection at once: state is reset before it runs.
+        finish(.success(parsed.response))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         mustClose = true
-        finish(.failure(.connectionClosed))
+        if let parsed = parser.inputEnded() {
+            // A body delimited by the close is complete now.
+            received = nil
+            finish(.success(parsed.response))
+        } else {
+            finish(.failure(.connectionClosed))
+        }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         mustClose = true
-        if error is HTTPParserError {
-            finish(.failure(.malformedResponse("\(error)")))
-        } else if let reason = TLSFailure.reason(error) {
+        if let reason = TLSFailure.reason(error) {
             finish(.failure(.tlsFailed(reason)))
         } else {
             finish(.failure(.connectionClosed))

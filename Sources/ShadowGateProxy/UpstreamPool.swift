@@ -54,9 +54,7 @@ final class UpstreamPool: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     // https: one handshake per pooled connection, never per request.
                     if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) }
-                    // llhttp already validated the headers the gateway forwards; a second check costs time per request.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .dropBytes, enableOutboundHeaderValidation: false)
+                    // The handler is the connection's whole HTTP layer: it writes requests as bytes and frames responses.
                     try channel.pipeline.syncOperations.addHandler(UpstreamConnectionHandler())
                 }
             }

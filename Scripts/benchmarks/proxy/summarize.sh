@@ -59,17 +59,27 @@ ratio() {  # <num target> <den target> <goal> <label>
         printf "- %s: %s req/s / %s req/s = %.2fx (goal >= %.1fx: %s)", label, a, b, r, goal, (r >= goal ? "met" : "MISSED")
         if (chk_p99) printf "; p99 %.3f ms vs %.3f ms (goal no worse: %s)", pa, pb, (pa <= pb ? "met" : "MISSED")
         if (cb > 0) printf "; CPU/req %.2fx", ca / cb
+        if (cb > 0 && chk_p99) printf " (goal <= 0.5x: %s)", (ca / cb <= 0.5 ? "met" : "MISSED")
         printf "\n" }'
 }
 echo
 echo "Ratios (medians):"
-ratio gate-shadow nginx-mirror 2.0 "shadow vs nginx mirror" 1
+ratio gate-shadow nginx-mirror 2.5 "shadow vs nginx mirror" 1
 ratio gate-legacy nginx-proxy 0.8 "legacy vs nginx proxy" 0
 if [[ -n ${P99[gate-hung]:-} && -n ${P99[gate-shadow]:-} ]]; then
     awk -v h="${P99[gate-hung]}" -v s="${P99[gate-shadow]}" -v rh="${RPS[gate-hung]}" -v rs="${RPS[gate-shadow]}" 'BEGIN {
         r = (s > 0 ? h / s : 0)
         printf "- hung learner vs healthy: client p99 %.3f ms vs %.3f ms = %.2fx (goal <= 1.10x: %s); req/s %.2fx\n",
                h, s, r, (r <= 1.10 ? "met" : "MISSED"), (rs > 0 ? rh / rs : 0) }'
+fi
+if [[ -n ${P50[stub-direct]:-} ]]; then
+    echo
+    echo "Latency added at the paced rate (target minus stub-direct, medians of runs):"
+    for t in $targets; do
+        [[ $t == stub-direct ]] && continue
+        awk -v t="$t" -v a50="${P50[$t]}" -v a99="${P99[$t]}" -v d50="${P50[stub-direct]}" -v d99="${P99[stub-direct]}" \
+            -v r="${RPS[$t]}" 'BEGIN { printf "- %s: p50 %.3f ms (+%.3f), p99 %.3f ms (+%.3f) at %.0f req/s\n", t, a50, a50 - d50, a99, a99 - d99, r }'
+    done
 fi
 [[ -n ${RPS[gate-shadow]:-} && -n ${RPS[nginx-mirror]:-} ]] || [[ -n ${RPS[gate-legacy]:-} && -n ${RPS[nginx-proxy]:-} ]] ||
     echo "- (none: they need gate-shadow with nginx-mirror, or gate-legacy with nginx-proxy, in TARGETS)"

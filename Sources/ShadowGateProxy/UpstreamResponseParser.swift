@@ -1,0 +1,249 @@
+import NIOCore
+import NIOHTTP1
+
+/// Frames HTTP/1.1 responses out of an upstream connection's bytes, one exchange at a time, as a
+/// value: bytes in, a whole response (head and complete body) out.
+///
+/// Why not NIO's `HTTPResponseDecoder`: the gateway buffers whole responses, and llhttp's callbacks,
+/// a `channelRead` (with its dynamic cast) per head, body part and end, cost more per request than
+/// framing the bytes here (issue 14's profile).
+///
+/// Framing (RFC 9112 §6.3): no body for an answer to HEAD and for 1xx, 204 and 304; else
+/// `Transfer-Encoding` (chunked when its last coding is `chunked`, otherwise read until close),
+/// else `Content-Length`, else read until close. Informational answers (1xx but 101) are skipped.
+/// Chunk extensions and trailer fields are read and dropped. A `Content-Length` body that arrived
+/// with its head is a slice of the bytes read, not a copy.
+///
+/// Failures: malformed input (status line, header line, obsolete line folding, a bad or conflicting
+/// `Content-Length`, a bad chunk size, a head over `maxHeadBytes`) throws `.malformed` with a
+/// short reason for the operator's log; a body over the exchange's limit throws `.tooLarge`.
+/// After either the connection must not be used again.
+struct UpstreamResponseParser {
+    enum Failure: Error, Equatable {
+        case malformed(String)
+        case tooLarge
+    }
+
+    /// A complete response, and whether the connection may carry another exchange.
+    struct Parsed {
+        var response: UpstreamResponse
+        var keepAlive: Bool
+    }
+
+    private enum State {
+        /// No exchange: bytes now are unsolicited.
+        case idle
+        case head
+        case fixed(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+        case untilClose
+    }
+
+    static let maxHeadBytes = 80 * 1024
+    /// A chunk-size or trailer line longer than this is malformed.
+    static let maxLineBytes = 8 * 1024
+
+    private var state = State.idle
+    private var answersHEAD = false
+    private var maxBodyBytes = 0
+    private var head: HTTPResponseHead?
+    private var keepAlive = true
+    private var body: ByteBuffer?
+    private var bodyBytes = 0
+
+    /// True while a response is expected (between ``expectResponse(toHEAD:maxBodyBytes:)`` and its end).
+    var isExpecting: Bool {
+        if case .idle = state { return false }
+        return true
+    }
+
+    /// A request was sent: the next bytes are its response.
+    mutating func expectResponse(toHEAD: Bool, maxBodyBytes: Int) {
+        state = .head
+        answersHEAD = toHEAD
+        self.maxBodyBytes = maxBodyBytes
+        head = nil
+        keepAlive = true
+        body = nil
+        bodyBytes = 0
+    }
+
+    /// Consumes what it can of `buffer`. Returns the response once it is complete (bytes after it
+    /// stay in `buffer`), or `nil` when more bytes are needed.
+    mutating func parse(_ buffer: inout ByteBuffer) throws(Failure) -> Parsed? {
+        while true {
+            switch state {
+            case .idle:
+                return nil
+            case .head:
+                guard let headLength = Self.headLength(buffer) else {
+                    if buffer.readableBytes > Self.maxHeadBytes {
+                        throw .malformed("response head larger than \(Self.maxHeadBytes) bytes")
+                    }
+                    return nil
+                }
+                if headLength > Self.maxHeadBytes {
+                    throw .malformed("response head larger than \(Self.maxHeadBytes) bytes")
+                }
+                let parsed = try buffer.withUnsafeReadableBytes { bytes in
+                    Self.readHead(UnsafeRawBufferPointer(rebasing: bytes[..<headLength]))
+                }.get()
+                buffer.moveReaderIndex(forwardBy: headLength)
+                let code = parsed.head.status.code
+                if code >= 100, code < 200, code != 101 { continue }  // the real answer follows
+                head = parsed.head
+                keepAlive = parsed.keepAlive
+                if answersHEAD || code < 200 || code == 204 || code == 304 {
+                    if code == 101 { keepAlive = false }
+                    return complete()
+                }
+                if parsed.transferEncoding {
+                    // Both headers: the length is ignored and the connection not reused (RFC 9112 §6.3).
+                    if parsed.contentLength != nil { keepAlive = false }
+                    if parsed.chunked {
+                        state = .chunkSize
+                    } else {
+                        keepAlive = false
+                        state = .untilClose
+                    }
+                } else if let length = parsed.contentLength {
+                    if length > maxBodyBytes { throw .tooLarge }
+                    if length == 0 { return complete() }
+                    state = .fixed(remaining: length)
+                } else {
+                    keepAlive = false
+                    state = .untilClose
+                }
+            case .fixed(let remaining):
+                if body == nil, buffer.readableBytes >= remaining {
+                    // The common case: the whole body came with the head.
+                    body = buffer.readSlice(length: remaining)
+                    return complete()
+                }
+                let n = min(remaining, buffer.readableBytes)
+                guard n > 0 else { return nil }
+                append(buffer.readSlice(length: n)!)
+                if n == remaining { return complete() }
+                state = .fixed(remaining: remaining - n)
+            case .chunkSize:
+                guard let line = try Self.line(buffer) else { return nil }
+                let size = try buffer.withUnsafeReadableBytes { bytes in
+                    Self.chunkSize(UnsafeRawBufferPointer(rebasing: bytes[..<line.content]))
+                }.get()
+                buffer.moveReaderIndex(forwardBy: line.length)
+                if size == 0 {
+                    state = .trailers
+                } else {
+                    if size > maxBodyBytes - bodyBytes { throw .tooLarge }
+                    state = .chunkData(remaining: size)
+                }
+            case .chunkData(let remaining):
+                let n = min(remaining, buffer.readableBytes)
+                guard n > 0 else { return nil }
+                append(buffer.readSlice(length: n)!)
+                state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
+            case .chunkDataEnd:
+                guard let line = try Self.line(buffer) else { return nil }
+                guard line.content == 0 else { throw .malformed("chunk data longer than its size") }
+                buffer.moveReaderIndex(forwardBy: line.length)
+                state = .chunkSize
+            case .trailers:
+                guard let line = try Self.line(buffer) else { return nil }
+                buffer.moveReaderIndex(forwardBy: line.length)
+                if line.content == 0 { return complete() }
+            case .untilClose:
+                let n = buffer.readableBytes
+                guard n > 0 else { return nil }
+                if n > maxBodyBytes - bodyBytes { throw .tooLarge }
+                append(buffer.readSlice(length: n)!)
+                return nil
+            }
+        }
+    }
+
+    /// The connection's input ended: a body read until close is complete; any other response in
+    /// progress is not (`nil`).
+    mutating func inputEnded() -> Parsed? {
+        guard case .untilClose = state else { return nil }
+        return complete()
+    }
+
+    private mutating func append(_ part: ByteBuffer) {
+        var part = part
+        bodyBytes += part.readableBytes
+        if body == nil { body = part } else { body!.writeBuffer(&part) }
+    }
+
+    private mutating func complete() -> Parsed {
+        let response = UpstreamResponse(head: head!, body: body ?? ByteBuffer())
+        let parsed = Parsed(response: response, keepAlive: keepAlive)
+        state = .idle
+        head = nil
+        body = nil
+        bodyBytes = 0
+        return parsed
+    }
+
+    // MARK: Byte level
+
+    /// Length of the head including its empty last line, when the buffer holds all of it.
+    static func headLength(_ buffer: ByteBuffer) -> Int? {
+        buffer.withUnsafeReadableBytes { bytes -> Int? in
+            let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                guard bytes[i] == lf else { i += 1; continue }
+                // A line ended at i; the head ends if the next line is empty.
+                if i + 1 < n, bytes[i + 1] == lf { return i + 2 }
+                if i + 2 < n, bytes[i + 1] == cr, bytes[i + 2] == lf { return i + 3 }
+                i += 1
+            }
+            return nil
+        }
+    }
+
+    /// The next line: `content` bytes before its CRLF (or LF), `length` with it.
+    private static func line(_ buffer: ByteBuffer) throws(Failure) -> (content: Int, length: Int)? {
+        let found = buffer.withUnsafeReadableBytes { bytes -> (Int, Int)? in
+            guard let lf = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            let content = lf > 0 && bytes[lf - 1] == UInt8(ascii: "\r") ? lf - 1 : lf
+            return (content, lf + 1)
+        }
+        guard let found else {
+            if buffer.readableBytes > maxLineBytes { throw .malformed("chunk or trailer line longer than \(maxLineBytes) bytes") }
+            return nil
+        }
+        return found
+    }
+
+    /// A chunk-size line: hex digits, then optional whitespace and `;` extensions (ignored).
+    static func chunkSize(_ line: UnsafeRawBufferPointer) -> Result<Int, Failure> {
+        var size = 0
+        var digits = 0
+        var i = 0
+        while i < line.count, let value = hexValue(line[i]) {
+            digits += 1
+            // 15 hex digits stay far below Int.max; a bigger chunk is over any body limit anyway.
+            guard digits <= 15 else { return .failure(.malformed("chunk size too large")) }
+            size = size << 4 | value
+            i += 1
+        }
+        guard digits > 0 else { return .failure(.malformed("bad chunk size")) }
+        while i < line.count, line[i] == UInt8(ascii: " ") || line[i] == UInt8(ascii: "\t") { i += 1 }
+        guard i == line.count || line[i] == UInt8(ascii: ";") else { return .failure(.malformed("bad chunk size")) }
+        return .success(size)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+}
