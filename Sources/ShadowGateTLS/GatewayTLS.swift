@@ -8,12 +8,12 @@ import ShadowGateRouting
 public struct GatewayTLS: Sendable {
     /// Per route (config order), per model: the client side for `https://` upstreams.
     public let upstreams: [[ModelRole: UpstreamTLSContext]]
-    /// The client listener's TLS (`tls`).
+    /// The client listener's TLS (`tls`); ALPN offers `h2` and `http/1.1` unless told otherwise.
     public let listener: ListenerTLS?
     /// The admin listener's TLS (`admin.tls`).
     public let admin: ListenerTLS?
 
-    public init(config: GatewayConfig, listenerALPN: [String] = ["http/1.1"]) throws(ConfigError) {
+    public init(config: GatewayConfig, listenerALPN: [String] = ["h2", "http/1.1"]) throws(ConfigError) {
         var upstreams: [[ModelRole: UpstreamTLSContext]] = []
         for (index, route) in config.routes.enumerated() {
             var byRole: [ModelRole: UpstreamTLSContext] = [:]
