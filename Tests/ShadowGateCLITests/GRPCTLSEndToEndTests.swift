@@ -14,7 +14,7 @@ import Testing
 struct GRPCTLSEndToEndTests {
     static let repo = GRPCEndToEndTests.repo
 
-    @Test("gRPC to a TLS listener and through an https:// upstream: same answer as MLServer; wrong CA is UNAVAILABLE naming verification; oversized request is RESOURCE_EXHAUSTED; grpc-timeout gives DEADLINE_EXCEEDED; gRPC metrics",
+    @Test("gRPC to a TLS listener and through an https:// upstream: same answer as MLServer; wrong CA is UNAVAILABLE naming verification; oversized request is RESOURCE_EXHAUSTED; grpc-timeout gives DEADLINE_EXCEEDED; gRPC metrics; SIGHUP reloads the gRPC listener's certificate",
           .enabled(if: GRPCEndToEndTests.python != nil, "the demo's Python environment (MLServer from PyPI) is not available"))
     func tlsLimitsAndMetrics() async throws {
         let python = try #require(GRPCEndToEndTests.python)
@@ -36,7 +36,12 @@ struct GRPCTLSEndToEndTests {
         }
         try await waitUntilListening(port: mlserver.httpPort, seconds: 90, anyAnswer: true)
 
-        // The edge: a TLS gRPC listener (ALPN h2) in front of MLServer, no pair log.
+        // The edge: a TLS gRPC listener (ALPN h2) in front of MLServer, no pair log. Its certificate
+        // files are copies, replaced at the end to check SIGHUP reloads them.
+        let liveCert = certs.path("grpc-live.pem")
+        let liveKey = certs.path("grpc-live.key")
+        try FileManager.default.copyItem(atPath: certs.serverCertFile, toPath: liveCert)
+        try FileManager.default.copyItem(atPath: certs.serverKeyFile, toPath: liveKey)
         let edgeREST = try freePort()
         let edgeGRPC = try freePort()
         let edgeConfig = try writeConfig("""
@@ -49,7 +54,7 @@ struct GRPCTLSEndToEndTests {
                 legacy: { url: "http://127.0.0.1:\(mlserver.httpPort)" }
             grpc:
               listen: 127.0.0.1:\(edgeGRPC)
-              tls: { cert_file: "\(certs.serverCertFile)", key_file: "\(certs.serverKeyFile)" }
+              tls: { cert_file: "\(liveCert)", key_file: "\(liveKey)", reload_check_ms: 0 }
               routes:
                 - route: iris
                   models: [iris]
@@ -184,6 +189,21 @@ struct GRPCTLSEndToEndTests {
         #expect(value("shadowgate_grpc_requests_total", [#"route="slow""#, #"served_by="gateway""#, #"grpc_status="4""#]) == 1, "\(lines)")
         #expect(value("shadowgate_grpc_shadow_requests_total", [#"route="iris""#, #"model="learner""#, #"outcome="ok""#]) == 4, "\(lines)")
         #expect(lines.contains { $0.hasPrefix("shadowgate_grpc_upstream_latency_seconds_count{") && $0.contains(#"route="iris""#) }, "\(lines)")
+
+        // 7. The gRPC listener's certificate is reloaded on SIGHUP: replaced by one from the other
+        // CA, new TLS clients must trust that CA.
+        try Data(contentsOf: URL(fileURLWithPath: certs.otherServerCertFile)).write(to: URL(fileURLWithPath: liveCert))
+        try Data(contentsOf: URL(fileURLWithPath: certs.otherServerKeyFile)).write(to: URL(fileURLWithPath: liveKey))
+        kill(edge.process.processIdentifier, SIGHUP)
+        var reloaded: [String: Any] = [:]
+        for _ in 0..<50 {
+            reloaded = try GRPCEndToEndTests.client(python, ["localhost:\(edgeGRPC)", "infer", "--timeout", "3", "--tls-ca", certs.otherCAFile]).first ?? [:]
+            if reloaded["code"] as? String == "OK" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(reloaded["code"] as? String == "OK", "\(reloaded)")
+        let oldCA = try #require(try GRPCEndToEndTests.client(python, ["localhost:\(edgeGRPC)", "infer", "--timeout", "3", "--tls-ca", certs.caFile]).first)
+        #expect(oldCA["code"] as? String != "OK", "\(oldCA)")
 
         kill(front.process.processIdentifier, SIGTERM)
         _ = front.finish()

@@ -76,7 +76,9 @@ struct ListenerHTTP2Tests {
         let certs = try TestCertificates.make()
         defer { certs.remove() }
         let gateway = try await Self.harness(certs) { limits in
-            limits.clientIdleTimeoutMillis = 500
+            // Long enough that the silent connection still holds the one slot when curl arrives on a
+            // loaded machine; the waits below are bounded by `closed(_:within:)`.
+            limits.clientIdleTimeoutMillis = 4000
             limits.clientBodyTimeoutMillis = 500
             limits.clientHeaderTimeoutMillis = 500
             limits.maxConnections = 1
@@ -88,6 +90,7 @@ struct ListenerHTTP2Tests {
         // While it is open it is the one connection allowed: an h2 client is refused.
         let refused = try runCurl(["-w", "\n%{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/healthz"])
         #expect(refused.status != 0, "\(refused.output)")
+        #expect(silent.isActive, "the silent connection was closed before curl came: the slot was free")
         try await Self.closed(silent, within: .seconds(15))
 
         // An h2 connection with a stream whose body never comes: 408 on the stream, then the idle
