@@ -134,6 +134,50 @@ struct ListenerHTTP2Tests {
         try await group.shutdownGracefully()
     }
 
+    @Test("shutdown with an open h2 connection: GOAWAY, and the connection closes without waiting for the drain deadline")
+    func drainClosesH2Connections() async throws {
+        let certs = try TestCertificates.make()
+        defer { certs.remove() }
+        let gateway = try await Self.harness(certs)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(certs.caFile)
+        tls.applicationProtocols = ["h2"]
+        let sslContext = try NIOSSLContext(configuration: tls)
+        let connection = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: "localhost"))
+                }
+            }
+            .connect(host: "127.0.0.1", port: gateway.port).get()
+        let multiplexer = try await connection.eventLoop.flatSubmit {
+            connection.eventLoop.makeCompletedFuture {
+                try connection.pipeline.syncOperations.configureHTTP2Pipeline(
+                    mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()) { $0.eventLoop.makeSucceededVoidFuture() }
+            }
+        }.get()
+        let response = connection.eventLoop.makePromise(of: HTTPResponseHead.self)
+        let stream = try await multiplexer.createStreamChannel { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https))
+                try stream.pipeline.syncOperations.addHandler(ResponseHeadCollector(promise: response))
+            }
+        }.get()
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz", headers: HTTPHeaders([("host", "localhost")]))
+        try await stream.writeAndFlush(HTTPClientRequestPart.head(head)).get()
+        try await stream.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        #expect(try await response.futureResult.get().status == .ok)
+        #expect(connection.isActive)
+
+        // The default drain deadline is 30 s; an h2 connection must not sit it out.
+        let started = ContinuousClock.now
+        await gateway.stop()
+        #expect(ContinuousClock.now - started < .seconds(20), "the drain waited \(ContinuousClock.now - started)")
+        try await Self.closed(connection, within: .seconds(5))
+        try await group.shutdownGracefully()
+    }
+
     /// Waits for the server to close `channel`; fails (and closes it) after `bound`.
     static func closed(_ channel: Channel, within bound: Duration) async throws {
         let deadline = ContinuousClock.now + bound
