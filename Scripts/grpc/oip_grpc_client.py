@@ -4,10 +4,11 @@ benchmarks. Prints one JSON line per call:
   {"code": "OK", "details": "", "initial": [[k, v]...], "trailing": [[k, v]...],
    "response_hex": "..", "model_version": "..", "outputs": [...], "millis": 1.2}
 
-usage: oip_grpc_client.py TARGET infer [--model iris] [--count N] [--meta k=v ...] [--timeout S] [--rows R]
+usage: oip_grpc_client.py TARGET infer [--model iris] [--count N] [--meta k=v ...] [--timeout S] [--rows R] [--tls-ca CA.pem]
        oip_grpc_client.py TARGET call RPC   (ServerLive, ServerReady, ModelReady, ModelMetadata)
        oip_grpc_client.py TARGET bench [--model iris] [--seconds S] [--concurrency C]
                                   → {"calls": N, "rps": .., "p50_ms": .., "p99_ms": ..}
+With --tls-ca the channel is TLS (h2 by ALPN), trusting that CA file; otherwise plaintext (h2c).
 """
 import argparse
 import json
@@ -69,8 +70,13 @@ def main():
     p.add_argument("--timeout", type=float, default=10)
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--tls-ca")
     a = p.parse_args()
-    channel = grpc.insecure_channel(a.target)
+    if a.tls_ca:
+        with open(a.tls_ca, "rb") as f:
+            channel = grpc.secure_channel(a.target, grpc.ssl_channel_credentials(root_certificates=f.read()))
+    else:
+        channel = grpc.insecure_channel(a.target)
     stub = pb_grpc.GRPCInferenceServiceStub(channel)
     metadata = [tuple(m.split("=", 1)) for m in a.meta]
     if a.action == "infer":

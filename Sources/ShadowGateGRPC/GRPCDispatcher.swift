@@ -29,6 +29,7 @@ final class GRPCDispatcher: Sendable {
     let captureFeatures: Bool
     let featuresMaxBytes: Int
     let loops: [ObjectIdentifier: GRPCLoopUpstreams]
+    let metrics = GRPCMetrics()
     var maxMessageBytes: Int { config.maxMessageBytes }
 
     init(config: GRPCConfig, gateway: GatewayConfig, flags: RouteFlagsStore, sink: any PairRecordSink, loops: [ObjectIdentifier: GRPCLoopUpstreams]) {
@@ -41,12 +42,27 @@ final class GRPCDispatcher: Sendable {
         self.loops = loops
     }
 
-    func dispatch(headers: HPACKHeaders, body: ByteBuffer, eventLoop: EventLoop, respond: @escaping (GRPCAnswer) -> Void) {
+    /// Counts `answer` in `shadowgate_grpc_requests_total` (with the `grpc-status` the client gets).
+    func count(_ answer: GRPCAnswer, route: String, path: String) {
+        switch answer {
+        case .status(let status):
+            metrics.request(route: route, path: path, servedBy: "gateway", grpcStatus: status.code)
+        case .response(let response):
+            metrics.request(route: route, path: path, servedBy: response.servedBy, grpcStatus: response.call.grpcStatus)
+        }
+    }
+
+    func dispatch(headers: HPACKHeaders, body: ByteBuffer, eventLoop: EventLoop, respond deliver: @escaping (GRPCAnswer) -> Void) {
+        let path = headers.first(name: ":path") ?? ""
+        let metrics = self.metrics
+        let respond: (GRPCAnswer) -> Void = { [self] answer in
+            count(answer, route: "", path: path)
+            deliver(answer)
+        }
         guard let upstreams = loops[ObjectIdentifier(eventLoop)] else {
             respond(.status(GRPCStatus(GRPCStatus.unavailable, "gateway shutting down")))
             return
         }
-        let path = headers.first(name: ":path") ?? ""
         guard headers.first(name: ":method") == "POST",
               headers.first(name: "content-type")?.hasPrefix("application/grpc") == true
         else {
@@ -79,6 +95,10 @@ final class GRPCDispatcher: Sendable {
             respond(.status(GRPCStatus(GRPCStatus.internal, "gRPC route '\(grpcRoute.route)' names no route")))
             return
         }
+        let routed: (GRPCAnswer) -> Void = { [self] answer in
+            count(answer, route: route.name, path: path)
+            deliver(answer)
+        }
         var metadata = HPACKHeaders()
         for (name, value, indexing) in headers where !name.hasPrefix(":") && name != "connection" && name != "host" {
             metadata.add(name: name, value: value, indexing: indexing)
@@ -98,11 +118,11 @@ final class GRPCDispatcher: Sendable {
             // Pass-through: health, metadata, readiness and anything else, to the serving model.
             let role: ModelRole = routeFlags.mode == .promoted ? .learner : .legacy
             guard let connection = upstreams.connection(route: routeIndex, role: role) else {
-                respond(.status(GRPCStatus(GRPCStatus.unavailable, "route '\(route.name)' has no \(role.rawValue) gRPC upstream")))
+                routed(.status(GRPCStatus(GRPCStatus.unavailable, "route '\(route.name)' has no \(role.rawValue) gRPC upstream")))
                 return
             }
             connection.call(request, timeout: timeout(connection.upstream)) { result in
-                respond(Self.answer(result, role: role, upstream: connection.upstream, route: route.name))
+                routed(Self.answer(result, role: role, upstream: connection.upstream, route: route.name))
             }
             return
         }
@@ -117,7 +137,7 @@ final class GRPCDispatcher: Sendable {
         }
         let serving = routeFlags.servingModel(bucket: bucket)
         guard let primary = upstreams.connection(route: routeIndex, role: serving) else {
-            respond(.status(GRPCStatus(GRPCStatus.unavailable, "route '\(route.name)' has no \(serving.rawValue) gRPC upstream")))
+            routed(.status(GRPCStatus(GRPCStatus.unavailable, "route '\(route.name)' has no \(serving.rawValue) gRPC upstream")))
             return
         }
         let receivedAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
@@ -145,16 +165,22 @@ final class GRPCDispatcher: Sendable {
             join.record.shadowSkip = .noShadowUpstream
         }
         join.awaitingShadow = shadow != nil
+        if let reason = join.record.shadowSkip { metrics.shadowSkipped(route: route.name, reason: reason) }
         primary.call(request, timeout: timeout(primary.upstream)) { result in
-            respond(Self.answer(result, role: serving, upstream: primary.upstream, route: route.name))
-            join.done(serving, Self.side(result))
+            routed(Self.answer(result, role: serving, upstream: primary.upstream, route: route.name))
+            let side = Self.side(result)
+            metrics.upstreamLatency(route: route.name, model: serving, micros: side.latencyMicros ?? result.latencyMicros)
+            join.done(serving, side)
         }
         if let shadow {
             // The client's deadline is not the shadow's: the learner gets its own timeout.
             var shadowRequest = request
             shadowRequest.metadata.remove(name: "grpc-timeout")
             shadow.call(shadowRequest, timeout: .milliseconds(Int64(shadow.upstream.timeoutMillis))) { result in
-                join.done(serving.other, Self.side(result))
+                let side = Self.side(result)
+                metrics.upstreamLatency(route: route.name, model: serving.other, micros: side.latencyMicros ?? result.latencyMicros)
+                metrics.shadow(route: route.name, model: serving.other, outcome: side.outcome)
+                join.done(serving.other, side)
             }
         }
     }
@@ -164,8 +190,7 @@ final class GRPCDispatcher: Sendable {
             return .response(GRPCForwardedResponse(call: response, servedBy: role.rawValue))
         }
         let failure = result.failure ?? .streamClosed("no response")
-        let detail = failure == .timeout ? "timed out" : failure.reason
-        return .status(GRPCStatus(failure.status, "\(role.rawValue) upstream \(upstream.url) for route '\(route)': \(detail)"))
+        return .status(GRPCStatus(failure.status, "\(role.rawValue) upstream \(upstream.url) for route '\(route)' \(failure.clientReason)"))
     }
 
     /// One side of the pair from a call's result: predictions from the first response message.

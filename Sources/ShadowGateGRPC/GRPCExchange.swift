@@ -46,6 +46,19 @@ enum GRPCCallFailure: Error, Equatable {
         }
     }
 
+    /// What the client reads in `grpc-message`: the kind of failure, without socket or parser
+    /// detail (that stays in ``reason``, for the pair record). TLS reasons are written for clients.
+    var clientReason: String {
+        switch self {
+        case .timeout: "timed out"
+        case .connectFailed: "could not be reached"
+        case .streamClosed: "closed the stream before a complete response"
+        case .tooLarge(let limit): "sent a response larger than \(limit) bytes"
+        case .saturated: "has too many calls in flight"
+        case .tlsFailed(let detail): "could not be reached: \(detail)"
+        }
+    }
+
     /// The gRPC status the client gets when this happens to the serving model.
     var status: Int {
         switch self {

@@ -24,15 +24,21 @@ public final class GRPCServer: Service, Sendable {
     private let logger: Logger
     private let channel = Mutex<Channel?>(nil)
 
+    /// - Parameter listenerTLS: the listener's TLS as loaded (and reloaded) elsewhere
+    ///   (``GatewayTLS/grpcListener``); nil: loaded here from `grpc.tls`.
     /// - Throws: ``ConfigError`` when a certificate file of `grpc` is missing, unreadable or expired.
     public init(
-        gateway: GatewayConfig, flags: RouteFlagsStore, sink: any PairRecordSink,
+        gateway: GatewayConfig, flags: RouteFlagsStore, sink: any PairRecordSink, listenerTLS: ListenerTLS? = nil,
         logger: Logger = Logger(label: "shadowgate.grpc")
     ) throws(ConfigError) {
         guard let config = gateway.grpc else { throw ConfigError(key: "grpc", problem: "is not configured") }
         self.config = config
         self.logger = logger
-        listenerTLS = try config.tls.map { tls throws(ConfigError) in try ListenerTLS(config: tls, alpn: ["h2"]) }
+        if let listenerTLS {
+            self.listenerTLS = listenerTLS
+        } else {
+            self.listenerTLS = try config.tls.map { tls throws(ConfigError) in try ListenerTLS(config: tls, alpn: ["h2"]) }
+        }
         var upstreamTLS: [[ModelRole: UpstreamTLSContext]] = []
         for (index, route) in config.routes.enumerated() {
             var byRole: [ModelRole: UpstreamTLSContext] = [:]

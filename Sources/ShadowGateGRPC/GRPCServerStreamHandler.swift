@@ -34,8 +34,10 @@ final class GRPCServerStreamHandler: ChannelInboundHandler, @unchecked Sendable 
             // One length-prefixed message per unary call: its 5-byte prefix plus the limit.
             if size > dispatcher.maxMessageBytes + 5 {
                 refused = true
-                respond(context: context, .status(GRPCStatus(GRPCStatus.resourceExhausted,
-                    "request message larger than grpc.max_message_bytes (\(dispatcher.maxMessageBytes) bytes)")))
+                let answer = GRPCAnswer.status(GRPCStatus(GRPCStatus.resourceExhausted,
+                    "request message larger than grpc.max_message_bytes (\(dispatcher.maxMessageBytes) bytes)"))
+                dispatcher.count(answer, route: "", path: headers?.first(name: ":path") ?? "")
+                respond(context: context, answer)
                 return
             }
             if body == nil { body = bytes } else { body!.writeBuffer(&bytes) }

@@ -23,6 +23,8 @@ final class GRPCUpstreamConnection: @unchecked Sendable {
     private var connecting: [(GRPCCallRequest, TimeAmount, NIODeadline, (GRPCCallResult) -> Void)] = []
     private var isConnecting = false
     private var inFlight = 0
+    /// Why the current connection broke (a TLS handshake failure, say), told to the calls it ends.
+    private var connectionFailure: GRPCCallFailure?
 
     init(eventLoop: EventLoop, upstream: UpstreamConfig, tls: UpstreamTLSContext?, maxConcurrentCalls: Int, maxResponseBytes: Int) {
         self.eventLoop = eventLoop
@@ -47,7 +49,7 @@ final class GRPCUpstreamConnection: @unchecked Sendable {
             inFlight -= 1
             completion(result)
         }
-        if let multiplexer, channel?.isActive == true {
+        if let multiplexer, channel?.isActive == true, connectionFailure == nil {
             open(request, timeout: timeout, started: started, on: multiplexer, completion: done)
             return
         }
@@ -81,13 +83,26 @@ final class GRPCUpstreamConnection: @unchecked Sendable {
                         connectionConfiguration: .init(),
                         streamConfiguration: .init()
                     ) { stream in stream.close() } // servers do not push to gRPC clients
-                    try channel.pipeline.syncOperations.addHandler(GRPCConnectionErrorHandler())
+                    // The TLS handshake runs after connect: its failure arrives here, and the streams
+                    // it ends report it instead of a bare "stream closed".
+                    let bound = NIOLoopBound(self, eventLoop: eventLoop)
+                    try channel.pipeline.syncOperations.addHandler(GRPCConnectionErrorHandler { error in
+                        let connection = bound.value
+                        guard connection.channel === channel, connection.connectionFailure == nil else { return }
+                        if let reason = TLSFailure.reason(error) {
+                            connection.connectionFailure = .tlsFailed(reason)
+                        } else {
+                            connection.connectionFailure = .streamClosed("the HTTP/2 connection failed")
+                        }
+                    })
+                    connectionFailure = nil
                     self.channel = channel
                     self.multiplexer = multiplexer
                     channel.closeFuture.whenComplete { [weak self] _ in
                         guard let self, self.channel === channel else { return }
                         self.channel = nil
                         self.multiplexer = nil
+                        self.connectionFailure = nil
                     }
                     let waiting = connecting
                     connecting.removeAll()
@@ -96,7 +111,7 @@ final class GRPCUpstreamConnection: @unchecked Sendable {
                     }
                 } catch {
                     channel.close(promise: nil)
-                    failWaiting(.connectFailed("HTTP/2 set-up failed: \(error)"))
+                    failWaiting(.connectFailed("HTTP/2 set-up failed"))
                 }
             case .failure(let error):
                 failWaiting(.connectFailed("\(upstream.host):\(upstream.port): \(error)"))
@@ -121,7 +136,10 @@ final class GRPCUpstreamConnection: @unchecked Sendable {
             completion(GRPCCallResult(failure: .timeout, latencyMicros: (NIODeadline.now() - started).nanoseconds / 1000))
             return
         }
-        let handler = GRPCUpstreamStreamHandler(maxResponseBytes: maxResponseBytes, started: started) { result in
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let handler = GRPCUpstreamStreamHandler(
+            maxResponseBytes: maxResponseBytes, started: started, connectionFailure: { bound.value.connectionFailure }
+        ) { result in
             completion(result)
         }
         var headers = HPACKHeaders()
@@ -149,17 +167,23 @@ final class GRPCUpstreamConnection: @unchecked Sendable {
                 handler.onFinish = { timer.cancel() }
                 stream.write(HTTP2Frame.FramePayload.headers(.init(headers: headers)), promise: nil)
                 stream.writeAndFlush(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(request.body), endStream: true)), promise: nil)
-            case .failure(let error):
-                handler.fail(.streamClosed("\(error)"))
+            case .failure:
+                handler.fail(bound.value.connectionFailure ?? .streamClosed("no stream could be opened"))
             }
         }
     }
 }
 
-/// Logs nothing and keeps connection-level errors (GOAWAY, TLS alerts) from reaching the pipeline's end.
+/// Keeps connection-level errors (GOAWAY, TLS alerts) from reaching the pipeline's end: tells the
+/// connection why (`failed`, before the close ends its streams), then closes.
 private final class GRPCConnectionErrorHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = Never
+    private let failed: @Sendable (any Error) -> Void
+
+    init(failed: @escaping @Sendable (any Error) -> Void) { self.failed = failed }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        failed(error)
         context.close(promise: nil)
     }
 }
@@ -172,13 +196,18 @@ final class GRPCUpstreamStreamHandler: ChannelInboundHandler, @unchecked Sendabl
     private var completion: ((GRPCCallResult) -> Void)?
     private let maxResponseBytes: Int
     private let started: NIODeadline
+    private let connectionFailure: () -> GRPCCallFailure?
     private var headers: HPACKHeaders?
     private var body: ByteBuffer?
     var onFinish: (() -> Void)?
 
-    init(maxResponseBytes: Int, started: NIODeadline, completion: @escaping (GRPCCallResult) -> Void) {
+    init(
+        maxResponseBytes: Int, started: NIODeadline, connectionFailure: @escaping () -> GRPCCallFailure? = { nil },
+        completion: @escaping (GRPCCallResult) -> Void
+    ) {
         self.maxResponseBytes = maxResponseBytes
         self.started = started
+        self.connectionFailure = connectionFailure
         self.completion = completion
     }
 
@@ -208,12 +237,12 @@ final class GRPCUpstreamStreamHandler: ChannelInboundHandler, @unchecked Sendabl
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        fail(.streamClosed("stream closed"))
+        fail(connectionFailure() ?? .streamClosed("stream closed"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let reason = TLSFailure.reason(error) { fail(.tlsFailed(reason)) } else { fail(.streamClosed("\(error)")) }
+        if let reason = TLSFailure.reason(error) { fail(.tlsFailed(reason)) } else { fail(connectionFailure() ?? .streamClosed("HTTP/2 stream error")) }
         context.close(promise: nil)
     }
 

@@ -90,14 +90,11 @@ public final class GatewayServer: Service, Sendable {
                         throw ChannelError.ioOnClosedChannel
                     }
                     self?.register(channel)
-                    if let listenerTLS { try channel.pipeline.syncOperations.addHandler(listenerTLS.makeHandler()) }
-                    let connection = GatewayConnectionHandler(gateway: context, upstreams: upstreams)
-                    // After TLS (it sees plaintext), before the HTTP decoder (which reports nothing until a head is whole).
-                    try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(connection: connection))
-                    // Own pipelining and error answers (JSON); upstream headers were already validated by llhttp.
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
-                    try channel.pipeline.syncOperations.addHandler(connection)
+                    if let listenerTLS {
+                        try ClientChannelPipeline.configureTLS(channel, tls: listenerTLS, gateway: context, upstreams: upstreams)
+                    } else {
+                        try ClientChannelPipeline.configureHTTP1(channel, gateway: context, upstreams: upstreams)
+                    }
                 }
             }
         let channel = try await bootstrap.bind(host: config.listen.host, port: config.listen.port).get()

@@ -92,7 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         services.append(server)
         if config.grpc != nil {
             do {
-                services.append(try GRPCServer(gateway: config, flags: flags, sink: sink, logger: logger))
+                services.append(try GRPCServer(gateway: config, flags: flags, sink: sink, listenerTLS: tls.grpcListener, logger: logger))
             } catch {
                 throw CommandFailure("\(options.config): \(error)")
             }

@@ -8,7 +8,7 @@ struct TLSReloadSignal {
     private let tasks: [Task<Void, Never>]
 
     static func start(_ tls: GatewayTLS, logger: Logger) -> TLSReloadSignal {
-        let listeners = [tls.listener, tls.admin].compactMap { $0 }
+        let listeners = tls.listeners
         guard !listeners.isEmpty else { return TLSReloadSignal(tasks: []) }
         var tasks = listeners.compactMap { $0.watch(logger: logger) }
         tasks.append(Task {

@@ -1,0 +1,214 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import ShadowGateConfig
+import ShadowGateProxy
+import ShadowGateTesting
+import Testing
+
+/// REST over h2 on the TLS client listener (ALPN `h2`), and the overload limits on h2 connections.
+@Suite("h2 on the TLS client listener")
+struct ListenerHTTP2Tests {
+    static func harness(_ certs: TestCertificates, limits: (inout LimitsConfig) -> Void = { _ in }) async throws -> GatewayHarness {
+        try await GatewayHarness.start { config in
+            config.listenTLS = ListenerTLSConfig(certFile: certs.serverCertFile, keyFile: certs.serverKeyFile)
+            limits(&config.limits)
+        }
+    }
+
+    @Test("curl --http2 gets the same answer as HTTP/1.1 over h2, one pair per request, several requests on one connection")
+    func restOverH2() async throws {
+        let certs = try TestCertificates.make()
+        defer { certs.remove() }
+        let gateway = try await Self.harness(certs)
+        let url = "https://localhost:\(gateway.port)/v2/models/churn/infer"
+        let common = ["--cacert", certs.caFile, "-H", "content-type: application/json", "-d", inferBody]
+
+        let http1 = try runCurl(["-w", "\n%{http_version} %{http_code}", "--http1.1"] + common + [url])
+        #expect(http1.output == GatewayHarness.legacyBody + "\n1.1 200", "\(http1.output)")
+        _ = try await gateway.records(count: 1)
+
+        // Three requests on one h2 connection (curl reuses it for the same host).
+        let h2 = try runCurl(["-w", "\n%{http_version} %{http_code} %{num_connects}\n", "--http2"] + common + [url, url, url])
+        let answers = h2.output.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        #expect(answers == [
+            GatewayHarness.legacyBody, "2 200 1",
+            GatewayHarness.legacyBody, "2 200 0",
+            GatewayHarness.legacyBody, "2 200 0",
+        ], "\(h2.output)")
+
+        let records = try await gateway.records(count: 4)
+        #expect(records.count == 4)
+        for record in records {
+            #expect(record.legacy.score == 0.25)
+            #expect(record.learner.score == 0.75)
+        }
+        #expect(Set(records.map(\.requestID)).count == 4)
+        // Stay a little: a second record for one request would arrive now.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(gateway.sink.all.count == 4)
+
+        // Own endpoints and errors over h2 too.
+        let health = try runCurl(["-w", "\n%{http_version} %{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/healthz"])
+        #expect(health.output == "{\"live\":true}\n\n2 200", "\(health.output)")
+        let missing = try runCurl(["-w", "\n%{http_version} %{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/nowhere"])
+        #expect(missing.output.hasSuffix("\n2 404"), "\(missing.output)")
+        await gateway.stop()
+    }
+
+    @Test("h2: a body over the limit gets 413 on its stream")
+    func bodyLimitOnH2() async throws {
+        let certs = try TestCertificates.make()
+        defer { certs.remove() }
+        let gateway = try await Self.harness(certs) { $0.maxBodyBytes = 64 }
+        let url = "https://localhost:\(gateway.port)/v2/models/churn/infer"
+        let big = String(repeating: "x", count: 200)
+        let run = try runCurl(["-w", "\n%{http_version} %{http_code}\n", "--http2", "--cacert", certs.caFile, "-d", big, url])
+        #expect(run.output.contains("\n2 413\n"), "\(run.output)")
+        await gateway.stop()
+    }
+
+    @Test("h2: a connection that never finishes the handshake, a stream whose body never comes, and an idle connection are closed; max_connections counts h2 connections")
+    func overloadLimitsOnH2() async throws {
+        let certs = try TestCertificates.make()
+        defer { certs.remove() }
+        let gateway = try await Self.harness(certs) { limits in
+            // Long enough that the silent connection still holds the one slot when curl arrives on a
+            // loaded machine; the waits below are bounded by `closed(_:within:)`.
+            limits.clientIdleTimeoutMillis = 4000
+            limits.clientBodyTimeoutMillis = 500
+            limits.clientHeaderTimeoutMillis = 500
+            limits.maxConnections = 1
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+        // A TCP connection that says nothing: closed by the first-request deadline.
+        let silent = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: gateway.port).get()
+        // While it is open it is the one connection allowed: an h2 client is refused.
+        let refused = try runCurl(["-w", "\n%{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/healthz"])
+        #expect(refused.status != 0, "\(refused.output)")
+        #expect(silent.isActive, "the silent connection was closed before curl came: the slot was free")
+        try await Self.closed(silent, within: .seconds(15))
+
+        // An h2 connection with a stream whose body never comes: 408 on the stream, then the idle
+        // connection is closed by the server.
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(certs.caFile)
+        tls.applicationProtocols = ["h2"]
+        let sslContext = try NIOSSLContext(configuration: tls)
+        let connection = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: "localhost"))
+                }
+            }
+            .connect(host: "127.0.0.1", port: gateway.port).get()
+        let multiplexer = try await connection.eventLoop.flatSubmit {
+            connection.eventLoop.makeCompletedFuture {
+                try connection.pipeline.syncOperations.configureHTTP2Pipeline(
+                    mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()) { $0.eventLoop.makeSucceededVoidFuture() }
+            }
+        }.get()
+        let response = connection.eventLoop.makePromise(of: HTTPResponseHead.self)
+        let stream = try await multiplexer.createStreamChannel { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https))
+                try stream.pipeline.syncOperations.addHandler(ResponseHeadCollector(promise: response))
+            }
+        }.get()
+        var headers = HTTPHeaders([("host", "localhost"), ("content-type", "application/json"), ("content-length", "100")])
+        headers.add(name: "x-request-id", value: "h2-slow-body")
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v2/models/churn/infer", headers: headers)
+        try await stream.writeAndFlush(HTTPClientRequestPart.head(head)).get()
+        #expect(try await response.futureResult.get().status == .requestTimeout)
+        try await Self.closed(connection, within: .seconds(15))
+
+        // With both gone, an h2 client is served again.
+        let served = try runCurl(["-w", "\n%{http_version} %{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/healthz"])
+        #expect(served.output.hasSuffix("\n2 200"), "\(served.output)")
+        #expect(gateway.sink.all.isEmpty)
+        await gateway.stop()
+        try await group.shutdownGracefully()
+    }
+
+    @Test("shutdown with an open h2 connection: GOAWAY, and the connection closes without waiting for the drain deadline")
+    func drainClosesH2Connections() async throws {
+        let certs = try TestCertificates.make()
+        defer { certs.remove() }
+        let gateway = try await Self.harness(certs)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(certs.caFile)
+        tls.applicationProtocols = ["h2"]
+        let sslContext = try NIOSSLContext(configuration: tls)
+        let connection = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: "localhost"))
+                }
+            }
+            .connect(host: "127.0.0.1", port: gateway.port).get()
+        let multiplexer = try await connection.eventLoop.flatSubmit {
+            connection.eventLoop.makeCompletedFuture {
+                try connection.pipeline.syncOperations.configureHTTP2Pipeline(
+                    mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()) { $0.eventLoop.makeSucceededVoidFuture() }
+            }
+        }.get()
+        let response = connection.eventLoop.makePromise(of: HTTPResponseHead.self)
+        let stream = try await multiplexer.createStreamChannel { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https))
+                try stream.pipeline.syncOperations.addHandler(ResponseHeadCollector(promise: response))
+            }
+        }.get()
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz", headers: HTTPHeaders([("host", "localhost")]))
+        try await stream.writeAndFlush(HTTPClientRequestPart.head(head)).get()
+        try await stream.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        #expect(try await response.futureResult.get().status == .ok)
+        #expect(connection.isActive)
+
+        // The default drain deadline is 30 s; an h2 connection must not sit it out.
+        let started = ContinuousClock.now
+        await gateway.stop()
+        #expect(ContinuousClock.now - started < .seconds(20), "the drain waited \(ContinuousClock.now - started)")
+        try await Self.closed(connection, within: .seconds(5))
+        try await group.shutdownGracefully()
+    }
+
+    /// Waits for the server to close `channel`; fails (and closes it) after `bound`.
+    static func closed(_ channel: Channel, within bound: Duration) async throws {
+        let deadline = ContinuousClock.now + bound
+        while channel.isActive, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(!channel.isActive, "the server kept the connection open for \(bound)")
+        try? await channel.close()
+    }
+}
+
+/// Completes its promise with the first response head on a stream (or fails when the stream ends without one).
+private final class ResponseHeadCollector: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    private let promise: EventLoopPromise<HTTPResponseHead>
+    private var done = false
+
+    init(promise: EventLoopPromise<HTTPResponseHead>) { self.promise = promise }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data), !done, head.status.code >= 200 {
+            done = true
+            promise.succeed(head)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !done {
+            done = true
+            promise.fail(ChannelError.ioOnClosedChannel)
+        }
+        context.fireChannelInactive()
+    }
+}
