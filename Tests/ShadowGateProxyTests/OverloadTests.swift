@@ -173,7 +173,9 @@ struct OverloadTests {
 
     @Test("a hung learner: the client is answered before the shadow times out, and timed-out exchanges open no new connections")
     func hungLearner() async throws {
-        let harness = try await GatewayHarness.start(learner: .hang, learnerTimeoutMillis: 1000, pool: 2)
+        // 3 s, not 1 s: on a loaded machine the first answer (new connections on both sides) once
+        // took longer than 1 s, so the shadow had already timed out when the sink was checked.
+        let harness = try await GatewayHarness.start(learner: .hang, learnerTimeoutMillis: 3000, pool: 2)
         let client = try await harness.client()
         let first = try await client.send(.POST, "/v2/models/churn/infer", body: inferBody)
         #expect(first.status == 200)
