@@ -13,6 +13,9 @@ struct DeliveryPlan: Equatable {
         var delays: [Double]
         /// The idempotency key of a single-item POST, sent as the `idempotency-key` header too.
         var singleKey: String?
+        /// The writing transaction of each of `keys` (their place in the delivery order, kept
+        /// when the post's labels are parked).
+        var txids: [String] = []
     }
 
     struct LabelKey: Equatable {
@@ -25,6 +28,8 @@ struct DeliveryPlan: Equatable {
     var waiting: [LabelKey] = []
     /// Rows not delivered and not waiting, by reason (`no_learner`, `holdout`, …).
     var skipped: [String: Int] = [:]
+    /// The keys of the skipped rows.
+    var passed: [LabelKey] = []
     /// The (txid, seq) of the last row read; `nil` for a plan of waiting rows (no cursor move).
     var cursor: (txid: String, seq: Int64)?
 
@@ -44,20 +49,21 @@ struct DeliveryPlan: Equatable {
         for row in rows {
             let key = LabelKey(requestID: row.requestID, rowIndex: row.rowIndex, seq: row.seq)
             if let reason = row.skipReason {
-                if reason == "no_prediction" { waiting.append(key) } else { skipped[reason, default: 0] += 1 }
+                if reason == "no_prediction" { waiting.append(key) } else { skipped[reason, default: 0] += 1; passed.append(key) }
                 continue
             }
             guard let route = row.route, let item = row.item else { waiting.append(key); continue }
-            guard let path = learnerPaths[route] else { skipped["no_learner", default: 0] += 1; continue }
+            guard let path = learnerPaths[route] else { skipped["no_learner", default: 0] += 1; passed.append(key); continue }
             if let i = open[route], posts[i].keys.count < batchSize {
                 posts[i].keys.append(key)
+                posts[i].txids.append(row.txid)
                 posts[i].lastSeq = max(posts[i].lastSeq, row.seq)
                 posts[i].delays.append(row.delaySeconds ?? 0)
                 items[i].append(item)
             } else {
                 open[route] = posts.count
                 posts.append(Post(route: route, path: path, body: [], keys: [key], lastSeq: row.seq,
-                                  delays: [row.delaySeconds ?? 0], singleKey: nil))
+                                  delays: [row.delaySeconds ?? 0], singleKey: nil, txids: [row.txid]))
                 items.append([item])
             }
         }

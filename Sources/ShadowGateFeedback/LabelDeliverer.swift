@@ -22,8 +22,11 @@ import ShadowGatePairRecord
 ///   resend of the same label.
 /// - A POST that fails (refused, timed out, 5xx, 408, 429) is retried with its route's backoff
 ///   and jitter until it succeeds or the deliverer stops; the route's later POSTs wait behind it
-///   (order is kept per route) while the scan's POSTs to other routes go ahead; the next scan
-///   waits until the whole scan is answered (the cursor is one for all routes).
+///   (order is kept per route) while the scan's POSTs to other routes go ahead. After
+///   `parkAfterFailures` (3) failures in a row the route's labels are parked in
+///   `shadowgate.label_delivery_parked` (with the cursor move, in one statement) so the cursor and
+///   the other routes go on; the route's later labels queue behind them and are sent, in order,
+///   once its learner answers again. Progress is per route.
 /// - The loop's decisions are ``StateMachine``'s (`LabelDeliverer+StateMachine.swift`); this class
 ///   executes them on its own ``BlockingExecutor``.
 ///   A 4xx answer is the learner refusing those items for good: they are counted as rejected,
@@ -148,13 +151,24 @@ public final class LabelDeliverer: Sendable {
                 let held = try leadership.mayAct(on: open()) != nil
                 machine.lockAnswered(held, now: .now)
             case .takeOver:
-                machine.tookOver(try takeOver(open()), now: .now)
+                let cursor = try takeOver(open())
+                let parked = try open().execute("SELECT DISTINCT route FROM shadowgate.label_delivery_parked").rows.compactMap { $0[0] }
+                if !parked.isEmpty {
+                    logger.notice("labels are parked for routes whose learner failed; they are sent first when it answers",
+                                  metadata: ["routes": "\(parked.sorted())"])
+                }
+                machine.tookOver(cursor, parkedRoutes: Set(parked), now: .now)
             case .read(let cursor, let limit):
                 let rows = try open().execute(
                     "SELECT * FROM shadowgate.label_delivery_batch($1::xid8, $2::bigint, $3::int, $4)",
                     [cursor.txid, String(cursor.seq), String(limit), shape]).rows.compactMap(LabelDeliveryRow.init)
                 metrics.lag.record(rows.first?.ageSeconds ?? 0)
                 machine.rowsRead(rows, now: .now)
+            case .readParked(let route, let limit):
+                let rows = try open().execute(
+                    "SELECT * FROM shadowgate.label_parked_batch($1, $2::int, $3)", [route, String(limit), shape])
+                    .rows.compactMap(LabelDeliveryRow.init)
+                machine.parkedRead(rows, route: route, now: .now)
             case .readWaiting(let limit):
                 let rows = try open().execute(
                     "SELECT * FROM shadowgate.label_waiting_ready($1::int, $2)", [String(limit), shape]).rows.compactMap(LabelDeliveryRow.init)
@@ -227,7 +241,8 @@ public final class LabelDeliverer: Sendable {
             try connection.execute(
                 """
                 SELECT shadowgate.label_delivery_advance($1::xid8, $2::bigint, $3::text[], $4::int[], $5::bigint[],
-                    $6::text[], $7::int[], $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint, $14)
+                    $6::text[], $7::int[], $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint, $14,
+                    $15::text[], $16::xid8[], $17::text[], $18::int[], $19::bigint[], $20::bigint[])
                 """,
                 [next.txid, String(next.seq),
                  PGArrayLiteral.text(step.waiting.map(\.requestID)), PGArrayLiteral.numbers(step.waiting.map(\.rowIndex)),
@@ -236,7 +251,10 @@ public final class LabelDeliverer: Sendable {
                  PGArrayLiteral.numbers(step.done.map(\.seq)),
                  PGArrayLiteral.text(routes), PGArrayLiteral.numbers(routes.map { step.delivered[$0] ?? 0 }),
                  PGArrayLiteral.numbers(routes.map { step.retried[$0] ?? 0 }), PGArrayLiteral.numbers(routes.map { step.lastSeq[$0] ?? 0 }),
-                 String(step.skipped.values.reduce(0, +)), deliverer.identity])
+                 String(step.skipped.values.reduce(0, +)), deliverer.identity,
+                 PGArrayLiteral.text(step.parked.map(\.route)), PGArrayLiteral.text(step.parked.map(\.txid)),
+                 PGArrayLiteral.text(step.parked.map(\.key.requestID)), PGArrayLiteral.numbers(step.parked.map(\.key.rowIndex)),
+                 PGArrayLiteral.numbers(step.parked.map(\.key.seq)), PGArrayLiteral.numbers(step.unparked)])
         }
 
         /// One try of one POST; the machine decides about retries.

@@ -8,11 +8,15 @@ import LibPQ
 /// - Within the file the later line for a (request_id, row_index) wins; a stored label with
 ///   another value is replaced (and so delivered again), the same value is left as it is (not
 ///   re-sent).
-/// - Labels go in chunks, each one transaction: COPY into a temporary table, then one set-based
-///   INSERT of the keys not stored yet and, only when some were, one UPDATE of those whose value
-///   changed. When a concurrent writer stores one of the chunk's keys in between (unique
-///   violation), the chunk is written again with the general upsert. An import that fails midway
-///   leaves the chunks before it imported; running it again is safe.
+/// - Labels go in chunks, each one transaction. A chunk is first COPied straight into
+///   `shadowgate.labels` (the fast path, as fast as `psql \copy`): when none of its keys is stored,
+///   that is all. When one is (a unique violation: a re-import, or a concurrent writer), the chunk
+///   is rolled back and written through a temporary table instead, and so are the chunks after it:
+///   COPY into the temporary table, then one set-based INSERT of the keys not stored yet and, only
+///   when some were, one UPDATE of those whose value changed. When a concurrent writer stores one
+///   of the chunk's keys in between (unique violation), the chunk is written again with the
+///   general upsert. An import that fails midway leaves the chunks before it imported; running it
+///   again is safe.
 /// - label_value is computed here (``LabelValue``), so the table's row trigger does not run.
 /// - The labels get `received_at = now()` and their place in the delivery order from the table's
 ///   defaults, so the deliverer sends them to the learners like labels posted to the gateway.
@@ -34,6 +38,10 @@ public struct LabelImporter {
         """
 
     static let copySQL = "COPY pg_temp.shadowgate_labels_import (request_id, row_index, label, label_value) FROM STDIN"
+
+    /// The fast path: every key of the chunk is new. A stored key fails the whole COPY with a
+    /// unique violation, so nothing of the chunk is written twice or half.
+    static let directCopySQL = "COPY shadowgate.labels (request_id, row_index, label, label_value) FROM STDIN"
 
     /// Keys not stored yet: a plain insert (no speculative insertion per row, as ON CONFLICT
     /// would do; that is a third of the cost of a row).
@@ -62,7 +70,12 @@ public struct LabelImporter {
             WHERE l.label IS DISTINCT FROM EXCLUDED.label
         """
 
-    public init() {}
+    /// Labels per chunk (one transaction each).
+    public let chunkRows: Int
+
+    public init(chunkRows: Int = LabelImporter.chunkRows) {
+        self.chunkRows = max(1, chunkRows)
+    }
 
     /// Parses `bytes` in `format` (every line), then writes the labels.
     public func run(bytes: [UInt8], format: LabelFileParser.Format, connection: PGConnection,
@@ -73,8 +86,11 @@ public struct LabelImporter {
         try connection.execute(Self.stageSQL)
         var written = 0
         var done = 0
+        // Straight COPY until a chunk meets a stored key; from then on (a re-import, most likely)
+        // through the temporary table, so no more chunks are sent twice.
+        var direct = true
         while done < labels.count {
-            let chunk = labels[done..<min(labels.count, done + Self.chunkRows)]
+            let chunk = labels[done..<min(labels.count, done + chunkRows)]
             var encoder = COPYTextEncoder(reservingCapacity: chunk.count * 48)
             for label in chunk {
                 encoder.append(label.requestID)
@@ -84,6 +100,16 @@ public struct LabelImporter {
                 encoder.endRow()
             }
             do {
+                if direct {
+                    do {
+                        written += try copyDirect(encoder.bytes, connection: connection)
+                        done += chunk.count
+                        progress(done, labels.count)
+                        continue
+                    } catch let error as PGError where error.isUniqueViolation {
+                        direct = false
+                    }
+                }
                 written += try write(encoder.bytes, rows: chunk.count, connection: connection, upsert: false)
             } catch let error as PGError where error.isUniqueViolation {
                 written += try write(encoder.bytes, rows: chunk.count, connection: connection, upsert: true)
@@ -92,6 +118,21 @@ public struct LabelImporter {
             progress(done, labels.count)
         }
         return Summary(labels: parsed.count, written: written, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// One chunk of new keys in one transaction, COPied into the table; rows inserted.
+    private func copyDirect(_ bytes: [UInt8], connection: PGConnection) throws -> Int {
+        try connection.execute("BEGIN")
+        do {
+            let rows = try connection.copyIn(Self.directCopySQL) { send in
+                try bytes.withUnsafeBytes { try send($0) }
+            }
+            try connection.execute("COMMIT")
+            return rows
+        } catch {
+            _ = try? connection.execute("ROLLBACK")
+            throw error
+        }
     }
 
     /// One chunk in one transaction; rows inserted or changed.

@@ -120,6 +120,53 @@ struct LabelDeliveryTests {
         await learner.stop()
     }
 
+    @Test("two routes, one learner down: the other route's labels keep flowing; the down one catches up, in order, when it returns")
+    func oneLearnerDownDoesNotHoldUpAnotherRoute() async throws {
+        let legacy = try await UpstreamStub(.json(#"{"predictions":[0.2]}"#))
+        let up = try await CountingLearnerStub()
+        let down = try await CountingLearnerStub()
+        await down.goDown()
+        let second = "  - name: n\n    match: [\"/v1/models/n:predict\"]\n    protocol: kserve-v1\n"
+            + "    legacy: { url: \"\(legacy.url)\" }\n    learner: { url: \"\(down.url)\" }"
+        let gateway = try await GatewayProcess.start(
+            route: "m", legacy: legacy, learner: up, routeExtra: second, topExtra: Self.feedbackYAML(batchSize: 100))
+        defer { _ = gateway.stop() }
+        let upIDs = (0..<3_000).map { "rm\($0)" }, downIDs = (0..<3_000).map { "rn\($0)" }
+        try Self.insertPairs(gateway.database, prefix: "rm", count: upIDs.count, route: "m")
+        try Self.insertPairs(gateway.database, prefix: "rn", count: downIDs.count, route: "n")
+        // Interleaved: every batch carries labels of both routes.
+        let ids = zip(upIDs, downIDs).flatMap { [$0, $1] }
+
+        let accepted = try await Self.postLabels(port: gateway.port, ids: ids)
+        #expect(accepted.count == ids.count)
+        // n's learner stays down; m's labels all arrive meanwhile.
+        let flowed = try await eventually(within: 60) { up.distinct >= upIDs.count }
+        #expect(flowed != nil, "route m's learner has \(up.distinct) of \(upIDs.count) while n's is down")
+        #expect(up.requestIDs == Set(upIDs))
+        let parked = try await eventually(within: 30) {
+            Int(try query(gateway.database, "SELECT parked FROM shadowgate.label_delivery_status").first?[0] ?? "0") ?? 0 > 0
+        }
+        #expect(parked != nil, "n's labels should be parked while its learner is down")
+        #expect(down.distinct == 0)
+
+        try await down.comeBack()
+        let caughtUp = try await eventually(within: 60) { down.distinct >= downIDs.count }
+        #expect(caughtUp != nil, "route n's learner has \(down.distinct) of \(downIDs.count) after coming back")
+        #expect(down.requestIDs == Set(downIDs))
+        // In arrival order: the first delivery of each label follows the delivery order (txid, seq).
+        let order = try query(gateway.database, "SELECT request_id FROM shadowgate.labels WHERE request_id LIKE 'rn%' ORDER BY txid, seq").map { $0[0] ?? "" }
+        var seen = Set<String>()
+        let firsts = down.items.map(\.requestID).filter { seen.insert($0).inserted }
+        #expect(firsts == order, "route n's labels arrived out of order")
+        #expect(try await eventually(within: 10) {
+            try query(gateway.database, "SELECT parked, pending FROM shadowgate.label_delivery_status").first == ["0", "0"]
+        } != nil)
+        print("two routes, one learner down: \(up.distinct) delivered meanwhile, \(down.distinct) after it came back, \(down.duplicates) duplicates")
+        await legacy.stop()
+        await up.stop()
+        await down.stop()
+    }
+
     @Test("PostgreSQL stopped for 10 s while labels arrive: none is lost")
     func postgresStoppedWhileLabelsArrive() async throws {
         let dir = NSTemporaryDirectory() + "sg-labels-pg-\(UUID().uuidString)"

@@ -167,3 +167,113 @@ import Testing
         #expect(m.next(now: t0 + .seconds(2)) == .readWaiting(limit: 10))
     }
 }
+
+/// Progress per route: a learner that keeps failing has its labels parked so the cursor and the
+/// other routes go on; they are sent in order once it answers again.
+@Suite struct LabelDelivererParkingTests {
+    typealias Machine = LabelDeliverer.StateMachine
+    let base = LabelDelivererStateMachineTests()
+    var t0: ContinuousClock.Instant { base.t0 }
+
+    func post(_ action: Machine.Action) -> (Int, DeliveryPlan.Post)? { base.post(action) }
+
+    @Test func aRouteFailingThreeTimesIsParkedAndTheOthersGoOnThenItCatchesUpInOrder() {
+        var m = base.machine(batchSize: 1)
+        base.leader(&m)
+        _ = m.next(now: t0)
+        m.rowsRead([base.row(1), base.row(2, route: "b"), base.row(3), base.row(4, route: "b")], now: t0)
+        // Posts: 0 a(1), 1 b(2), 2 a(3), 3 b(4). a fails; b goes ahead.
+        #expect(post(m.next(now: t0))?.0 == 0)
+        m.postAnswered(0, .failed("refused"), now: t0)
+        #expect(post(m.next(now: t0))?.0 == 1)
+        m.postAnswered(1, .accepted, now: t0)
+        #expect(post(m.next(now: t0))?.0 == 3)
+        m.postAnswered(3, .accepted, now: t0)
+        #expect(post(m.next(now: t0 + .milliseconds(100)))?.0 == 0)
+        m.postAnswered(0, .failed("refused"), now: t0 + .milliseconds(100))
+        #expect(m.parkedRoutes.isEmpty)
+        #expect(post(m.next(now: t0 + .milliseconds(300)))?.0 == 0)
+        m.postAnswered(0, .failed("refused"), now: t0 + .milliseconds(300))
+        // The third failure parks a's labels of the plan: the plan is recorded without them.
+        #expect(m.parkedRoutes == ["a"])
+        guard case .record(let step) = m.next(now: t0 + .milliseconds(300)) else { Issue.record("expected the record"); return }
+        #expect(step.cursor == .init(txid: "900", seq: 4))
+        #expect(step.parked.map(\.key.seq) == [1, 3] && step.parked.allSatisfy { $0.route == "a" && $0.txid == "900" })
+        #expect(step.delivered == ["b": 2] && step.retried == ["a": 3] && step.unparked.isEmpty)
+        m.recorded(now: t0 + .milliseconds(300))
+
+        // The next scan goes on while a backs off; a's new label queues behind its parked ones.
+        #expect(m.next(now: t0 + .milliseconds(300)) == .read(after: .init(txid: "900", seq: 4), limit: 10))
+        m.rowsRead([base.row(5), base.row(6, route: "b")], now: t0 + .milliseconds(300))
+        #expect(post(m.next(now: t0 + .milliseconds(300)))?.1.route == "b")
+        m.postAnswered(1, .accepted, now: t0 + .milliseconds(300))
+        guard case .record(let second) = m.next(now: t0 + .milliseconds(300)) else { Issue.record("expected the record"); return }
+        #expect(second.cursor == .init(txid: "900", seq: 6) && second.parked.map(\.key.seq) == [5] && second.delivered == ["b": 1])
+        m.recorded(now: t0 + .milliseconds(300))
+
+        // Before a's backoff (400 ms after the third failure) only scans run.
+        #expect(m.next(now: t0 + .milliseconds(400)) == .read(after: .init(txid: "900", seq: 6), limit: 10))
+        m.rowsRead([], now: t0 + .milliseconds(400))
+        // Its backoff passed: a parked read; it fails at once and ends, the labels stay parked.
+        #expect(m.next(now: t0 + .milliseconds(700)) == .readParked(route: "a", limit: 10))
+        m.parkedRead([base.row(1), base.row(3), base.row(5)], route: "a", now: t0 + .milliseconds(700))
+        #expect(post(m.next(now: t0 + .milliseconds(700)))?.0 == 0)
+        m.postAnswered(0, .failed("refused"), now: t0 + .milliseconds(700))
+        guard case .record(let failed) = m.next(now: t0 + .milliseconds(700)) else { Issue.record("expected the record"); return }
+        #expect(failed.cursor == nil && failed.unparked.isEmpty && failed.parked.isEmpty && failed.retried == ["a": 1])
+        m.recorded(now: t0 + .milliseconds(700))
+        #expect(m.parkedRoutes == ["a"])
+
+        // Scans and parked reads take turns; a answers again: its labels go in order and unpark.
+        #expect(m.next(now: t0 + .milliseconds(700)) == .read(after: .init(txid: "900", seq: 6), limit: 10))
+        m.rowsRead([], now: t0 + .milliseconds(700))
+        #expect(m.next(now: t0 + .milliseconds(1600)) == .readWaiting(limit: 10))   // chores first
+        m.waitingRead([], now: t0 + .milliseconds(1600))
+        #expect(m.next(now: t0 + .milliseconds(1600)) == .chore(.giveUp))
+        #expect(m.next(now: t0 + .milliseconds(1600)) == .readParked(route: "a", limit: 10))
+        m.parkedRead([base.row(1), base.row(3), base.row(5)], route: "a", now: t0 + .milliseconds(1600))
+        var sent: [Int64] = []
+        while let (i, p) = post(m.next(now: t0 + .milliseconds(1600))) {
+            sent += p.keys.map(\.seq)
+            m.postAnswered(i, .accepted, now: t0 + .milliseconds(1600))
+        }
+        #expect(sent == [1, 3, 5])
+        guard case .record(let caughtUp) = m.next(now: t0 + .milliseconds(1600)) else { Issue.record("expected the record"); return }
+        #expect(caughtUp.unparked == [1, 3, 5] && caughtUp.delivered == ["a": 3] && caughtUp.cursor == nil)
+        m.recorded(now: t0 + .milliseconds(1600))
+        // All of them were read and delivered: a is delivered directly again.
+        #expect(m.parkedRoutes.isEmpty)
+    }
+
+    @Test func parkedRoutesComeFromTheTakeOverAndAParkedReadOfNoneUnparks() {
+        var m = base.machine()
+        #expect(m.next(now: t0) == .connect)
+        m.connected()
+        #expect(m.next(now: t0) == .tryLock)
+        m.lockAnswered(true, now: t0)
+        #expect(m.next(now: t0) == .takeOver)
+        m.tookOver(.init(txid: "900", seq: 0), parkedRoutes: ["b"], now: t0)
+        #expect(m.next(now: t0) == .readWaiting(limit: 10))
+        m.waitingRead([], now: t0)
+        for _ in 0..<3 { _ = m.next(now: t0) }   // the chores
+        // b has no backoff in this session: its parked labels are tried first, then a scan.
+        #expect(m.next(now: t0) == .readParked(route: "b", limit: 10))
+        m.parkedRead([], route: "b", now: t0)
+        #expect(m.parkedRoutes.isEmpty)
+        #expect(m.next(now: t0) == .read(after: .init(txid: "900", seq: 0), limit: 10))
+        // A skipped or replaced parked label is unparked without a POST.
+        m.rowsRead([], now: t0)
+        m.tookOver(.init(txid: "900", seq: 0), parkedRoutes: ["a"], now: t0)
+        #expect(m.next(now: t0) == .readWaiting(limit: 10))
+        m.waitingRead([], now: t0)
+        for _ in 0..<3 { _ = m.next(now: t0) }
+        #expect(m.next(now: t0) == .readParked(route: "a", limit: 10))
+        let replaced = LabelDeliveryRow(seq: 9, txid: "900", requestID: "r9", rowIndex: 0, route: "a", skipReason: "replaced",
+                                        ageSeconds: 0, delaySeconds: nil, item: nil)
+        m.parkedRead([replaced], route: "a", now: t0)
+        guard case .record(let step) = m.next(now: t0) else { Issue.record("expected the record"); return }
+        #expect(step.unparked == [9] && step.skipped == ["replaced": 1])
+        m.recorded(now: t0)
+        #expect(m.parkedRoutes.isEmpty)
+    }
+}

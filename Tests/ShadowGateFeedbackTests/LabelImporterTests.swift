@@ -39,6 +39,35 @@ import Testing
         #expect(seqB > seqA)
     }
 
+    @Test func reImportOfChangedLabelsAcrossChunksStraightCopyThenStaged() throws {
+        let c = try PGConnection(connectionString: try TestPostgres.migrated("labimpchunks"))
+        defer { c.close() }
+        let importer = LabelImporter(chunkRows: 2)
+        // All new: every chunk is COPied straight into the table.
+        let first = try importer.run(bytes: Array("k1,0,1\nk2,0,0\nk3,0,cat\nk4,0,1\nk5,0,0\n".utf8), format: .csv, connection: c)
+        #expect(first.written == 5)
+        let before = try rows(c)
+        #expect(before.map { $0.split(separator: "|").prefix(4).joined(separator: "|") } == [
+            "k1|0|1|1", "k2|0|0|0", "k3|0|cat|null", "k4|0|1|1", "k5|0|0|0",
+        ])
+        // Chunk 1 (k6, k7) is new: straight COPY. Chunk 2 meets k2 (stored): it is rolled back and
+        // staged, and so is chunk 3 — changed values replaced with a new place in the delivery
+        // order, unchanged ones left as they were, new keys inserted.
+        let second = try importer.run(bytes: Array("k6,0,1\nk7,0,1\nk2,0,1\nk3,0,cat\nk4,0,dog\nk8,0,0\n".utf8), format: .csv, connection: c)
+        #expect(second.labels == 6 && second.written == 5)
+        let after = try rows(c)
+        #expect(after.map { $0.split(separator: "|").prefix(4).joined(separator: "|") } == [
+            "k1|0|1|1", "k2|0|1|1", "k3|0|cat|null", "k4|0|dog|null", "k5|0|0|0", "k6|0|1|1", "k7|0|1|1", "k8|0|0|0",
+        ])
+        #expect(after[0] == before[0] && after[2] == before[2] && after[4] == before[4])
+        let seq = { (row: String) in Int64(row.split(separator: "|").last!)! }
+        #expect(seq(after[1]) > seq(before[4]) && seq(after[3]) > seq(before[4]))
+        // The same file again changes nothing.
+        let third = try importer.run(bytes: Array("k6,0,1\nk7,0,1\nk2,0,1\nk3,0,cat\nk4,0,dog\nk8,0,0\n".utf8), format: .csv, connection: c)
+        #expect(third.written == 0)
+        #expect(try rows(c) == after)
+    }
+
     @Test func aChunkRacingAnotherWriterFallsBackToTheUpsert() throws {
         let url = try TestPostgres.migrated("labimprace")
         let c = try PGConnection(connectionString: url)

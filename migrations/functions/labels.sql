@@ -22,6 +22,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$;
 
+-- The rows of a batch input (OIP v2 inputs, each sliced to its row), or the features whole.
+-- Kept apart from feature_row() because its subquery keeps the planner from inlining a function:
+-- feature_row() itself is one expression, inlined into the delivery queries (called out of line,
+-- per label, it cost ~20 µs, a third of the delivery query).
+CREATE OR REPLACE FUNCTION shadowgate._feature_inputs_row(features jsonb, row_index int) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN bool_and(r IS NOT NULL) THEN jsonb_agg(r ORDER BY i) ELSE features END
+    FROM jsonb_array_elements(features) WITH ORDINALITY AS t(e, i),
+         LATERAL shadowgate._feature_input_row(e, row_index) AS r
+$$;
+
 -- The element-type tests are jsonpath (C) rather than NOT EXISTS over jsonb_array_elements():
 -- the set-returning form cost ~20 µs per label, most of the delivery query.
 CREATE OR REPLACE FUNCTION shadowgate.feature_row(features jsonb, row_index int) RETURNS jsonb
@@ -31,9 +42,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         WHEN NOT jsonb_path_exists(features, 'strict $[*] ? (@.type() != "array")')
             THEN coalesce(features -> row_index, features)
         WHEN NOT jsonb_path_exists(features, 'strict $[*] ? (@.type() != "object")')
-            THEN (SELECT CASE WHEN bool_and(r IS NOT NULL) THEN jsonb_agg(r ORDER BY i) ELSE features END
-                  FROM jsonb_array_elements(features) WITH ORDINALITY AS t(e, i),
-                       LATERAL shadowgate._feature_input_row(e, row_index) AS r)
+            THEN shadowgate._feature_inputs_row(features, row_index)
         ELSE features
     END
 $$;
@@ -82,7 +91,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         'id', request_id || '/' || row_index || '/' || seq,
         'inputs', (CASE
             WHEN jsonb_typeof(row_features) = 'array' AND jsonb_array_length(row_features) > 0
-                 AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(row_features) e WHERE jsonb_typeof(e) <> 'object')
+                 AND NOT jsonb_path_exists(row_features, 'strict $[*] ? (@.type() != "object")')
                 THEN row_features
             WHEN row_features IS NULL OR jsonb_typeof(row_features) = 'null' THEN '[]'::jsonb
             ELSE jsonb_build_array(jsonb_build_object(
@@ -99,10 +108,21 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
             'label_received_at', label_received_at, 'predicted_at', predicted_at))
 $$;
 
+-- A stored label as JSON text, the same value as label_json() without building jsonb: a float
+-- through to_jsonb() goes via numeric and cost ~8 µs per label, to_json() about one.
+CREATE OR REPLACE FUNCTION shadowgate.label_json_text(label text, label_value double precision) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$   -- STABLE like to_json(), so it is inlined
+    SELECT CASE WHEN label_value IS NOT NULL THEN to_json(label_value)::text
+                WHEN label IN ('true', 'false') THEN label
+                ELSE to_json(label)::text END
+$$;
+
 -- The 'items' item as JSON text, concatenated rather than built as jsonb and printed: the same
--- object (keys in the documented order), at about a third of the cost per label.
+-- object (keys in the documented order), at about a third of the cost per label. `label` is the
+-- label's JSON text (label_json_text()).
+DROP FUNCTION IF EXISTS shadowgate.label_item_text(text, int, bigint, jsonb, timestamptz, text, jsonb, timestamptz);
 CREATE OR REPLACE FUNCTION shadowgate.label_item_text(
-    request_id text, row_index int, seq bigint, label jsonb, label_received_at timestamptz,
+    request_id text, row_index int, seq bigint, label text, label_received_at timestamptz,
     route text, row_features jsonb, predicted_at timestamptz
 ) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$   -- STABLE like to_json(timestamptz), so it is inlined
@@ -111,7 +131,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$   -- STABLE like to_json(timestamptz), s
         || ',"index":' || row_index
         || ',"route":' || coalesce(to_json(route)::text, 'null')
         || ',"features":' || coalesce(row_features::text, 'null')
-        || ',"label":' || coalesce(label::text, 'null')
+        || ',"label":' || coalesce(label, 'null')
         || ',"label_received_at":' || coalesce(to_json(label_received_at)::text, 'null')
         || ',"predicted_at":' || coalesce(to_json(predicted_at)::text, 'null') || '}'
 $$;
@@ -130,11 +150,48 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     END
 $$;
 
+-- Delivery rows of the given label versions, in (txid, seq) order, each joined with the newest
+-- pair of its request (same columns as label_delivery_batch). The pairs of all the labels are
+-- read in one statement; the items are built by expressions the planner inlines.
+CREATE OR REPLACE FUNCTION shadowgate.label_delivery_rows(labels shadowgate.labels[], shape text DEFAULT 'items')
+RETURNS TABLE (
+    seq bigint, txid xid8, request_id text, row_index int, route text, skip_reason text,
+    age_seconds double precision, delay_seconds double precision, item text
+)
+LANGUAGE sql STABLE AS $$
+    WITH l AS MATERIALIZED (SELECT * FROM unnest(labels)),
+    p AS MATERIALIZED (
+        SELECT DISTINCT ON (q.request_id) q.request_id, q.route, q.features, q.received_at, q.holdout
+        FROM shadowgate.pairs q
+        WHERE q.request_id = ANY (ARRAY(SELECT DISTINCT l.request_id FROM l ORDER BY 1))
+        ORDER BY q.request_id, q.received_at DESC)
+    SELECT l.seq, l.txid, l.request_id, l.row_index, p.route,
+           CASE WHEN p.route IS NULL THEN 'no_prediction'
+                WHEN p.holdout THEN 'holdout'
+           END,
+           extract(epoch FROM now() - l.received_at)::float8,
+           extract(epoch FROM l.received_at - p.received_at)::float8,
+           CASE WHEN p.route IS NULL OR p.holdout THEN NULL
+                WHEN shape = 'open-inference' THEN shadowgate.label_delivery_item(
+                    l.request_id, l.row_index, l.seq, l.label, l.label_value, l.received_at,
+                    p.route, p.features, p.received_at, shape)::text
+                ELSE shadowgate.label_item_text(
+                    l.request_id, l.row_index, l.seq, shadowgate.label_json_text(l.label, l.label_value), l.received_at,
+                    p.route, shadowgate.feature_row(p.features, l.row_index), p.received_at) END
+    FROM l LEFT JOIN p ON p.request_id = l.request_id
+    ORDER BY l.txid, l.seq
+$$;
+
 -- The next labels to deliver after the cursor, in (txid, seq) order, each joined with its
 -- newest pair. Only labels of transactions older than every transaction still running are
 -- read, so no label can commit behind the cursor later. skip_reason says why a row is not
 -- delivered: 'no_prediction' (its pair is not in shadowgate.pairs yet: it goes to label_waiting).
 -- Labels of the legacy holdout (pairs.holdout) are never delivered: skip_reason 'holdout'.
+-- Set-based per batch: the labels are read first, then their pairs in one index scan per
+-- partition for all the batch's request ids (= ANY), rather than a lateral probe of every
+-- partition per label. One statement with no volatile call, so the planner inlines it into the
+-- caller's query (a function scan would cost a tuplestore round per row). The row expressions
+-- are label_delivery_rows()'s.
 CREATE OR REPLACE FUNCTION shadowgate.label_delivery_batch(
     after_txid xid8, after_seq bigint, max_rows int, shape text DEFAULT 'items'
 ) RETURNS TABLE (
@@ -142,27 +199,32 @@ CREATE OR REPLACE FUNCTION shadowgate.label_delivery_batch(
     age_seconds double precision, delay_seconds double precision, item text
 )
 LANGUAGE sql STABLE AS $$
+    WITH l AS MATERIALIZED (
+        SELECT l.* FROM shadowgate.labels l
+        WHERE (l.txid, l.seq) > (after_txid, after_seq)
+          AND l.txid < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY l.txid, l.seq
+        LIMIT max_rows),
+    p AS MATERIALIZED (
+        SELECT DISTINCT ON (q.request_id) q.request_id, q.route, q.features, q.received_at, q.holdout
+        FROM shadowgate.pairs q
+        WHERE q.request_id = ANY (ARRAY(SELECT DISTINCT l.request_id FROM l ORDER BY 1))
+        ORDER BY q.request_id, q.received_at DESC)
     SELECT l.seq, l.txid, l.request_id, l.row_index, p.route,
            CASE WHEN p.route IS NULL THEN 'no_prediction'
                 WHEN p.holdout THEN 'holdout'
            END,
-           extract(epoch FROM clock_timestamp() - l.received_at)::float8,
+           extract(epoch FROM now() - l.received_at)::float8,
            extract(epoch FROM l.received_at - p.received_at)::float8,
            CASE WHEN p.route IS NULL OR p.holdout THEN NULL
                 WHEN shape = 'open-inference' THEN shadowgate.label_delivery_item(
                     l.request_id, l.row_index, l.seq, l.label, l.label_value, l.received_at,
                     p.route, p.features, p.received_at, shape)::text
                 ELSE shadowgate.label_item_text(
-                    l.request_id, l.row_index, l.seq, shadowgate.label_json(l.label, l.label_value), l.received_at,
+                    l.request_id, l.row_index, l.seq, shadowgate.label_json_text(l.label, l.label_value), l.received_at,
                     p.route, shadowgate.feature_row(p.features, l.row_index), p.received_at) END
-    FROM shadowgate.labels l
-    LEFT JOIN LATERAL (
-        SELECT q.route, q.features, q.received_at, q.holdout FROM shadowgate.pairs q
-        WHERE q.request_id = l.request_id ORDER BY q.received_at DESC LIMIT 1) p ON true
-    WHERE (l.txid, l.seq) > (after_txid, after_seq)
-      AND l.txid < pg_snapshot_xmin(pg_current_snapshot())
+    FROM l LEFT JOIN p ON p.request_id = l.request_id
     ORDER BY l.txid, l.seq
-    LIMIT max_rows
 $$;
 
 -- Waiting labels whose pair has landed since, in arrival order (same columns as
@@ -174,41 +236,70 @@ RETURNS TABLE (
     age_seconds double precision, delay_seconds double precision, item text
 )
 LANGUAGE sql STABLE AS $$
-    SELECT l.seq, l.txid, l.request_id, l.row_index, p.route,
-           CASE WHEN p.holdout THEN 'holdout' END,
-           extract(epoch FROM clock_timestamp() - l.received_at)::float8,
-           extract(epoch FROM l.received_at - p.received_at)::float8,
-           CASE WHEN p.holdout THEN NULL
-                WHEN shape = 'open-inference' THEN shadowgate.label_delivery_item(
-                    l.request_id, l.row_index, l.seq, l.label, l.label_value, l.received_at,
-                    p.route, p.features, p.received_at, shape)::text
-                ELSE shadowgate.label_item_text(
-                    l.request_id, l.row_index, l.seq, shadowgate.label_json(l.label, l.label_value), l.received_at,
-                    p.route, shadowgate.feature_row(p.features, l.row_index), p.received_at) END
-    FROM shadowgate.label_waiting w
-    JOIN shadowgate.labels l ON l.request_id = w.request_id AND l.row_index = w.row_index AND l.seq = w.seq
-    JOIN LATERAL (
-        SELECT q.route, q.features, q.received_at, q.holdout FROM shadowgate.pairs q
-        WHERE q.request_id = l.request_id ORDER BY q.received_at DESC LIMIT 1) p ON true
-    WHERE w.gave_up_at IS NULL
-    ORDER BY w.seq
-    LIMIT max_rows
+    SELECT r.* FROM shadowgate.label_delivery_rows(ARRAY(
+        SELECT l FROM shadowgate.label_waiting w
+        JOIN shadowgate.labels l ON l.request_id = w.request_id AND l.row_index = w.row_index AND l.seq = w.seq
+        WHERE w.gave_up_at IS NULL
+          AND EXISTS (SELECT 1 FROM shadowgate.pairs q WHERE q.request_id = w.request_id)
+        ORDER BY w.seq
+        LIMIT max_rows), shape) r
+    ORDER BY r.seq
+$$;
+
+-- A route's parked labels (label_delivery_parked) in delivery order, at most max_rows, as
+-- delivery rows (same columns as label_delivery_batch). A parked version that is no longer in
+-- shadowgate.labels (replaced by a newer one, which is read in its own turn, or deleted by
+-- retention) comes back with skip_reason 'replaced' and no item, so it is settled and unparked.
+CREATE OR REPLACE FUNCTION shadowgate.label_parked_batch(route text, max_rows int, shape text DEFAULT 'items')
+RETURNS TABLE (
+    seq bigint, txid xid8, request_id text, row_index int, route text, skip_reason text,
+    age_seconds double precision, delay_seconds double precision, item text
+)
+LANGUAGE sql STABLE AS $$
+    WITH k AS MATERIALIZED (
+        SELECT k.seq, k.txid, k.request_id, k.row_index, k.route FROM shadowgate.label_delivery_parked k
+        WHERE k.route = label_parked_batch.route
+        ORDER BY k.txid, k.seq
+        LIMIT max_rows),
+    rows AS (
+        SELECT r.* FROM shadowgate.label_delivery_rows(ARRAY(
+            SELECT l FROM k JOIN shadowgate.labels l ON l.request_id = k.request_id AND l.row_index = k.row_index AND l.seq = k.seq),
+            shape) r
+        UNION ALL
+        SELECT k.seq, k.txid, k.request_id, k.row_index, k.route, 'replaced', 0::float8, NULL::float8, NULL::text FROM k
+        WHERE NOT EXISTS (SELECT 1 FROM shadowgate.labels l
+                          WHERE l.request_id = k.request_id AND l.row_index = k.row_index AND l.seq = k.seq))
+    SELECT * FROM rows ORDER BY rows.txid, rows.seq
 $$;
 
 -- Records one delivery step in one statement (so in one transaction): the cursor moves to
 -- (cursor_txid, cursor_seq); labels found without a prediction start (or restart) waiting;
--- delivered labels stop waiting; totals and per-route counts grow. Returns the new delivered total.
+-- delivered labels stop waiting; labels of a failing route are parked and settled ones
+-- unparked; totals and per-route counts grow. Returns the new delivered total. The UPDATE of
+-- label_delivery is fenced (label_delivery_fence): a deposed leader's step is refused whole.
+DROP FUNCTION IF EXISTS shadowgate.label_delivery_advance(
+    xid8, bigint, text[], int[], bigint[], text[], int[], bigint[], text[], bigint[], bigint[], bigint[], bigint, text);
 CREATE OR REPLACE FUNCTION shadowgate.label_delivery_advance(
     cursor_txid xid8, cursor_seq bigint,
     waiting_ids text[], waiting_rows int[], waiting_seqs bigint[],
     done_ids text[], done_rows int[], done_seqs bigint[],
     routes text[], route_delivered bigint[], route_retried bigint[], route_last_seq bigint[],
-    skipped bigint, deliverer text
+    skipped bigint, deliverer text,
+    parked_routes text[] DEFAULT '{}', parked_txids xid8[] DEFAULT '{}', parked_ids text[] DEFAULT '{}',
+    parked_rows int[] DEFAULT '{}', parked_seqs bigint[] DEFAULT '{}', unparked_seqs bigint[] DEFAULT '{}'
 ) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     total bigint;
 BEGIN
+    IF cardinality(unparked_seqs) > 0 THEN
+        DELETE FROM shadowgate.label_delivery_parked WHERE seq = ANY (unparked_seqs);
+    END IF;
+    IF cardinality(parked_seqs) > 0 THEN
+        INSERT INTO shadowgate.label_delivery_parked (route, txid, request_id, row_index, seq)
+        SELECT * FROM unnest(parked_routes, parked_txids, parked_ids, parked_rows, parked_seqs)
+        ON CONFLICT (seq) DO NOTHING;
+    END IF;
     INSERT INTO shadowgate.label_waiting AS w (request_id, row_index, seq)
     SELECT * FROM unnest(waiting_ids, waiting_rows, waiting_seqs)
     ON CONFLICT (request_id, row_index) DO UPDATE
@@ -272,6 +363,7 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     DELETE FROM shadowgate.label_waiting w
     WHERE NOT EXISTS (SELECT 1 FROM shadowgate.labels l WHERE l.request_id = w.request_id AND l.row_index = w.row_index);
+    -- Parked versions whose label went are settled by the deliverer ('replaced'); none stays.
     RETURN n;
 END
 $$;
@@ -285,7 +377,7 @@ WHERE w.gave_up_at IS NOT NULL;
 
 -- One row: how far delivery is. pending: labels written but not yet read by the deliverer;
 -- waiting: read, prediction not found yet; unmatched: given up; lag_seconds: age of the oldest
--- pending label (0 when none).
+-- pending label (0 when none); parked: labels set aside for a route whose learner kept failing.
 CREATE OR REPLACE VIEW shadowgate.label_delivery_status AS
 SELECT (SELECT count(*) FROM shadowgate.labels) AS received,
        (SELECT count(*) FROM shadowgate.labels l WHERE (l.txid, l.seq) > (d.cursor_txid, d.cursor_seq)) AS pending,
@@ -295,7 +387,8 @@ SELECT (SELECT count(*) FROM shadowgate.labels) AS received,
        coalesce(extract(epoch FROM now() - (
            SELECT min(l.received_at) FROM shadowgate.labels l
            WHERE (l.txid, l.seq) > (d.cursor_txid, d.cursor_seq)))::float8, 0) AS lag_seconds,
-       d.wait_for_prediction, d.cursor_txid, d.cursor_seq, d.deliverer, d.updated_at
+       d.wait_for_prediction, d.cursor_txid, d.cursor_seq, d.deliverer, d.updated_at,
+       (SELECT count(*) FROM shadowgate.label_delivery_parked) AS parked
 FROM shadowgate.label_delivery d;
 
 -- Label coverage of a route's pairs in the last `since`: pairs, pairs with at least one label,
