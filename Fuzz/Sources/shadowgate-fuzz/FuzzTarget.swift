@@ -111,8 +111,8 @@ enum FuzzTarget: String {
         } catch {
             let message = error.message
             require(!message.isEmpty && message.utf8.count <= 200, "client message empty or long: \(message.prefix(300))")
-            for internal in ["Error Domain", "NSCocoa", "NSJSON", "Foundation", ".swift", "Fatal"] {
-                require(!message.contains(internal), "client message holds internal text: \(message)")
+            for fragment in ["Error Domain", "NSCocoa", "NSJSON", "Foundation", ".swift", "Fatal"] {
+                require(!message.contains(fragment), "client message holds internal text: \(message)")
             }
             return
         }
