@@ -121,7 +121,8 @@ enum FuzzTarget: String {
             require(!item.requestID.isEmpty && item.requestID.utf8.count <= 128, "request_id outside its limits")
             require((item.rowIndex ?? 0) >= 0, "negative row index")
             require(isStrictJSON(item.labelJSON), "label JSON is not strict JSON: \(item.labelJSON.prefix(200))")
-            if item.labelJSON.hasPrefix("\"") {
+            // By byte: a quote followed by a combining mark is one Character, so hasPrefix("\"") would miss it.
+            if item.labelJSON.utf8.first == UInt8(ascii: "\"") {
                 let back = try? JSONSerialization.jsonObject(with: Data(item.labelJSON.utf8), options: [.fragmentsAllowed]) as? String
                 require(back == item.labelText, "string label did not round-trip")
             } else {
