@@ -512,7 +512,7 @@ async def campaign(args):
     gen = Generator(args.route)
     by_kind, by_outcome, by_status = Counter(), Counter(), Counter()
     kind_outcome, resets = Counter(), Counter()
-    served_ids = []
+    served_ids, reset_inputs = [], []
     served = 0
     failures = []
     semaphore = asyncio.Semaphore(args.concurrency)
@@ -533,6 +533,7 @@ async def campaign(args):
         served += count_served(responses)
         if reset:
             resets[inp.kind] += 1
+            reset_inputs.append(i)
         served_ids.extend(r.header("x-request-id") for r in responses if r.header("x-shadowgate-served-by") in ("legacy", "learner"))
         if failure:
             failures.append({"index": i, "kind": inp.kind, "failure": failure, "input": inp.data[:2000].decode("latin-1")})
@@ -564,6 +565,7 @@ async def campaign(args):
         "by_outcome": dict(sorted(by_outcome.items())), "by_kind_outcome": dict(sorted(kind_outcome.items())),
         "responses_by_status": dict(sorted(by_status.items())),
         "connection_resets_by_kind": dict(sorted(resets.items())),
+        "reset_inputs": sorted(reset_inputs),
         "served_inference": served,
         "metrics_served_inference": metrics_served,
         "alive_after": alive,

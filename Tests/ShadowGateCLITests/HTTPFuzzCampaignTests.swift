@@ -44,9 +44,13 @@ struct HTTPFuzzCampaignTests {
         #expect(summary["inputs"] as? Int == 2000)
         #expect(summary["failures"] as? Int == 0)
         #expect(summary["alive_after"] as? Bool == true)
-        let served = try #require(summary["served_inference"] as? Int)
+        let served = try #require(summary["metrics_served_inference"] as? Int)
+        let seen = try #require(summary["served_inference"] as? Int)
         #expect(served > 100)
-        #expect(summary["metrics_served_inference"] as? Int == served)
+        // The client sees every answer, except ones a TCP reset discarded: the gateway closed after a
+        // refusal while the client was still sending (the answers were written; see README, Fuzzing).
+        let resets = try #require(summary["reset_inputs"] as? [Int])
+        #expect(seen == served || (seen < served && served - seen <= 8 * resets.count))
         // The campaign really sent bad input, and the gateway refused it.
         let statuses = try #require(summary["responses_by_status"] as? [String: Int])
         #expect((statuses["400"] ?? 0) > 100)
@@ -60,14 +64,13 @@ struct HTTPFuzzCampaignTests {
         #expect(probe.status == 200)
         await client.close()
         let expected = served + 1
-        var rows = -1
-        _ = try await eventually(within: 30) {
-            rows = Int(try query(gateway.database, "SELECT count(*) FROM shadowgate.pairs").first?.first ?? nil ?? "-1") ?? -1
-            return rows >= expected
+        func pairRows() throws -> Int {
+            let cell: String? = try query(gateway.database, "SELECT count(*) FROM shadowgate.pairs").first?.first ?? nil
+            return cell.flatMap { Int($0) } ?? -1
         }
+        _ = try await eventually(within: 30) { try pairRows() >= expected }
         try await Task.sleep(for: .milliseconds(200))   // a row beyond the expected count would show now
-        rows = Int(try query(gateway.database, "SELECT count(*) FROM shadowgate.pairs").first?.first ?? nil ?? "-1") ?? -1
-        #expect(rows == expected)
+        #expect(try pairRows() == expected)
 
         #expect(gateway.stop() == 0)
         await legacy.stop()
