@@ -318,8 +318,11 @@ class Response:
         return None
 
 
-def parse_responses(buf):
-    """Complete responses at the front of buf, the bytes left over, and an error text (or None)."""
+def parse_responses(buf, bodyless_allowed=False):
+    """Complete responses at the front of buf, the bytes left over, and an error text (or None).
+
+    With bodyless_allowed (the input held a HEAD or CONNECT request), a response with neither length
+    nor chunking has no body (RFC 9112 §6.3: NIO frames answers to those methods without one)."""
     out, pos = [], 0
     while True:
         end = buf.find(b"\r\n\r\n", pos)
@@ -368,6 +371,9 @@ def parse_responses(buf):
                 return out, buf[pos:], None
             out.append(Response(status, headers, buf[start:start + n]))
             pos = start + n
+        elif bodyless_allowed:
+            out.append(Response(status, headers, None))
+            pos = start
         else:
             return out, buf[pos:], "response with neither content-length nor chunked (status %d)" % status
 
@@ -414,7 +420,7 @@ async def run_input(host, port, inp):
                 await read_some(max(0.001, end - time.monotonic()))
         else:
             while not closed:
-                done, rest, err = parse_responses(buf)
+                done, rest, err = parse_responses(buf, b"CONNECT " in inp.data or b"HEAD " in inp.data)
                 if err:
                     break
                 remaining = deadline - time.monotonic()
@@ -436,13 +442,17 @@ async def run_input(host, port, inp):
         except Exception:
             pass
 
-    responses, rest, err = parse_responses(buf)
     data = inp.data
+    responses, rest, err = parse_responses(buf, b"CONNECT " in data or b"HEAD " in data)
     if err:
         failure = err
     for r in responses:
         if failure:
             break
+        if r.body is None:
+            if not 400 <= r.status < 600:
+                failure = "body-less status %d to a HEAD or CONNECT input" % r.status
+            continue
         try:
             json.loads(r.body)
         except ValueError:
