@@ -2,16 +2,17 @@ import Foundation
 import ShadowGatePairRecord
 
 /// The body of `POST /v1/feedback`: one `{"request_id": …, "label": …, "index"?: n}` or an array of them.
-enum FeedbackRequest {
+/// Package-visible so the fuzz target (`Fuzz/`) can drive the parser the gateway uses.
+package enum FeedbackRequest {
     /// A body that cannot be used, with a sentence for the client.
-    struct Invalid: Error {
-        var message: String
+    package struct Invalid: Error {
+        package var message: String
     }
 
     /// Most labels accepted in one call.
-    static let maxItems = 10_000
+    package static let maxItems = 10_000
 
-    static func parse(_ bytes: [UInt8]) throws(Invalid) -> [FeedbackItem] {
+    package static func parse(_ bytes: [UInt8]) throws(Invalid) -> [FeedbackItem] {
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])

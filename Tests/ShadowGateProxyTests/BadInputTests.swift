@@ -64,6 +64,22 @@ struct BadInputTests {
         await harness.stop()
     }
 
+    @Test("malformed bytes behind a request still being proxied: its answer, then 400, then the close")
+    func garbageAfterInFlightRequest() async throws {
+        // Found by Fuzz/http_campaign.py: more than one read of bytes after a malformed request made
+        // the decoder report each later read, and the gateway closed at once, dropping the answer
+        // still due (its pair was logged, the client never saw it).
+        let harness = try await GatewayHarness.start(legacy: .delayed(milliseconds: 300, then: .json(#"{"predictions":[1]}"#)))
+        let raw = "POST /v1/models/tf:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nA"
+            + "\u{1}" + String(repeating: "z", count: 100_000)
+        let answer = String(decoding: try await RawHTTPExchange.send(Array(raw.utf8), port: harness.port), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 200"))
+        #expect(answer.contains(#"{"predictions":[1]}"#))
+        let refusal = try #require(answer.range(of: "HTTP/1.1 400"))
+        #expect(answer[refusal.lowerBound...].contains(#"{"error":"malformed HTTP request"}"#))
+        await harness.stop()
+    }
+
     @Test("legacy unreachable: 502 naming the upstream; the pair records it")
     func legacyDown() async throws {
         let down = try RefusingPort()

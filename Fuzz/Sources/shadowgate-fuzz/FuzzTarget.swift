@@ -5,6 +5,9 @@ import LibPQ
 import ShadowGateAdapters
 import ShadowGateConfig
 import ShadowGateConfigYAML
+import ShadowGatePairRecord
+import ShadowGateProxy
+import Foundation
 
 /// One fuzz target: any bytes in, no trap, and the properties each one checks (a broken property
 /// aborts, which libFuzzer reports as a crash with the input saved).
@@ -18,10 +21,13 @@ enum FuzzTarget: String {
     case yaml
     /// The COPY text encoder: what it writes decodes back to the fields it was given.
     case copy
+    /// The `/v1/feedback` body parser: labels within their limits (label JSON strict, a string label
+    /// round-trips), or a short plain sentence for the client.
+    case feedback
 
     static let selected: FuzzTarget = {
         guard let name = getenv("SHADOWGATE_FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
-            printError("set SHADOWGATE_FUZZ_TARGET to json, adapter, yaml or copy")
+            printError("set SHADOWGATE_FUZZ_TARGET to json, adapter, yaml, copy or feedback")
             exit(2)
         }
         return target
@@ -33,6 +39,7 @@ enum FuzzTarget: String {
         case .adapter: Self.adapter(bytes)
         case .yaml: Self.yaml(bytes)
         case .copy: Self.copy(bytes)
+        case .feedback: Self.feedback(bytes)
         }
     }
 
@@ -95,6 +102,35 @@ enum FuzzTarget: String {
     static func yaml(_ bytes: UnsafeRawBufferPointer) {
         let text = String(decoding: bytes, as: UTF8.self)
         _ = try? GatewayConfig.parse(yaml: text)
+    }
+
+    static func feedback(_ bytes: UnsafeRawBufferPointer) {
+        let items: [FeedbackItem]
+        do {
+            items = try FeedbackRequest.parse(Array(bytes))
+        } catch {
+            let message = error.message
+            require(!message.isEmpty && message.utf8.count <= 200, "client message empty or long: \(message.prefix(300))")
+            for fragment in ["Error Domain", "NSCocoa", "NSJSON", "Foundation", ".swift", "Fatal"] {
+                require(!message.contains(fragment), "client message holds internal text: \(message)")
+            }
+            return
+        }
+        require(!items.isEmpty && items.count <= FeedbackRequest.maxItems, "accepted \(items.count) labels")
+        for item in items {
+            require(!item.requestID.isEmpty && item.requestID.utf8.count <= 128, "request_id outside its limits")
+            require((item.rowIndex ?? 0) >= 0, "negative row index")
+            require(isStrictJSON(item.labelJSON), "label JSON is not strict JSON: \(item.labelJSON.prefix(200))")
+            // By byte: a quote followed by a combining mark is one Character, so hasPrefix("\"") would miss it.
+            if item.labelJSON.utf8.first == UInt8(ascii: "\"") {
+                let back = try? JSONSerialization.jsonObject(with: Data(item.labelJSON.utf8), options: [.fragmentsAllowed]) as? String
+                require(back == item.labelText, "string label did not round-trip")
+            } else {
+                require(item.labelJSON == item.labelText, "scalar label stored as different text")
+                require(item.labelText == "true" || item.labelText == "false" || Double(item.labelText)?.isFinite == true,
+                        "label is neither boolean nor finite number: \(item.labelText.prefix(100))")
+            }
+        }
     }
 
     /// Input layout: fields separated by 0xFF, rows by 0xFE; a field that is exactly 0xFD is NULL,

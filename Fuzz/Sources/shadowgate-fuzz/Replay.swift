@@ -2,7 +2,7 @@
 //
 // Built with `-sanitize=fuzzer -parse-as-library -D FUZZING`, libFuzzer provides `main` and calls
 // `LLVMFuzzerTestOneInput`; the target is picked by `SHADOWGATE_FUZZ_TARGET` (json, adapter, yaml,
-// copy). Built plainly (as `swift build` does), it is a replayer: `shadowgate-fuzz TARGET FILE...`
+// copy, feedback). Built plainly (as `swift build` does), it is a replayer: `shadowgate-fuzz TARGET FILE...`
 // runs each file once, so a crash found by the fuzzer can be reproduced and debugged without it.
 
 #if canImport(Glibc)
@@ -38,7 +38,7 @@ enum Replay {
     static func main() {
         let arguments = CommandLine.arguments
         if arguments.count < 3 {
-            print("usage: shadowgate-fuzz <json|adapter|yaml|copy> FILE...")
+            print("usage: shadowgate-fuzz <json|adapter|yaml|copy|feedback> FILE...")
             exit(2)
         }
         guard let target = FuzzTarget(rawValue: arguments[1]) else {
