@@ -181,7 +181,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         case .immediate(let response):
             write(response, keepAlive: false, context: context)
         case .request(let request):
-            let keepAlive = request.head.isKeepAlive
+            // After a CONNECT the parser no longer frames what follows as requests: close.
+            let keepAlive = request.head.isKeepAlive && request.head.method != .CONNECT
             respond(to: request) { [self] response in
                 write(response, keepAlive: keepAlive, context: context)
             }
@@ -190,6 +191,17 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     private func respond(to request: BufferedRequest, with respond: @escaping ShadowDispatcher.Respond) {
         let requestID = Self.clientRequestID(request.head) ?? dispatcher.upstreams.requestIDs.make()
+        if request.head.method == .CONNECT {
+            // A gateway to models, not a tunnel: a proxied CONNECT answered 2xx would tell the client
+            // a tunnel is open (found by the HTTP fuzz campaign).
+            gateway.metrics.error(kind: "method_not_allowed")
+            var refusal = GatewayResponse.json(
+                JSONErrorResponse(status: .methodNotAllowed, message: "CONNECT is not supported: this gateway does not open tunnels"),
+                version: request.head.version, requestID: requestID)
+            refusal.head.headers.replaceOrAdd(name: "allow", value: "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH")
+            respond(refusal)
+            return
+        }
         if let own = ownEndpoint(request, requestID: requestID) {
             respond(own)
             return

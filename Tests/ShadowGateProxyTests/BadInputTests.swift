@@ -49,6 +49,25 @@ struct BadInputTests {
         await harness.stop()
     }
 
+    @Test("CONNECT to a model path: 405 and a close, nothing reaches the upstreams, no pair")
+    func connectIsRefused() async throws {
+        let harness = try await GatewayHarness.start()
+        let raw = "CONNECT /v2/models/churn/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        let answer = String(decoding: try await RawHTTPExchange.send(Array(raw.utf8), port: harness.port), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 405"), "\(answer)")
+        #expect(answer.lowercased().contains("connection: close"))
+        #expect(harness.legacy.requests.isEmpty && harness.learner.requests.isEmpty)
+        // The gateway is still up, and the refused CONNECT left no pair.
+        let client = try await harness.client()
+        #expect(try await client.send(.POST, "/v2/models/churn/infer", body: inferBody).status == 200)
+        await client.close()
+        let records = try await harness.records(count: 1)
+        #expect(records.count == 1)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(harness.sink.all.count == 1)
+        await harness.stop()
+    }
+
     @Test("malformed HTTP: 400 with a JSON body")
     func malformedHTTP() async throws {
         let harness = try await GatewayHarness.start()
