@@ -91,18 +91,10 @@ public struct LabelImporter {
         var direct = true
         while done < labels.count {
             let chunk = labels[done..<min(labels.count, done + chunkRows)]
-            var encoder = COPYTextEncoder(reservingCapacity: chunk.count * 48)
-            for label in chunk {
-                encoder.append(label.requestID)
-                encoder.append(label.rowIndex)
-                encoder.append(label.label)
-                encoder.append(LabelValue.parse(label.label))
-                encoder.endRow()
-            }
             do {
                 if direct {
                     do {
-                        written += try copyDirect(encoder.bytes, connection: connection)
+                        written += try copyDirect(chunk, connection: connection)
                         done += chunk.count
                         progress(done, labels.count)
                         continue
@@ -110,9 +102,9 @@ public struct LabelImporter {
                         direct = false
                     }
                 }
-                written += try write(encoder.bytes, rows: chunk.count, connection: connection, upsert: false)
+                written += try write(chunk, connection: connection, upsert: false)
             } catch let error as PGError where error.isUniqueViolation {
-                written += try write(encoder.bytes, rows: chunk.count, connection: connection, upsert: true)
+                written += try write(chunk, connection: connection, upsert: true)
             }
             done += chunk.count
             progress(done, labels.count)
@@ -120,12 +112,41 @@ public struct LabelImporter {
         return Summary(labels: parsed.count, written: written, seconds: Date().timeIntervalSince(started))
     }
 
+    /// Bytes of COPY data handed to libpq at a time. The chunk is encoded piece by piece while
+    /// the server already parses the pieces before (the encoding overlaps the server's work,
+    /// and no chunk-sized buffer is built).
+    static let sendBytes = 256 * 1024
+
+    /// Encodes `chunk` as COPY text rows, handing them to `send` in pieces of about ``sendBytes``.
+    static func encode(_ chunk: ArraySlice<LabelFileParser.Label>, send: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var encoder = COPYTextEncoder(reservingCapacity: sendBytes + 1024)
+        for label in chunk {
+            encoder.append(label.requestID)
+            encoder.append(label.rowIndex)
+            encoder.append(label.label)
+            if let value = LabelValue.parse(label.label), value == value.rounded(), abs(value) < 1e15,
+               value != 0 || value.sign == .plus {
+                // A whole number as an integer: float8 reads it back exactly, and it skips
+                // Double.description (a String per row).
+                encoder.append(Int64(value))
+            } else {
+                encoder.append(LabelValue.parse(label.label))
+            }
+            encoder.endRow()
+            if encoder.bytes.count >= sendBytes {
+                try encoder.bytes.withUnsafeBytes { try send($0) }
+                encoder.removeAll()
+            }
+        }
+        if !encoder.bytes.isEmpty { try encoder.bytes.withUnsafeBytes { try send($0) } }
+    }
+
     /// One chunk of new keys in one transaction, COPied into the table; rows inserted.
-    private func copyDirect(_ bytes: [UInt8], connection: PGConnection) throws -> Int {
+    private func copyDirect(_ chunk: ArraySlice<LabelFileParser.Label>, connection: PGConnection) throws -> Int {
         try connection.execute("BEGIN")
         do {
             let rows = try connection.copyIn(Self.directCopySQL) { send in
-                try bytes.withUnsafeBytes { try send($0) }
+                try Self.encode(chunk, send: send)
             }
             try connection.execute("COMMIT")
             return rows
@@ -136,11 +157,12 @@ public struct LabelImporter {
     }
 
     /// One chunk in one transaction; rows inserted or changed.
-    private func write(_ bytes: [UInt8], rows: Int, connection: PGConnection, upsert: Bool) throws -> Int {
+    private func write(_ chunk: ArraySlice<LabelFileParser.Label>, connection: PGConnection, upsert: Bool) throws -> Int {
+        let rows = chunk.count
         try connection.execute("BEGIN")
         do {
             try connection.copyIn(Self.copySQL) { send in
-                try bytes.withUnsafeBytes { try send($0) }
+                try Self.encode(chunk, send: send)
             }
             var written: Int
             if upsert {
@@ -160,28 +182,109 @@ public struct LabelImporter {
     }
 
     /// The labels with one entry per (request id, row): the last line's, in file order of those lines.
+    ///
+    /// An open-addressing table of line numbers with a cheap hash of the key (FNV-1a, then a
+    /// mix), not a `Dictionary` of key structs: with a million keys, Dictionary's seeded SipHash
+    /// was a third of the importer's own CPU. The file comes from the operator, so a key set
+    /// crafted to collide only slows their own import.
     static func lastPerKey(_ labels: [LabelFileParser.Label]) -> [LabelFileParser.Label] {
-        struct Key: Hashable { var id: String; var row: Int }
-        var last: [Key: Int] = [:]
-        last.reserveCapacity(labels.count)
-        for (i, label) in labels.enumerated() { last[Key(id: label.requestID, row: label.rowIndex)] = i }
-        guard last.count < labels.count else { return labels }
-        return labels.indices.filter { last[Key(id: labels[$0].requestID, row: labels[$0].rowIndex)] == $0 }.map { labels[$0] }
+        var capacity = 16
+        while capacity < labels.count * 2 { capacity <<= 1 }
+        let mask = capacity - 1
+        var slots = [Int](repeating: -1, count: capacity)
+        var superseded: [Bool] = []
+        for i in labels.indices {
+            var slot = Int(truncatingIfNeeded: keyHash(labels[i])) & mask
+            while true {
+                let j = slots[slot]
+                if j < 0 {
+                    slots[slot] = i
+                    break
+                }
+                if labels[j].rowIndex == labels[i].rowIndex && labels[j].requestID == labels[i].requestID {
+                    if superseded.isEmpty { superseded = Array(repeating: false, count: labels.count) }
+                    superseded[j] = true
+                    slots[slot] = i
+                    break
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+        guard !superseded.isEmpty else { return labels }
+        return labels.indices.filter { !superseded[$0] }.map { labels[$0] }
     }
 
-    /// Every label of the file, in file order.
+    private static func keyHash(_ label: LabelFileParser.Label) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in label.requestID.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        h = (h ^ UInt64(truncatingIfNeeded: label.rowIndex)) &* 0x100_0000_01b3
+        h ^= h >> 33
+        h &*= 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        return h
+    }
+
+    /// Every label of the file, in file order. A large file is read in two halves at once (split
+    /// at a line end); the first problem in file order is the one thrown.
     public static func parse(bytes: [UInt8], format: LabelFileParser.Format) throws(LabelFileError) -> [LabelFileParser.Label] {
         var parser = LabelFileParser(format: format)
+        let text = Substring(decoding: bytes, as: UTF8.self).utf8
         var labels: [LabelFileParser.Label] = []
-        labels.reserveCapacity(bytes.count / 24)
-        let text = Substring(decoding: bytes, as: UTF8.self)
-        var start = text.utf8.startIndex
-        let end = text.utf8.endIndex
-        while start < end {
-            let newline = text.utf8[start...].firstIndex(of: 10) ?? end
-            if let label = try parser.parse(line: text.utf8[start..<newline]) { labels.append(label) }
-            start = newline == end ? end : text.utf8.index(after: newline)
+        // The first lines alone, until a CSV file's columns are known (its header or first row).
+        var start = text.startIndex
+        while start < text.endIndex && !parser.knowsColumns {
+            let newline = text[start...].firstIndex(of: 10) ?? text.endIndex
+            if let label = try parser.parse(line: text[start..<newline]) { labels.append(label) }
+            start = newline == text.endIndex ? newline : text.index(after: newline)
         }
+        let rest = text.distance(from: start, to: text.endIndex)
+        guard rest >= 1 << 20 else {
+            try parseLines(text[start...], parser: &parser, into: &labels)
+            return labels
+        }
+        let middle = text.index(start, offsetBy: rest / 2)
+        let split = (text[middle...].firstIndex(of: 10)).map { text.index(after: $0) } ?? text.endIndex
+        var second = parser
+        second.skip(lines: text[start..<split].reduce(0) { $1 == 10 ? $0 + 1 : $0 })
+        let halves = Halves()
+        let (first, from) = (parser, start)
+        let secondParser = second
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            var p = part == 0 ? first : secondParser
+            var out: [LabelFileParser.Label] = []
+            let lines = part == 0 ? text[from..<split] : text[split...]
+            do throws(LabelFileError) {
+                try parseLines(lines, parser: &p, into: &out)
+                halves.set(part, .success(out))
+            } catch {
+                halves.set(part, .failure(error))
+            }
+        }
+        labels.append(contentsOf: try halves.get(0))
+        labels.append(contentsOf: try halves.get(1))
         return labels
+    }
+
+    private final class Halves: @unchecked Sendable {
+        private var results: [Result<[LabelFileParser.Label], LabelFileError>?] = [nil, nil]
+        private let lock = NSLock()
+        func set(_ part: Int, _ result: Result<[LabelFileParser.Label], LabelFileError>) {
+            lock.withLock { results[part] = result }
+        }
+        func get(_ part: Int) throws(LabelFileError) -> [LabelFileParser.Label] {
+            try lock.withLock { results[part]! }.get()
+        }
+    }
+
+    private static func parseLines(_ text: Substring.UTF8View, parser: inout LabelFileParser,
+                                   into labels: inout [LabelFileParser.Label]) throws(LabelFileError) {
+        labels.reserveCapacity(labels.count + text.count / 16)
+        var start = text.startIndex
+        let end = text.endIndex
+        while start < end {
+            let newline = text[start...].firstIndex(of: 10) ?? end
+            if let label = try parser.parse(line: text[start..<newline]) { labels.append(label) }
+            start = newline == end ? end : text.index(after: newline)
+        }
     }
 }

@@ -26,6 +26,9 @@ def learner(port: int) -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Buffered: headers and body leave in one write (flushed once), so Nagle plus the
+        # client's delayed ACK cannot stall each answer by ~40 ms.
+        wbufsize = 1 << 16
 
         def log_message(self, *args):
             pass
@@ -36,6 +39,7 @@ def learner(port: int) -> None:
             self.send_header("content-length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            self.wfile.flush()
 
         def do_GET(self):
             with lock:
