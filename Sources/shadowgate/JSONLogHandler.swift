@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ShadowGateAdapters
 
 /// Writes each log record as one JSON object on one line of standard error (`log_format: json`):
 /// `{"ts":"2026-11-29T09:15:00.123Z","level":"notice","label":"shadowgate","message":"…", …metadata}`.
@@ -33,10 +34,10 @@ struct JSONLogHandler: LogHandler {
         if let error { all["error"] = "\(error)" }
         if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
         if let explicit { all.merge(explicit) { $1 } }
-        var text = "{\"ts\":\(Self.quote(Self.timestamp())),\"level\":\(Self.quote(level.rawValue)),\"label\":\(Self.quote(label)),\"message\":\(Self.quote(message.description))"
+        var text = "{\"ts\":\(JSONLiteral.string(Self.timestamp())),\"level\":\(JSONLiteral.string(level.rawValue)),\"label\":\(JSONLiteral.string(label)),\"message\":\(JSONLiteral.string(message.description))"
         for key in all.keys.sorted() {
             let name = ["ts", "level", "label", "message"].contains(key) ? "meta.\(key)" : key
-            text += ",\(Self.quote(name)):\(Self.quote(all[key]!.description))"
+            text += ",\(JSONLiteral.string(name)):\(JSONLiteral.string(all[key]!.description))"
         }
         text += "}\n"
         FileHandle.standardError.write(Data(text.utf8))
@@ -44,25 +45,5 @@ struct JSONLogHandler: LogHandler {
 
     static func timestamp(_ date: Date = Date()) -> String {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-    }
-
-    /// A JSON string literal (RFC 8259 escaping).
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
