@@ -205,8 +205,9 @@ public final class EmbeddedPostgres: Sendable {
 
     static func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
-    /// A loopback TCP port nothing listens on right now.
-    static func freeLoopbackPort() throws -> Int {
+    /// A loopback TCP port nothing listens on right now (the kernel's pick for port 0). Also what
+    /// the test servers use, instead of a random guess another run on the machine may hold.
+    public static func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw PairLogError(.embeddedFailed, "could not open a socket to find a free port") }
         defer { close(fd) }

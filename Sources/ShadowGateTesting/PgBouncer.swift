@@ -1,5 +1,6 @@
 import Foundation
 import LibPQ
+import ShadowGatePairLog
 
 /// A real PgBouncer (Debian's) in front of a test database, in `transaction` or `session` pool
 /// mode (run as `postgres` when root: it refuses root). Stopping it ends every client connection.
@@ -29,7 +30,7 @@ public final class PgBouncer: @unchecked Sendable {
         let arguments = (getuid() == 0 ? ["-u", "postgres"] : []) + [directory + "/pgbouncer.ini"]
         let deadline = Date().addingTimeInterval(15)
         var process = Process()
-        var listenPort = port ?? Self.unusedPort()
+        var listenPort = try port ?? EmbeddedPostgres.freeLoopbackPort()
         while Date() < deadline {
             try Self.config(dbname: dbname, host: host, serverPort: serverPort, listenPort: listenPort, mode: mode, directory: directory)
                 .write(toFile: directory + "/pgbouncer.ini", atomically: true, encoding: .utf8)
@@ -56,7 +57,7 @@ public final class PgBouncer: @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 0.3)
             // A port the caller chose is kept (a restart on the same port); a chosen-here one that failed is replaced.
-            if port == nil { listenPort = Self.unusedPort() }
+            if port == nil { listenPort = try EmbeddedPostgres.freeLoopbackPort() }
         }
         self.process = process
         self.port = listenPort
@@ -86,21 +87,6 @@ public final class PgBouncer: @unchecked Sendable {
         logfile = \(directory)/pgbouncer.log
         ignore_startup_parameters = extra_float_digits
         """
-    }
-
-    /// A loopback port nobody listens on now (the kernel's pick for port 0), instead of a random
-    /// guess that may be taken by another test run on the same machine.
-    private static func unusedPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     /// SIGTERM (immediate shutdown: every client connection ends), SIGKILL after 5 s.

@@ -1,4 +1,5 @@
 import Foundation
+import ShadowGatePairLog
 import Synchronization
 import ShadowGateTesting
 import Testing
@@ -129,18 +130,7 @@ struct ServeCommandTests {
     }
 }
 
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
+func freePort() throws -> Int { try EmbeddedPostgres.freeLoopbackPort() }
 
 /// Waits until `port` answers `GET /healthz` with 200 (or, with `anyAnswer`, answers at all:
 /// the admin listener has no health endpoint and wants a token).
