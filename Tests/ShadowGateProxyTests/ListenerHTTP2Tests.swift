@@ -95,35 +95,12 @@ struct ListenerHTTP2Tests {
 
         // An h2 connection with a stream whose body never comes: 408 on the stream, then the idle
         // connection is closed by the server.
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(certs.caFile)
-        tls.applicationProtocols = ["h2"]
-        let sslContext = try NIOSSLContext(configuration: tls)
-        let connection = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: "localhost"))
-                }
-            }
-            .connect(host: "127.0.0.1", port: gateway.port).get()
-        let multiplexer = try await connection.eventLoop.flatSubmit {
-            connection.eventLoop.makeCompletedFuture {
-                try connection.pipeline.syncOperations.configureHTTP2Pipeline(
-                    mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()) { $0.eventLoop.makeSucceededVoidFuture() }
-            }
-        }.get()
-        let response = connection.eventLoop.makePromise(of: HTTPResponseHead.self)
-        let stream = try await multiplexer.createStreamChannel { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https))
-                try stream.pipeline.syncOperations.addHandler(ResponseHeadCollector(promise: response))
-            }
-        }.get()
+        let (connection, stream, response) = try await Self.h2Stream(certs, port: gateway.port, group: group)
         var headers = HTTPHeaders([("host", "localhost"), ("content-type", "application/json"), ("content-length", "100")])
         headers.add(name: "x-request-id", value: "h2-slow-body")
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v2/models/churn/infer", headers: headers)
         try await stream.writeAndFlush(HTTPClientRequestPart.head(head)).get()
-        #expect(try await response.futureResult.get().status == .requestTimeout)
+        #expect(try await response.get().status == .requestTimeout)
         try await Self.closed(connection, within: .seconds(15))
 
         // With both gone, an h2 client is served again.
@@ -140,6 +117,25 @@ struct ListenerHTTP2Tests {
         defer { certs.remove() }
         let gateway = try await Self.harness(certs)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (connection, stream, response) = try await Self.h2Stream(certs, port: gateway.port, group: group)
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz", headers: HTTPHeaders([("host", "localhost")]))
+        try await stream.writeAndFlush(HTTPClientRequestPart.head(head)).get()
+        try await stream.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        #expect(try await response.get().status == .ok)
+        #expect(connection.isActive)
+
+        // The default drain deadline is 30 s; an h2 connection must not sit it out.
+        let started = ContinuousClock.now
+        await gateway.stop()
+        #expect(ContinuousClock.now - started < .seconds(20), "the drain waited \(ContinuousClock.now - started)")
+        try await Self.closed(connection, within: .seconds(5))
+        try await group.shutdownGracefully()
+    }
+
+    /// A TLS connection offering only h2 to the gateway, and one stream on it speaking HTTP/1
+    /// parts; `response` completes with the stream's first response head.
+    static func h2Stream(_ certs: TestCertificates, port: Int, group: EventLoopGroup) async throws
+        -> (connection: Channel, stream: Channel, response: EventLoopFuture<HTTPResponseHead>) {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(certs.caFile)
         tls.applicationProtocols = ["h2"]
@@ -150,7 +146,7 @@ struct ListenerHTTP2Tests {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: "localhost"))
                 }
             }
-            .connect(host: "127.0.0.1", port: gateway.port).get()
+            .connect(host: "127.0.0.1", port: port).get()
         let multiplexer = try await connection.eventLoop.flatSubmit {
             connection.eventLoop.makeCompletedFuture {
                 try connection.pipeline.syncOperations.configureHTTP2Pipeline(
@@ -164,18 +160,7 @@ struct ListenerHTTP2Tests {
                 try stream.pipeline.syncOperations.addHandler(ResponseHeadCollector(promise: response))
             }
         }.get()
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz", headers: HTTPHeaders([("host", "localhost")]))
-        try await stream.writeAndFlush(HTTPClientRequestPart.head(head)).get()
-        try await stream.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
-        #expect(try await response.futureResult.get().status == .ok)
-        #expect(connection.isActive)
-
-        // The default drain deadline is 30 s; an h2 connection must not sit it out.
-        let started = ContinuousClock.now
-        await gateway.stop()
-        #expect(ContinuousClock.now - started < .seconds(20), "the drain waited \(ContinuousClock.now - started)")
-        try await Self.closed(connection, within: .seconds(5))
-        try await group.shutdownGracefully()
+        return (connection, stream, response.futureResult)
     }
 
     /// Waits for the server to close `channel`; fails (and closes it) after `bound`.
