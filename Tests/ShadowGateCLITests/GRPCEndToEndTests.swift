@@ -152,18 +152,25 @@ struct GRPCEndToEndTests {
         return seen
     }
 
-    @Test("ModelInfer through the gateway: identical body and trailers, one pair per call with both predictions, compare(), pass-through, malformed frames, learner down, canary by metadata, learner hanging",
-          .enabled(if: python != nil, "the demo's Python environment (MLServer from PyPI) is not available"))
-    func endToEnd() async throws {
-        let python = try #require(Self.python)
-        let models = FileManager.default.temporaryDirectory.appendingPathComponent("sg-grpc-models-\(UUID().uuidString)").path
+    /// The scikit-learn legacy and learner model repositories (`Scripts/grpc/mlserver_models.py`)
+    /// in a new temporary folder; returns its path.
+    static func makeModels(python: String, prefix: String) throws -> String {
+        let models = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
         let made = Process()
         made.executableURL = URL(fileURLWithPath: python)
-        made.arguments = [Self.repo + "/Scripts/grpc/mlserver_models.py", models]
+        made.arguments = [repo + "/Scripts/grpc/mlserver_models.py", models]
         made.standardOutput = FileHandle.nullDevice
         try made.run()
         made.waitUntilExit()
         #expect(made.terminationStatus == 0)
+        return models
+    }
+
+    @Test("ModelInfer through the gateway: identical body and trailers, one pair per call with both predictions, compare(), pass-through, malformed frames, learner down, canary by metadata, learner hanging",
+          .enabled(if: python != nil, "the demo's Python environment (MLServer from PyPI) is not available"))
+    func endToEnd() async throws {
+        let python = try #require(Self.python)
+        let models = try Self.makeModels(python: python, prefix: "sg-grpc-models")
         let legacy = try MLServer.start(python: python, repository: models + "/legacy")
         let learner = try MLServer.start(python: python, repository: models + "/learner")
         defer {

@@ -18,14 +18,7 @@ struct GRPCTLSEndToEndTests {
           .enabled(if: GRPCEndToEndTests.python != nil, "the demo's Python environment (MLServer from PyPI) is not available"))
     func tlsLimitsAndMetrics() async throws {
         let python = try #require(GRPCEndToEndTests.python)
-        let models = FileManager.default.temporaryDirectory.appendingPathComponent("sg-grpc-tls-models-\(UUID().uuidString)").path
-        let made = Process()
-        made.executableURL = URL(fileURLWithPath: python)
-        made.arguments = [Self.repo + "/Scripts/grpc/mlserver_models.py", models]
-        made.standardOutput = FileHandle.nullDevice
-        try made.run()
-        made.waitUntilExit()
-        #expect(made.terminationStatus == 0)
+        let models = try GRPCEndToEndTests.makeModels(python: python, prefix: "sg-grpc-tls-models")
         let mlserver = try GRPCEndToEndTests.MLServer.start(python: python, repository: models + "/legacy")
         let certs = try TestCertificates.make()
         let silent = try GRPCEndToEndTests.SilentPort()
