@@ -182,46 +182,13 @@ public struct LabelImporter {
     }
 
     /// The labels with one entry per (request id, row): the last line's, in file order of those lines.
-    ///
-    /// An open-addressing table of line numbers with a cheap hash of the key (FNV-1a, then a
-    /// mix), not a `Dictionary` of key structs: with a million keys, Dictionary's seeded SipHash
-    /// was a third of the importer's own CPU. The file comes from the operator, so a key set
-    /// crafted to collide only slows their own import.
     static func lastPerKey(_ labels: [LabelFileParser.Label]) -> [LabelFileParser.Label] {
-        var capacity = 16
-        while capacity < labels.count * 2 { capacity <<= 1 }
-        let mask = capacity - 1
-        var slots = [Int](repeating: -1, count: capacity)
-        var superseded: [Bool] = []
-        for i in labels.indices {
-            var slot = Int(truncatingIfNeeded: keyHash(labels[i])) & mask
-            while true {
-                let j = slots[slot]
-                if j < 0 {
-                    slots[slot] = i
-                    break
-                }
-                if labels[j].rowIndex == labels[i].rowIndex && labels[j].requestID == labels[i].requestID {
-                    if superseded.isEmpty { superseded = Array(repeating: false, count: labels.count) }
-                    superseded[j] = true
-                    slots[slot] = i
-                    break
-                }
-                slot = (slot + 1) & mask
-            }
-        }
-        guard !superseded.isEmpty else { return labels }
-        return labels.indices.filter { !superseded[$0] }.map { labels[$0] }
-    }
-
-    private static func keyHash(_ label: LabelFileParser.Label) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in label.requestID.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        h = (h ^ UInt64(truncatingIfNeeded: label.rowIndex)) &* 0x100_0000_01b3
-        h ^= h >> 33
-        h &*= 0xff51_afd7_ed55_8ccd
-        h ^= h >> 33
-        return h
+        struct Key: Hashable { var id: String; var row: Int }
+        var last: [Key: Int] = [:]
+        last.reserveCapacity(labels.count)
+        for (i, label) in labels.enumerated() { last[Key(id: label.requestID, row: label.rowIndex)] = i }
+        guard last.count < labels.count else { return labels }
+        return labels.indices.filter { last[Key(id: labels[$0].requestID, row: labels[$0].rowIndex)] == $0 }.map { labels[$0] }
     }
 
     /// Every label of the file, in file order. A large file is read in two halves at once (split
