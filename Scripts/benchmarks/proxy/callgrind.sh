@@ -31,27 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$B/gen_nginx_conf.sh" stub "$WORK/ngx-legacy" "$LEGACY_PORT" $((base + 8)) 0.73 >/dev/null
-"$B/gen_nginx_conf.sh" stub "$WORK/ngx-learner" "$LEARNER_PORT" $((base + 9)) 0.71 >/dev/null
-PIDS+=("$(start_nginx "$WORK/ngx-legacy")") PIDS+=("$(start_nginx "$WORK/ngx-learner")")
-cat >"$WORK/gate.yaml" <<YAML
-listen: 127.0.0.1:$GATE_PORT
-event_loops: 1
-routes:
-  - name: m
-    match: ["/v1/models/m:predict"]
-    protocol: kserve-v1
-    mode: $mode
-    legacy:  { url: "http://127.0.0.1:$LEGACY_PORT", timeout_ms: 10000, pool: 64 }
-    learner: { url: "http://127.0.0.1:$LEARNER_PORT", timeout_ms: 10000, pool: 64 }
-YAML
-args=(serve --config "$WORK/gate.yaml")
-if [[ -n ${DATABASE_URL:-} ]]; then
-    printf 'database:\n  url: "%s"\n  spool_dir: "%s"\n' "$DATABASE_URL" "$WORK/spool" >>"$WORK/gate.yaml"
-    args+=(--migrations "$REPO/migrations"); pairlog=on
-else
-    args+=(--no-pair-log); pairlog=off
-fi
+single_route_gateway "$mode"
 valgrind --tool=callgrind --callgrind-out-file="$OUT_DIR/callgrind.out.%p" "$GATEWAY_BIN" "${args[@]}" \
     </dev/null >"$WORK/gate.log" 2>&1 &
 gpid=$!; PIDS=("$gpid" "${PIDS[@]}")

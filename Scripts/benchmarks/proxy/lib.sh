@@ -126,3 +126,32 @@ post_ok() {
     rm -f "$out"
     return 1
 }
+
+# The setup of cpu_per_request.sh and callgrind.sh: two nginx stubs on LEGACY_PORT and LEARNER_PORT
+# (stub_status on base+8 and base+9; their pids appended to PIDS) and $WORK/gate.yaml for one
+# kserve-v1 route in mode $1 on GATE_PORT, with the pair log on when DATABASE_URL is set. Sets
+# `args` (the gateway's arguments) and `pairlog` (on|off). Needs B, REPO, WORK, base.
+single_route_gateway() {
+    local mode=$1
+    "$B/gen_nginx_conf.sh" stub "$WORK/ngx-legacy" "$LEGACY_PORT" $((base + 8)) 0.73 >/dev/null
+    "$B/gen_nginx_conf.sh" stub "$WORK/ngx-learner" "$LEARNER_PORT" $((base + 9)) 0.71 >/dev/null
+    PIDS+=("$(start_nginx "$WORK/ngx-legacy")") PIDS+=("$(start_nginx "$WORK/ngx-learner")")
+    cat >"$WORK/gate.yaml" <<YAML
+listen: 127.0.0.1:$GATE_PORT
+event_loops: 1
+routes:
+  - name: m
+    match: ["/v1/models/m:predict"]
+    protocol: kserve-v1
+    mode: $mode
+    legacy:  { url: "http://127.0.0.1:$LEGACY_PORT", timeout_ms: 10000, pool: 64 }
+    learner: { url: "http://127.0.0.1:$LEARNER_PORT", timeout_ms: 10000, pool: 64 }
+YAML
+    args=(serve --config "$WORK/gate.yaml")
+    if [[ -n ${DATABASE_URL:-} ]]; then
+        printf 'database:\n  url: "%s"\n  spool_dir: "%s"\n' "$DATABASE_URL" "$WORK/spool" >>"$WORK/gate.yaml"
+        args+=(--migrations "$REPO/migrations"); pairlog=on
+    else
+        args+=(--no-pair-log); pairlog=off
+    fi
+}
