@@ -8,7 +8,10 @@
 ///
 /// Bodies may use the non-standard `NaN`/`Infinity`/`-Infinity` tokens (TensorFlow Serving,
 /// Python); text handed back for storage has them as `null` so PostgreSQL `jsonb` accepts it.
-public struct PredictionAdapter: Sendable {
+///
+/// A class of constants, so the per-request readings share one instance instead of copying (and
+/// retaining) its pointers each time.
+public final class PredictionAdapter: Sendable {
     public let inferenceProtocol: InferenceProtocol
     /// For `json`: where the prediction is in a response; nil means the whole body.
     public let predictionPointer: JSONPointer?

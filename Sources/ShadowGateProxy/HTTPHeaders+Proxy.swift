@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 
 extension HTTPHeaders {
@@ -70,46 +71,100 @@ extension Substring {
     }
 }
 
-extension HTTPHeaders {
-    /// The client's headers as an upstream gets them, built in one pass (no `remove`, each of which is
-    /// a pass of its own): hop-by-hop headers, those named in `Connection:`, `expect`, `content-length`,
-    /// `x-request-id` and `host` are left out; then `x-request-id`, `content-length` (when given) and
-    /// `host` are appended, in that order.
-    static func forwarded(from client: HTTPHeaders, requestID: String, contentLength: Int?, host: String) -> HTTPHeaders {
+/// The header lines every upstream of one client request gets, encoded once (`name: value\r\n` each).
+///
+/// The client's headers in their order, leaving out hop-by-hop headers, those named in `Connection:`,
+/// `expect`, `content-length`, `x-request-id` and `host`; then `x-request-id` and `content-length`
+/// (when given). `host` differs per upstream and is written by ``UpstreamRequest/encodedHead(allocator:)``.
+enum ForwardedHeaderLines {
+    static func encode(from client: HTTPHeaders, requestID: String, contentLength: Int?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 256)
+        // One pass in the common case: a `Connection:` naming other headers (rare) needs a second one.
         var listed: String?
-        for (name, value) in client where name.utf8.count == 10 && equalsLowercase(name, "connection") {
-            // `Connection: keep-alive` / `close` (what clients send) name no other header to drop.
-            if equalsLowercase(value, "keep-alive") || equalsLowercase(value, "close") { continue }
-            listed = listed.map { $0 + "," + value } ?? value
-        }
-        var kept: [(String, String)] = []
-        kept.reserveCapacity(client.count + 3)
         for (name, value) in client {
-            if isHopByHop(name) || isSetByGateway(name) { continue }
-            if let listed, isListed(name, in: listed) { continue }
-            kept.append((name, value))
+            if HTTPHeaders.isHopByHop(name) {
+                if name.utf8.count == 10, HTTPHeaders.equalsLowercase(name, "connection"),
+                   // `Connection: keep-alive` / `close` (what clients send) name no other header to drop.
+                   !HTTPHeaders.equalsLowercase(value, "keep-alive"), !HTTPHeaders.equalsLowercase(value, "close") {
+                    listed = listed.map { $0 + "," + value } ?? value
+                }
+                continue
+            }
+            if isSetByGateway(name) { continue }
+            write(name, value, to: &buffer)
         }
-        kept.append(("x-request-id", requestID))
-        if let contentLength { kept.append(("content-length", String(contentLength))) }
-        kept.append(("host", host))
-        return HTTPHeaders(kept)
+        if let listed {
+            buffer.clear()
+            for (name, value) in client {
+                if HTTPHeaders.isHopByHop(name) || isSetByGateway(name) || HTTPHeaders.isListed(name, in: listed) { continue }
+                write(name, value, to: &buffer)
+            }
+        }
+        buffer.writeStaticString("x-request-id: ")
+        buffer.writeString(requestID)
+        buffer.writeStaticString("\r\n")
+        if let contentLength {
+            buffer.writeStaticString("content-length: ")
+            buffer.writeString(String(contentLength))
+            buffer.writeStaticString("\r\n")
+        }
+        return buffer
     }
 
+    private static func write(_ name: String, _ value: String, to buffer: inout ByteBuffer) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n")
+    }
+
+    private static func isSetByGateway(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 4: HTTPHeaders.equalsLowercase(name, "host")
+        case 12: HTTPHeaders.equalsLowercase(name, "x-request-id")
+        case 14: HTTPHeaders.equalsLowercase(name, "content-length")
+        default: false
+        }
+    }
+}
+
+extension HTTPHeaders {
     /// An upstream's response headers as the client gets them, in one pass: hop-by-hop headers and
     /// `x-request-id` left out, `content-length` kept when it equals `bodyLength` (else replaced; `nil`
     /// for HEAD: the upstream's is kept), then `x-request-id` and `x-shadowgate-served-by` appended.
     static func toClient(from upstream: HTTPHeaders, bodyLength: Int?, requestID: String, servedBy: String) -> HTTPHeaders {
-        var listed: String?
-        for (name, value) in upstream where name.utf8.count == 10 && equalsLowercase(name, "connection") {
-            if equalsLowercase(value, "keep-alive") || equalsLowercase(value, "close") { continue }
-            listed = listed.map { $0 + "," + value } ?? value
-        }
         let length = bodyLength.map { String($0) }
-        var lengthKept = false
         var kept: [(String, String)] = []
         kept.reserveCapacity(upstream.count + 3)
+        // One pass in the common case: a `Connection:` naming other headers (rare) needs a second one.
+        var listed: String?
+        var lengthKept = keep(upstream, length: length, listed: nil, into: &kept, connectionListing: &listed)
+        if listed != nil {
+            kept.removeAll(keepingCapacity: true)
+            var ignored: String?
+            lengthKept = keep(upstream, length: length, listed: listed, into: &kept, connectionListing: &ignored)
+        }
+        if let length, !lengthKept { kept.append(("content-length", length)) }
+        kept.append(("x-request-id", requestID))
+        kept.append(("x-shadowgate-served-by", servedBy))
+        return HTTPHeaders(kept)
+    }
+
+    /// Appends the upstream headers a client gets to `kept` (see ``toClient(from:bodyLength:requestID:servedBy:)``),
+    /// collecting the tokens of `Connection:` headers other than keep-alive/close in `connectionListing`.
+    /// Returns whether a right `content-length` was kept.
+    private static func keep(
+        _ upstream: HTTPHeaders, length: String?, listed: String?, into kept: inout [(String, String)], connectionListing: inout String?
+    ) -> Bool {
+        var lengthKept = false
         for (name, value) in upstream {
-            if isHopByHop(name) { continue }
+            if isHopByHop(name) {
+                if name.utf8.count == 10, equalsLowercase(name, "connection"),
+                   !equalsLowercase(value, "keep-alive"), !equalsLowercase(value, "close") {
+                    connectionListing = connectionListing.map { $0 + "," + value } ?? value
+                }
+                continue
+            }
             switch name.utf8.count {
             case 12 where equalsLowercase(name, "x-request-id"):
                 continue
@@ -121,18 +176,6 @@ extension HTTPHeaders {
             }
             kept.append((name, value))
         }
-        if let length, !lengthKept { kept.append(("content-length", length)) }
-        kept.append(("x-request-id", requestID))
-        kept.append(("x-shadowgate-served-by", servedBy))
-        return HTTPHeaders(kept)
-    }
-
-    private static func isSetByGateway(_ name: String) -> Bool {
-        switch name.utf8.count {
-        case 4: equalsLowercase(name, "host")
-        case 12: equalsLowercase(name, "x-request-id")
-        case 14: equalsLowercase(name, "content-length")
-        default: false
-        }
+        return lengthKept
     }
 }

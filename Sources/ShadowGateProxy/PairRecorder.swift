@@ -11,7 +11,7 @@ import ShadowGateRouting
 struct PairRecorder {
     let context: GatewayContext
     let routeIndex: Int
-    let route: RouteConfig
+    let routeName: String
     let flags: RouteFlags
     let serving: ModelRole
     let requestID: String
@@ -49,7 +49,7 @@ struct PairRecorder {
             }
         }
         var record = PairRecord(
-            requestID: requestID, route: route.name, receivedAtMicros: request.receivedAtMicros,
+            requestID: requestID, route: routeName, receivedAtMicros: request.receivedAtMicros,
             servedBy: serving, mode: flags.mode, canaryPercent: flags.canaryPercent,
             legacy: .skipped, learner: .skipped, shadowSkip: skip,
             features: features, featuresTruncated: truncated)

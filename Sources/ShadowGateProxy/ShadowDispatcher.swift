@@ -19,24 +19,26 @@ struct ShadowDispatcher {
     let upstreams: LoopUpstreams
 
     func dispatch(_ request: BufferedRequest, routeIndex: Int, requestID: String, respond: @escaping Respond) {
-        let route = context.routeTable.routes[routeIndex]
+        // Read in place: a copy of the route's configuration would retain every string in it, per request.
+        let routes = context.routeTable.routes
         let flags = context.flags.flags(routeIndex: routeIndex)
         // Only a canary split or a holdout needs the sticky bucket; hashing is skipped otherwise.
-        let needsBucket = flags.mode == .canary || (route.holdoutPercent > 0 && flags.mode != .legacy)
-        let bucket = needsBucket ? StickyBucket.bucket(for: stickyKey(of: request, route: route, requestID: requestID)) : 0
+        let needsBucket = flags.mode == .canary || (routes[routeIndex].holdoutPercent > 0 && flags.mode != .legacy)
+        let bucket = needsBucket ? StickyBucket.bucket(for: stickyKey(of: request, key: routes[routeIndex].stickyKey, requestID: requestID)) : 0
         // The legacy holdout is served by legacy in every mode (and still mirrored to the learner).
-        let holdout = needsBucket && StickyBucket.isHoldout(bucket: bucket, percent: route.holdoutPercent)
+        let holdout = needsBucket && StickyBucket.isHoldout(bucket: bucket, percent: routes[routeIndex].holdoutPercent)
         let serving = holdout ? .legacy : flags.servingModel(bucket: bucket)
 
         guard let primaryPool = upstreams.pool(route: routeIndex, role: serving) else {
             // Validation guarantees a legacy upstream; a learner-served route always has a learner.
-            respond(.json(.init(status: .badGateway, message: "route '\(route.name)' has no \(serving.rawValue) upstream"), version: request.head.version, requestID: requestID))
+            respond(.json(.init(status: .badGateway, message: "route '\(routes[routeIndex].name)' has no \(serving.rawValue) upstream"), version: request.head.version, requestID: requestID))
             return
         }
         let metrics = context.metrics
+        let headerLines = Self.headerLines(of: request, requestID: requestID)
 
         guard flags.mirrors else {
-            primaryPool.execute(upstreamRequest(request, requestID: requestID, to: primaryPool.upstream)) { result in
+            primaryPool.execute(upstreamRequest(request, headerLines: headerLines, to: primaryPool)) { result in
                 metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
                 respond(clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
             }
@@ -65,16 +67,16 @@ struct ShadowDispatcher {
         }
         if case .skipped(let reason) = shadow { metrics.shadowSkipped(route: routeIndex, reason: reason) }
         let join = PairJoin(shadow: shadow, recorder: PairRecorder(
-            context: context, routeIndex: routeIndex, route: route, flags: flags, serving: serving,
+            context: context, routeIndex: routeIndex, routeName: routes[routeIndex].name, flags: flags, serving: serving,
             requestID: requestID, request: request, holdout: holdout))
 
-        primaryPool.execute(upstreamRequest(request, requestID: requestID, to: primaryPool.upstream)) { result in
+        primaryPool.execute(upstreamRequest(request, headerLines: headerLines, to: primaryPool)) { result in
             metrics.upstreamLatency(route: routeIndex, model: serving, micros: result.latencyMicros)
             respond(clientResponse(result, role: serving, upstream: primaryPool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
             join.primaryCompleted(result)
         }
         if let shadowPool {
-            shadowPool.execute(upstreamRequest(request, requestID: requestID, to: shadowPool.upstream)) { result in
+            shadowPool.execute(upstreamRequest(request, headerLines: headerLines, to: shadowPool)) { result in
                 join.shadowCompleted(result)
             }
         }
@@ -88,13 +90,13 @@ struct ShadowDispatcher {
             respond(.json(.init(status: .badGateway, message: "route '\(route.name)' has no \(role.rawValue) upstream"), version: request.head.version, requestID: requestID))
             return
         }
-        pool.execute(upstreamRequest(request, requestID: requestID, to: pool.upstream)) { result in
+        pool.execute(upstreamRequest(request, headerLines: Self.headerLines(of: request, requestID: requestID), to: pool)) { result in
             respond(clientResponse(result, role: role, upstream: pool.upstream, routeIndex: routeIndex, request: request, requestID: requestID))
         }
     }
 
-    private func stickyKey(of request: BufferedRequest, route: RouteConfig, requestID: String) -> String {
-        switch route.stickyKey {
+    private func stickyKey(of request: BufferedRequest, key: StickyKey, requestID: String) -> String {
+        switch key {
         case .requestID:
             return requestID
         case .header(let name):
@@ -112,16 +114,22 @@ struct ShadowDispatcher {
         return StickyBucket.isLearner(bucket: hash, percent: percent)
     }
 
-    /// The request as `upstream` gets it: the client's method, path (under the upstream's base path),
-    /// body and headers (see ``HTTPHeaders/forwarded(from:requestID:contentLength:host:)``).
-    private func upstreamRequest(_ request: BufferedRequest, requestID: String, to upstream: UpstreamConfig) -> UpstreamRequest {
+    /// The header lines of the request as every upstream gets it (see ``ForwardedHeaderLines``).
+    private static func headerLines(of request: BufferedRequest, requestID: String) -> ByteBuffer {
         let bodyBytes = request.body?.readableBytes ?? 0
         let method = request.head.method
         let sendsLength = bodyBytes > 0 || !(method == .GET || method == .HEAD || method == .DELETE || method == .OPTIONS)
-        let headers = HTTPHeaders.forwarded(
-            from: request.head.headers, requestID: requestID, contentLength: sendsLength ? bodyBytes : nil, host: upstream.authority)
-        let uri = upstream.basePath.isEmpty ? request.head.uri : upstream.basePath + request.head.uri
-        return UpstreamRequest(head: HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers), body: request.body)
+        return ForwardedHeaderLines.encode(
+            from: request.head.headers, requestID: requestID, contentLength: sendsLength ? bodyBytes : nil, allocator: ByteBufferAllocator())
+    }
+
+    /// The request as `pool`'s upstream gets it: the client's method, path (under the upstream's base
+    /// path), body, the shared header lines and the upstream's authority as `host`.
+    private func upstreamRequest(_ request: BufferedRequest, headerLines: ByteBuffer, to pool: UpstreamPool) -> UpstreamRequest {
+        let basePath = pool.upstream.basePath
+        return UpstreamRequest(
+            method: request.head.method, uri: basePath.isEmpty ? request.head.uri : basePath + request.head.uri,
+            headerLines: headerLines, host: pool.authority, body: request.body)
     }
 
     private func clientResponse(

@@ -55,7 +55,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
         self.completion = completion
         self.maxResponseBytes = maxResponseBytes
         received = nil
-        parser.expectResponse(toHEAD: request.head.method == .HEAD, maxBodyBytes: maxResponseBytes)
+        parser.expectResponse(toHEAD: request.method == .HEAD, maxBodyBytes: maxResponseBytes)
         let (head, bodyIncluded) = request.encodedHead(allocator: context.channel.allocator)
         if !bodyIncluded, let body = request.body {
             context.write(wrapOutboundOut(head), promise: nil)

@@ -3,8 +3,17 @@ import NIOHTTP1
 import ShadowGatePairRecord
 
 /// A request to send to an upstream, fully buffered.
+///
+/// The header lines are encoded once per client request and shared by every upstream it goes to
+/// (the serving model and the shadow): only the request line and `host` differ between them.
 struct UpstreamRequest {
-    var head: HTTPRequestHead
+    var method: HTTPMethod
+    /// Path and query as the upstream gets them (under its base path).
+    var uri: String
+    /// `name: value\r\n` lines, sent as they are before `host` (see ``ForwardedHeaderLines``).
+    var headerLines: ByteBuffer
+    /// The `host` header's value: the upstream's authority.
+    var host: String
     var body: ByteBuffer?
 }
 

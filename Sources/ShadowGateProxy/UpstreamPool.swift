@@ -26,6 +26,8 @@ typealias UpstreamCompletion = (UpstreamResult) -> Void
 final class UpstreamPool: @unchecked Sendable {
     let eventLoop: EventLoop
     let upstream: UpstreamConfig
+    /// `upstream.authority`, computed once: every request's `host`.
+    let authority: String
     private let maxResponseBytes: Int
     private let timeout: TimeAmount
     private let idleTimeout: TimeAmount
@@ -43,6 +45,7 @@ final class UpstreamPool: @unchecked Sendable {
     ) {
         self.eventLoop = eventLoop
         self.upstream = upstream
+        self.authority = upstream.authority
         self.machine = StateMachine(maxConnections: maxConnections, maxWaiting: upstream.maxWaiting)
         self.maxResponseBytes = maxResponseBytes
         self.timeout = .milliseconds(Int64(upstream.timeoutMillis))
@@ -153,7 +156,7 @@ final class UpstreamPool: @unchecked Sendable {
                 machine.exchangeSucceeded()
                 // A no-op when the exchange already timed out: the late answer only frees the connection.
                 exchange.complete(.success(response))
-            case .failure(.connectionClosed) where reused && exchange.request.head.method.isSafeToRetry && !exchange.retried && !exchange.isDone:
+            case .failure(.connectionClosed) where reused && exchange.request.method.isSafeToRetry && !exchange.retried && !exchange.isDone:
                 // The keep-alive race: the upstream closed an idle connection as we sent. Safe to retry once.
                 exchange.retried = true
                 perform(machine.released(connection, reusable: false, now: .now()))

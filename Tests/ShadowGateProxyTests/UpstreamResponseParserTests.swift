@@ -168,21 +168,17 @@ struct UpstreamResponseParserTests {
 
     @Test("the request is written as one buffer: request line, headers in order, empty line, body")
     func requestEncoding() {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "x-request-id", value: "rid")
-        headers.add(name: "content-length", value: "2")
-        headers.add(name: "host", value: "127.0.0.1:9")
-        let request = UpstreamRequest(head: HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/models/m:predict", headers: headers),
+        let lines = ByteBuffer(string: "Content-Type: application/json\r\nx-request-id: rid\r\ncontent-length: 2\r\n")
+        let request = UpstreamRequest(method: .POST, uri: "/v1/models/m:predict", headerLines: lines, host: "127.0.0.1:9",
                                       body: ByteBuffer(string: "{}"))
         let (bytes, included) = request.encodedHead(allocator: ByteBufferAllocator())
         #expect(included)
         #expect(String(buffer: bytes) == "POST /v1/models/m:predict HTTP/1.1\r\nContent-Type: application/json\r\nx-request-id: rid\r\n"
                 + "content-length: 2\r\nhost: 127.0.0.1:9\r\n\r\n{}")
-        let big = UpstreamRequest(head: HTTPRequestHead(version: .http1_1, method: .POST, uri: "/", headers: [:]),
+        let big = UpstreamRequest(method: .POST, uri: "/", headerLines: ByteBuffer(), host: "h",
                                   body: ByteBuffer(repeating: 0x61, count: UpstreamRequest.copiedBodyLimit + 1))
         let (headOnly, bigIncluded) = big.encodedHead(allocator: ByteBufferAllocator())
         #expect(!bigIncluded)
-        #expect(String(buffer: headOnly) == "POST / HTTP/1.1\r\n\r\n")
+        #expect(String(buffer: headOnly) == "POST / HTTP/1.1\r\nhost: h\r\n\r\n")
     }
 }
