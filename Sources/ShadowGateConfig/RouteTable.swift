@@ -42,9 +42,15 @@ public struct RouteTable: Sendable {
 
     /// The route for a request target (the query string is ignored).
     public func match(uri: String) -> Match? {
+        // Bytes, not Characters: this runs for every request, and `?`/`#` are ASCII.
         let path: Substring
-        if let q = uri.firstIndex(where: { $0 == "?" || $0 == "#" }) { path = uri[..<q] } else { path = uri[...] }
-        if let index = exact[String(path)] { return .inference(routeIndex: index) }
+        if let q = uri.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+            path = uri[..<q]
+            if let index = exact[String(path)] { return .inference(routeIndex: index) }
+        } else {
+            path = uri[...]
+            if let index = exact[uri] { return .inference(routeIndex: index) }
+        }
         if !patterns.isEmpty {
             let segments = path.split(separator: "/", omittingEmptySubsequences: false)
             for pattern in patterns where pattern.segments.count == segments.count {

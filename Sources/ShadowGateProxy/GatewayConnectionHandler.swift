@@ -228,7 +228,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     /// The gateway's own endpoints: health, readiness, metrics.
     private func ownEndpoint(_ request: BufferedRequest, requestID: String) -> GatewayResponse? {
         let uri = request.head.uri
-        let path = uri.firstIndex(of: "?").map { uri[..<$0] } ?? uri[...]
+        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
+        // Every request passes here: the longest own path has 16 bytes, so longer ones (inference paths) skip the comparisons.
+        guard path.utf8.count <= 16 else { return nil }
         switch path {
         case "/healthz", "/v2/health/live":
             return .text("{\"live\":true}\n", contentType: "application/json", version: request.head.version)
