@@ -39,6 +39,12 @@ struct ProxyHeadersTests {
         #expect(set.map { "\($0.name)=\($0.value)" } == ["X-Stub=1", "content-length=7", "x-request-id=rid", "x-shadowgate-served-by=learner"])
         let wrong = HTTPHeaders.toClient(from: upstream, bodyLength: 9, requestID: "rid", servedBy: "legacy")
         #expect(wrong[canonicalForm: "content-length"] == ["9"])
+        // A `Connection:` naming headers drops them wherever it stands (the second pass).
+        let listing = HTTPHeaders([("X-Hop", "1"), ("Content-Length", "5"), ("Connection", "x-hop"), ("X-Kept", "2")])
+        let dropped = HTTPHeaders.toClient(from: listing, bodyLength: 5, requestID: "rid", servedBy: "legacy")
+        #expect(dropped.map { "\($0.name)=\($0.value)" } == [
+            "Content-Length=5", "X-Kept=2", "x-request-id=rid", "x-shadowgate-served-by=legacy",
+        ])
         // HEAD: the upstream's length describes a body that is not sent; it is passed on as is.
         let head = HTTPHeaders.toClient(from: upstream, bodyLength: nil, requestID: "rid", servedBy: "legacy")
         #expect(head[canonicalForm: "content-length"] == ["5"])
