@@ -8,19 +8,19 @@ import Darwin
 /// TCP reset, a read that tells EOF from a reset. Blocking: use it through `onThread`, never on the
 /// cooperative pool. Every send and receive gives up after `timeoutSeconds`. Sendable so one test can
 /// hand it from one `onThread` call to the next; it is never used by two threads at once.
-final class BlockingTestSocket: @unchecked Sendable {
-    struct Failure: Error, CustomStringConvertible {
-        let call: String
-        let code: Int32
-        var description: String { "\(call): \(String(cString: strerror(code)))" }
+public final class BlockingTestSocket: @unchecked Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public let call: String
+        public let code: Int32
+        public var description: String { "\(call): \(String(cString: strerror(code)))" }
     }
 
     /// How a read ended.
-    enum End: Equatable, CustomStringConvertible {
+    public enum End: Equatable, Sendable, CustomStringConvertible {
         case eof
         /// `errno` of the failed `recv` (ECONNRESET; EAGAIN when the timeout passed).
         case error(Int32)
-        var description: String {
+        public var description: String {
             switch self {
             case .eof: "EOF"
             case .error(let code): String(cString: strerror(code))
@@ -33,7 +33,7 @@ final class BlockingTestSocket: @unchecked Sendable {
 
     /// - Parameter sendBuffer: `SO_SNDBUF` (the kernel doubles it); small, a large send is still in
     ///   progress when the peer answers.
-    init(port: Int, timeoutSeconds: Int = 10, sendBuffer: Int? = nil) throws {
+    public init(port: Int, timeoutSeconds: Int = 10, sendBuffer: Int? = nil) throws {
         #if canImport(Glibc)
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -63,7 +63,7 @@ final class BlockingTestSocket: @unchecked Sendable {
     deinit { close() }
 
     /// Closes the socket (the peer reads EOF).
-    func close() {
+    public func close() {
         guard !isClosed else { return }
         isClosed = true
         _ = systemClose(fd)
@@ -71,7 +71,7 @@ final class BlockingTestSocket: @unchecked Sendable {
 
     /// Sends all of `bytes`. Returns nil once all were sent, or the `errno` of the send that failed
     /// (EPIPE or ECONNRESET when the peer closed or reset).
-    func send(_ bytes: [UInt8]) -> Int32? {
+    public func send(_ bytes: [UInt8]) -> Int32? {
         var offset = 0
         while offset < bytes.count {
             #if canImport(Glibc)
@@ -90,7 +90,7 @@ final class BlockingTestSocket: @unchecked Sendable {
     }
 
     /// Reads until EOF, an error or the timeout; returns what was read and how it ended.
-    func readToEnd() -> (bytes: [UInt8], end: End) {
+    public func readToEnd() -> (bytes: [UInt8], end: End) {
         var all: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
