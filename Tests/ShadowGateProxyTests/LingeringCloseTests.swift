@@ -58,7 +58,11 @@ struct LingeringCloseTests {
 
     @Test("a client still sending a refused body finishes its send without a reset and reads the whole 413, on each of 30 connections")
     func refusedBodyAnswerSeen() async throws {
-        let harness = try await GatewayHarness.start { $0.limits.maxBodyBytes = 1024 }
+        // A linger far above the time the send takes on a loaded machine; the client's close ends each one.
+        let harness = try await GatewayHarness.start {
+            $0.limits.maxBodyBytes = 1024
+            $0.limits.clientLingerTimeoutMillis = 30_000
+        }
         let port = harness.port
         // The whole body in one go, then read: how a client that sends before it reads (most do) sees a refusal.
         let request = Self.head(contentLength: Self.refusedBodyBytes) + [UInt8](repeating: UInt8(ascii: "x"), count: Self.refusedBodyBytes)
