@@ -20,6 +20,10 @@ public struct LimitsConfig: Sendable, Hashable {
     public var clientBodyTimeoutMillis: Int = 30_000
     /// How long a keep-alive connection may sit with no request; then it is closed.
     public var clientIdleTimeoutMillis: Int = 60_000
+    /// After an answer that closes an HTTP/1 connection, how long the gateway keeps reading (and
+    /// dropping) what the client still sends, with its write side shut, before it closes (a lingering
+    /// close: a client still sending reads the answer instead of a TCP reset). 0: close at once.
+    public var clientLingerTimeoutMillis: Int = 2_000
 
     public init() {}
 }

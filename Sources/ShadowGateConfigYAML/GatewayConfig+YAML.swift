@@ -85,6 +85,7 @@ extension GatewayConfig {
             "max_body_bytes", "mirror_max_body_bytes", "max_response_bytes", "capture_features",
             "features_max_bytes", "upstream_idle_ms",
             "max_connections", "client_header_timeout_ms", "client_body_timeout_ms", "client_idle_timeout_ms",
+            "client_linger_timeout_ms",
         ])
         var limits = LimitsConfig()
         if let n = map["max_body_bytes"] { limits.maxBodyBytes = try n.int(in: 1...(1 << 30)) }
@@ -97,6 +98,7 @@ extension GatewayConfig {
         if let n = map["client_header_timeout_ms"] { limits.clientHeaderTimeoutMillis = try n.int(in: 10...3_600_000) }
         if let n = map["client_body_timeout_ms"] { limits.clientBodyTimeoutMillis = try n.int(in: 10...3_600_000) }
         if let n = map["client_idle_timeout_ms"] { limits.clientIdleTimeoutMillis = try n.int(in: 10...3_600_000) }
+        if let n = map["client_linger_timeout_ms"] { limits.clientLingerTimeoutMillis = try n.int(in: 0...600_000) }
         return limits
     }
 

@@ -11,6 +11,10 @@ import ShadowGateTLS
 /// `HTTP2FramePayloadToHTTP1ServerCodec` into its own ``GatewayConnectionHandler``, so a REST request,
 /// feedback or pair record is handled the same way whichever protocol carried it.
 ///
+/// HTTP/1 connections (plain or TLS) end with a lingering close after an answer that closes them
+/// (see ``GatewayConnectionHandler``; over TLS the half-close sends close_notify, then FIN). h2 streams
+/// do not linger: a stream's end is HTTP/2's (a refused stream is reset at the stream level).
+///
 /// Promises for h2 connections (the overload limits of HTTP/1 carried over):
 /// - the connection counts once against `limits.max_connections` (it is registered before TLS);
 /// - a client that does not finish the TLS handshake, or opens no stream, within
@@ -24,7 +28,7 @@ import ShadowGateTLS
 enum ClientChannelPipeline {
     /// HTTP/1.1 on a channel that carries plaintext (a plain socket, or TLS already in front).
     static func configureHTTP1(_ channel: Channel, gateway: GatewayContext, upstreams: LoopUpstreams) throws {
-        let connection = GatewayConnectionHandler(gateway: gateway, upstreams: upstreams)
+        let connection = GatewayConnectionHandler(gateway: gateway, upstreams: upstreams, lingeringClose: true)
         let pipeline = channel.pipeline.syncOperations
         // After TLS (it sees plaintext), before the HTTP decoder (which reports nothing until a head is whole).
         try pipeline.addHandler(ClientBytesObserver(connection: connection))

@@ -6,10 +6,15 @@ import NIOHTTP1
 ///
 /// Backpressure: once `maxQueued` requests wait, it stops reading from the socket until they drain.
 /// Bodies over `limits.max_body_bytes` get 413 and the connection is closed (the rest of the body is
-/// not read). Malformed HTTP gets 400 and a close. A client slower than `limits.client_header_timeout_ms`
+/// not parsed). Malformed HTTP gets 400 and a close. A client slower than `limits.client_header_timeout_ms`
 /// (head) or `limits.client_body_timeout_ms` (body) gets 408 and a close; a keep-alive connection idle for
 /// `limits.client_idle_timeout_ms` is closed. The lifetime is ``StateMachine``; this class executes its
 /// actions. Confined to the channel's event loop.
+///
+/// With `lingeringClose` (HTTP/1 connections) every close that follows an answer is a lingering close:
+/// the answer, then FIN, then the client's further bytes are read and dropped until it closes, for at
+/// most `limits.client_linger_timeout_ms` or ``lingerMaxBytes`` (see ``StateMachine``), so a client
+/// still sending reads the answer instead of a TCP reset. Shutdown ends a linger at once.
 final class GatewayConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -21,6 +26,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 
     static let maxQueued = 16
+    /// Most bytes a lingering connection drops before it closes anyway.
+    static let lingerMaxBytes = 1 << 20
     private let gateway: GatewayContext
     private let dispatcher: ShadowDispatcher
     private var machine: StateMachine<Queued>
@@ -29,7 +36,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     private var timer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
 
-    init(gateway: GatewayContext, upstreams: LoopUpstreams) {
+    /// - Parameter lingeringClose: half-close and linger after the last answer instead of closing at
+    ///   once (HTTP/1 connections; an h2 stream's end is HTTP/2's business).
+    init(gateway: GatewayContext, upstreams: LoopUpstreams, lingeringClose: Bool = false) {
         self.gateway = gateway
         self.dispatcher = ShadowDispatcher(context: gateway, upstreams: upstreams)
         let limits = gateway.config.limits
@@ -38,13 +47,17 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                 header: .milliseconds(Int64(limits.clientHeaderTimeoutMillis)),
                 body: .milliseconds(Int64(limits.clientBodyTimeoutMillis)),
                 idle: .milliseconds(Int64(limits.clientIdleTimeoutMillis))),
-            maxQueued: Self.maxQueued, now: .now())
+            maxQueued: Self.maxQueued,
+            linger: lingeringClose && limits.clientLingerTimeoutMillis > 0
+                ? .init(timeout: .milliseconds(Int64(limits.clientLingerTimeoutMillis)), maxBytes: Self.lingerMaxBytes)
+                : nil,
+            now: .now())
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         // The loop's clock (virtual in an EmbeddedChannel): the connection's life starts now.
-        machine = StateMachine(timeouts: machine.timeouts, maxQueued: Self.maxQueued, now: context.eventLoop.now)
+        machine = StateMachine(timeouts: machine.timeouts, maxQueued: Self.maxQueued, linger: machine.linger, now: context.eventLoop.now)
         if let at = machine.initialTimer { armTimer(at, context: context) }
     }
 
@@ -57,9 +70,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     // MARK: Reading
 
     /// Raw bytes arrived (seen by ``ClientBytesObserver`` before HTTP decoding): a head has begun.
-    func bytesReceived() {
-        guard let context else { return }
+    /// Returns false when they are to be dropped instead of decoded (the connection is closing or lingering).
+    func bytesReceived(_ count: Int) -> Bool {
+        guard let context else { return true }
+        if machine.discardsInput {
+            perform(machine.bytesDiscarded(count), context: context)
+            return false
+        }
         perform(machine.bytesReceived(now: context.eventLoop.now), context: context)
+        return true
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -106,6 +125,12 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if machine.discardsInput {
+            // The last answer is out: what the decoder still makes of earlier bytes (at EOF, say) is not
+            // answered; any other error (the socket's, TLS's) ends the connection.
+            if !(error is ByteToMessageDecoderError || error is HTTPParserError) { context.close(promise: nil) }
+            return
+        }
         if machine.input == .ignoring, error is ByteToMessageDecoderError {
             // Bytes that came after a malformed request (the decoder reports each later read). The
             // refusal is queued behind answers still due and closes the connection once written;
@@ -161,6 +186,14 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                 ? "request head not received within \(gateway.config.limits.clientHeaderTimeoutMillis) ms"
                 : "request body not received within \(gateway.config.limits.clientBodyTimeoutMillis) ms"
             refuse(context: context, status: .requestTimeout, kind: "client_timeout", message: message, version: head?.version ?? .http1_1)
+        case .closeOutput(let deadline):
+            timer?.cancel()
+            armTimer(deadline, context: context)
+            let closed = context.eventLoop.makePromise(of: Void.self)
+            context.close(mode: .output, promise: closed)
+            // A transport that cannot half-close: close it all, as without lingering.
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            closed.futureResult.whenFailure { _ in bound.value.close(promise: nil) }
         case .close:
             context.close(promise: nil)
         }
@@ -263,9 +296,19 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         if !keepOpen {
             let done = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-            _ = machine.answerWritten(keptOpen: false, now: context.eventLoop.now)
-            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            done.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
+            // Reads held at `maxQueued` resume: a lingering connection reads until the client's EOF.
+            let (_, readAgain) = machine.answerWritten(keptOpen: false, now: context.eventLoop.now)
+            if readAgain { context.read() }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            done.futureResult.whenComplete { result in
+                let (handler, context) = bound.value
+                // Without lingering the machine is closed already; with it, it half-closes and lingers.
+                if case .success = result, handler.machine.phase == .closing {
+                    handler.perform(handler.machine.lastAnswerFlushed(now: context.eventLoop.now), context: context)
+                } else {
+                    context.close(promise: nil)
+                }
+            }
             return
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -284,6 +327,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
 /// Sits before the HTTP decoder and tells the connection handler that bytes arrived, so the header
 /// timeout starts at a request's first byte (the decoder reports nothing until the head is whole).
+/// Drops the bytes of a lingering connection before the decoder sees them.
 final class ClientBytesObserver: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     private let connection: GatewayConnectionHandler
@@ -291,7 +335,8 @@ final class ClientBytesObserver: ChannelInboundHandler {
     init(connection: GatewayConnectionHandler) { self.connection = connection }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        connection.bytesReceived()
-        context.fireChannelRead(data)
+        if connection.bytesReceived(unwrapInboundIn(data).readableBytes) {
+            context.fireChannelRead(data)
+        }
     }
 }

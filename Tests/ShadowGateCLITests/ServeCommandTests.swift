@@ -128,6 +128,47 @@ struct ServeCommandTests {
         await legacy.stop()
         await learner.stop()
     }
+
+    @Test("SIGTERM while a client lingers after its 413 (linger 2 minutes): the drain closes that connection and the process exits 0 long before")
+    func sigtermEndsLinger() async throws {
+        let legacy = try await UpstreamStub(.json(#"{"predictions":[1]}"#))
+        let learner = try await UpstreamStub(.json(#"{"predictions":[2]}"#))
+        let port = try freePort()
+        let path = try writeConfig("""
+            listen: 127.0.0.1:\(port)
+            event_loops: 1
+            limits:
+              max_body_bytes: 1024
+              client_linger_timeout_ms: 120000
+            routes:
+              - name: m
+                match: ["/v1/models/m:predict"]
+                protocol: kserve-v1
+                legacy: { url: "\(legacy.url)" }
+                learner: { url: "\(learner.url)" }
+            """)
+        let running = try BinaryRunner.start(["serve", "--config", path, "--no-pair-log"])
+        try await waitUntilListening(port: port)
+        // A client whose body was refused keeps its socket open: the gateway lingers on it (answer, FIN, reading).
+        let (socket, answer, end) = try await onThread { () throws -> (BlockingTestSocket, [UInt8], BlockingTestSocket.End) in
+            let socket = try BlockingTestSocket(port: port, timeoutSeconds: 20)
+            _ = socket.send(Array("POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n".utf8))
+            let (answer, end) = socket.readToEnd()
+            return (socket, answer, end)
+        }
+        #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 413"))
+        #expect(end == .eof)
+        kill(running.process.processIdentifier, SIGTERM)
+        // Below the drain's own 30 s deadline, far below the linger: only the drain closing it ends this in time.
+        let exited = try await eventually(within: 20) { !running.process.isRunning }
+        if exited == nil { kill(running.process.processIdentifier, SIGKILL) }
+        let output = running.finish()
+        #expect(exited != nil, "still running 20 s after SIGTERM")
+        #expect(output.status == 0)
+        socket.close()
+        await legacy.stop()
+        await learner.stop()
+    }
 }
 
 func freePort() throws -> Int { try EmbeddedPostgres.freeLoopbackPort() }

@@ -91,4 +91,17 @@ struct GatewayConfigTests {
         #expect(table.match(uri: "/v2/models/churnx/infer") == nil)
         #expect(table.match(uri: "/other") == nil)
     }
+
+    @Test("limits.client_linger_timeout_ms: 2 s by default, 0 turns lingering off, above 10 minutes refused")
+    func lingerTimeout() throws {
+        let routes = "routes:\n  - name: a\n    match: [/x]\n    legacy: {url: 'http://h:1'}\n    learner: {url: 'http://h:2'}"
+        #expect(try GatewayConfig.parse(yaml: "listen: 127.0.0.1:1\n" + routes).limits.clientLingerTimeoutMillis == 2000)
+        #expect(try GatewayConfig.parse(yaml: "listen: 127.0.0.1:1\nlimits: {client_linger_timeout_ms: 0}\n" + routes).limits.clientLingerTimeoutMillis == 0)
+        #expect(try GatewayConfig.parse(yaml: "listen: 127.0.0.1:1\nlimits: {client_linger_timeout_ms: 750}\n" + routes).limits.clientLingerTimeoutMillis == 750)
+        #expect {
+            try GatewayConfig.parse(yaml: "listen: 127.0.0.1:1\nlimits: {client_linger_timeout_ms: 600001}\n" + routes)
+        } throws: { error in
+            (error as? ConfigError)?.key == "limits.client_linger_timeout_ms"
+        }
+    }
 }
