@@ -28,13 +28,14 @@ import ShadowGateTLS
 enum ClientChannelPipeline {
     /// HTTP/1.1 on a channel that carries plaintext (a plain socket, or TLS already in front).
     static func configureHTTP1(_ channel: Channel, gateway: GatewayContext, upstreams: LoopUpstreams) throws {
-        let connection = GatewayConnectionHandler(gateway: gateway, upstreams: upstreams, lingeringClose: true)
+        let connection = GatewayConnectionHandler(gateway: gateway, upstreams: upstreams, lingeringClose: true, encodesResponses: true)
         let pipeline = channel.pipeline.syncOperations
         // After TLS (it sees plaintext), before the HTTP decoder (which reports nothing until a head is whole).
         try pipeline.addHandler(ClientBytesObserver(connection: connection))
-        // Own pipelining and error answers (JSON); upstream headers were already validated by llhttp.
-        try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+        // Only the request decoder: the connection handler does its own pipelining and JSON error
+        // answers, and writes answers as bytes (`ClientResponseEncoding`); upstream headers were
+        // already validated by llhttp.
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
         try pipeline.addHandler(connection)
     }
 

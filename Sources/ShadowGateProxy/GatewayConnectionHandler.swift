@@ -22,7 +22,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     enum Queued {
         case request(BufferedRequest)
-        case immediate(GatewayResponse)
+        /// A refusal; `method` is the refused request's when its head was read (a HEAD gets no body).
+        case immediate(GatewayResponse, method: HTTPMethod?)
     }
 
     static let maxQueued = 16
@@ -35,11 +36,16 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     private var body: ByteBuffer?
     private var timer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
+    /// Answers are written as bytes (``ClientResponseEncoding``): the HTTP/1 pipeline has no response encoder.
+    private let encodesResponses: Bool
 
+    /// - Parameter encodesResponses: write answers as HTTP/1 bytes (the pipeline has a request decoder
+    ///   but no response encoder) instead of `HTTPServerResponsePart`s (h2 streams, tests).
     /// - Parameter lingeringClose: half-close and linger after the last answer instead of closing at
     ///   once (HTTP/1 connections; an h2 stream's end is HTTP/2's business).
-    init(gateway: GatewayContext, upstreams: LoopUpstreams, lingeringClose: Bool = false) {
+    init(gateway: GatewayContext, upstreams: LoopUpstreams, lingeringClose: Bool = false, encodesResponses: Bool = false) {
         self.gateway = gateway
+        self.encodesResponses = encodesResponses
         self.dispatcher = ShadowDispatcher(context: gateway, upstreams: upstreams)
         let limits = gateway.config.limits
         self.machine = StateMachine(
@@ -93,11 +99,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                length > gateway.config.limits.maxBodyBytes {
                 refuse(context: context, status: .payloadTooLarge, kind: "body_too_large",
                        message: "request body of \(length) bytes exceeds the limit of \(gateway.config.limits.maxBodyBytes) bytes",
-                       version: requestHead.version)
+                       version: requestHead.version, method: requestHead.method)
                 return
             }
             if requestHead.headers.first(name: "expect")?.lowercased() == "100-continue", machine.phase == .reading {
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: requestHead.version, status: .continue))), promise: nil)
+                if encodesResponses {
+                    context.writeAndFlush(NIOAny(ClientResponseEncoding.continueHead(version: requestHead.version, allocator: context.channel.allocator)), promise: nil)
+                } else {
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: requestHead.version, status: .continue))), promise: nil)
+                }
             }
             head = requestHead
             body = nil
@@ -162,13 +172,18 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Answers with an error after whatever is already queued, then closes the connection.
-    private func refuse(context: ChannelHandlerContext, status: HTTPResponseStatus, kind: String, message: String, version: HTTPVersion) {
+    /// `method` is the refused request's (by default the head being read, if any).
+    private func refuse(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, kind: String, message: String, version: HTTPVersion,
+        method: HTTPMethod? = nil
+    ) {
         gateway.metrics.error(kind: kind)
+        let refusedMethod = method ?? head?.method
         head = nil
         body = nil
         var response = GatewayResponse.json(JSONErrorResponse(status: status, message: message), version: version, requestID: nil)
         response.head.headers.replaceOrAdd(name: "connection", value: "close")
-        perform(machine.refuse(.immediate(response)), context: context)
+        perform(machine.refuse(.immediate(response, method: refusedMethod)), context: context)
     }
 
     // MARK: Executing the machine's actions
@@ -211,13 +226,13 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     private func answer(_ item: Queued, context: ChannelHandlerContext) {
         switch item {
-        case .immediate(let response):
-            write(response, keepAlive: false, context: context)
+        case .immediate(let response, let method):
+            write(response, keepAlive: false, requestMethod: method, context: context)
         case .request(let request):
             // After a CONNECT the parser no longer frames what follows as requests: close.
             let keepAlive = request.head.isKeepAlive && request.head.method != .CONNECT
             respond(to: request) { [self] response in
-                write(response, keepAlive: keepAlive, context: context)
+                write(response, keepAlive: keepAlive, requestMethod: request.head.method, context: context)
             }
         }
     }
@@ -279,23 +294,33 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func write(_ response: GatewayResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func write(_ response: GatewayResponse, keepAlive: Bool, requestMethod: HTTPMethod?, context: ChannelHandlerContext) {
         guard !machine.isClosed else { return }
-        var head = response.head
         // While quiescing, queued requests are still answered; the last answer closes the connection.
         let keepOpen = machine.keepsOpen(requestKeepAlive: keepAlive)
-        if !keepOpen {
-            head.headers.replaceOrAdd(name: "connection", value: "close")
-        } else if head.version == .http1_0 {
-            head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
-        }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if response.body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        let connection: StaticString? = !keepOpen ? "close" : response.head.version == .http1_0 ? "keep-alive" : nil
+        let last: NIOAny
+        if encodesResponses {
+            let (head, rest) = ClientResponseEncoding.encode(
+                response.head, body: response.body, requestMethod: requestMethod, connection: connection, allocator: context.channel.allocator)
+            if let rest {
+                context.write(NIOAny(head), promise: nil)
+                last = NIOAny(rest)
+            } else {
+                last = NIOAny(head)
+            }
+        } else {
+            var head = response.head
+            if let connection { head.headers.replaceOrAdd(name: "connection", value: "\(connection)") }
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            if response.body.readableBytes > 0 {
+                context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+            }
+            last = wrapOutboundOut(.end(nil))
         }
         if !keepOpen {
             let done = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+            context.writeAndFlush(last, promise: done)
             // Reads held at `maxQueued` resume: a lingering connection reads until the client's EOF.
             let (_, readAgain) = machine.answerWritten(keptOpen: false, now: context.eventLoop.now)
             if readAgain { context.read() }
@@ -311,7 +336,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
             }
             return
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(last, promise: nil)
         let (action, readAgain) = machine.answerWritten(keptOpen: true, now: context.eventLoop.now)
         if readAgain { context.read() }
         perform(action, context: context)
