@@ -20,10 +20,10 @@ struct ConnectionHandlerChannelTests {
             metrics: GatewayMetrics(routes: []), renderMetrics: { "" })
         let channel = EmbeddedChannel()
         let upstreams = LoopUpstreams(eventLoop: channel.eventLoop, config: config, loopCount: 1)
-        let connection = GatewayConnectionHandler(gateway: context, upstreams: upstreams)
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-            withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
-        try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(connection: connection), position: .first)
+        // The HTTP/1 pipeline of `ClientChannelPipeline.configureHTTP1`, without the lingering close.
+        let connection = GatewayConnectionHandler(gateway: context, upstreams: upstreams, encodesResponses: true)
+        try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(connection: connection))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
         try channel.pipeline.syncOperations.addHandler(connection)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
