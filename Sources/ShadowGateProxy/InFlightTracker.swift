@@ -4,12 +4,15 @@ import Synchronization
 ///
 /// Promises: the count never goes below zero (an unmatched `end()` is ignored and counted in
 /// `unmatchedEnds`, which a correct data path leaves at zero), and every waiter is resumed, either
-/// when the count reaches zero or when ``releaseWaiters()`` gives up on the rest.
+/// when the count reaches zero or when ``releaseWaiters()`` gives up on the rest. A release is for
+/// good: a wait that starts after it (the drain deadline's timer can fire before shutdown gets to
+/// wait) returns at once instead of waiting for a count that may never reach zero.
 final class InFlightTracker: Sendable {
     private struct State {
         var count = 0
         var unmatchedEnds = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
+        var released = false
     }
     private let state = Mutex(State())
 
@@ -32,11 +35,11 @@ final class InFlightTracker: Sendable {
     var count: Int { state.withLock { $0.count } }
     var unmatchedEnds: Int { state.withLock { $0.unmatchedEnds } }
 
-    /// Returns once nothing is in flight, or once ``releaseWaiters()`` is called.
+    /// Returns once nothing is in flight, or once ``releaseWaiters()`` is called (before or during the wait).
     func waitUntilIdle() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { state in
-                if state.count == 0 { return true }
+                if state.count == 0 || state.released { return true }
                 state.waiters.append(continuation)
                 return false
             }
@@ -44,9 +47,10 @@ final class InFlightTracker: Sendable {
         }
     }
 
-    /// Resumes every waiter now, whatever the count (the drain deadline passed).
+    /// Resumes every waiter now, and every later one at once, whatever the count (the drain deadline passed).
     func releaseWaiters() {
         let waiters = state.withLock { state in
+            state.released = true
             defer { state.waiters.removeAll() }
             return state.waiters
         }
