@@ -12,18 +12,17 @@ import NIOHTTP1
 ///   HTTP/1.1 body is sent chunked, an HTTP/1.0 one until the close.
 /// `connection`, when given, replaces the head's `Connection` headers (it is written last).
 enum ClientResponseEncoding {
-    /// Bodies up to this size are copied behind the head, so an answer is one buffer and one `write`.
-    static let copiedBodyLimit = 16 * 1024
-
-    /// The head's bytes, with the body in them when it is at most ``copiedBodyLimit`` and not chunked;
+    /// The head's bytes, with the body in them when it is at most ``HTTP1Message/copiedBodyLimit`` and not chunked;
     /// `body` is what still has to be written after them (nil when nothing).
     static func encode(
         _ head: HTTPResponseHead, body: ByteBuffer, requestMethod: HTTPMethod?, connection: StaticString?,
         allocator: ByteBufferAllocator
     ) -> (head: ByteBuffer, body: ByteBuffer?) {
         let noBody = requestMethod == .CONNECT || !head.status.mayHaveResponseBody
-        let sendsBody = !noBody && requestMethod != .HEAD && body.readableBytes > 0
-        var buffer = allocator.buffer(capacity: 256 + (sendsBody && body.readableBytes <= copiedBodyLimit ? body.readableBytes : 0))
+        // A HEAD answer keeps its framing headers, but its body is not sent.
+        let bodyWritten = !noBody && requestMethod != .HEAD
+        let copied = bodyWritten && body.readableBytes <= HTTP1Message.copiedBodyLimit
+        var buffer = allocator.buffer(capacity: 256 + (copied ? body.readableBytes : 0))
         writeStatusLine(head, to: &buffer)
         var sawLength = false
         for (name, value) in head.headers {
@@ -39,10 +38,7 @@ enum ClientResponseEncoding {
             default:
                 break
             }
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
+            buffer.writeHeaderLine(name, value)
         }
         let chunked = !noBody && !sawLength && head.version.major == 1 && head.version.minor >= 1
         if chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
@@ -52,7 +48,6 @@ enum ClientResponseEncoding {
             buffer.writeStaticString("\r\n")
         }
         buffer.writeStaticString("\r\n")
-        let bodyWritten = requestMethod != .HEAD && !noBody
         guard bodyWritten else { return (buffer, nil) }
         if chunked {
             if body.readableBytes > 0 {
@@ -64,8 +59,7 @@ enum ClientResponseEncoding {
             buffer.writeStaticString("0\r\n\r\n")
             return (buffer, nil)
         }
-        guard body.readableBytes > 0 else { return (buffer, nil) }
-        if body.readableBytes > copiedBodyLimit { return (buffer, body) }
+        guard copied else { return (buffer, body) }
         buffer.writeImmutableBuffer(body)
         return (buffer, nil)
     }

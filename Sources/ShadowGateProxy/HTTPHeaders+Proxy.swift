@@ -2,29 +2,7 @@ import NIOCore
 import NIOHTTP1
 
 extension HTTPHeaders {
-    /// Removes hop-by-hop headers (RFC 9110 §7.6.1), those named in `Connection:`, and `expect`, in place.
-    ///
-    /// The common case, no such header, costs one pass and no copy: this runs for every request and response.
-    mutating func removeHopByHop() {
-        var connectionValue: String?
-        var found = false
-        for (name, value) in self where Self.isHopByHop(name) {
-            found = true
-            if name.utf8.count == 10, Self.equalsLowercase(name, "connection") { connectionValue = value }
-        }
-        guard found else { return }
-        // `Connection: keep-alive` / `close` (what servers send) name no other header to drop.
-        if let value = connectionValue, Self.equalsLowercase(value, "keep-alive") || Self.equalsLowercase(value, "close") {
-            connectionValue = nil
-        }
-        var names: [String] = []
-        for (name, _) in self where Self.isHopByHop(name) || connectionValue.map({ Self.isListed(name, in: $0) }) == true {
-            names.append(name)
-        }
-        for name in names { remove(name: name) }
-    }
-
-    /// Case-insensitive membership in the hop-by-hop set, without allocating.
+    /// Case-insensitive membership in the hop-by-hop set (RFC 9110 §7.6.1, and `expect`), without allocating.
     static func isHopByHop(_ name: String) -> Bool {
         switch name.utf8.count {
         case 2: equalsLowercase(name, "te")
@@ -46,6 +24,32 @@ extension HTTPHeaders {
             if trimmed.utf8.count == name.utf8.count, trimmed.lowercased() == name.lowercased() { return true }
         }
         return false
+    }
+
+    /// Calls `body` with each of `headers` that is not hop-by-hop, in order, and with the tokens of the
+    /// `Connection:` headers that name others (`listed`), for `body` to leave those out. The common
+    /// case, no such `Connection:`, is one pass with `listed` nil; otherwise, as it may come after the
+    /// headers it names, `restart` undoes the first pass and a second one runs with `listed` set.
+    static func forEachEndToEnd(
+        _ headers: HTTPHeaders, restart: () -> Void, _ body: (_ name: String, _ value: String, _ listed: String?) -> Void
+    ) {
+        var listed: String?
+        for (name, value) in headers {
+            if isHopByHop(name) {
+                // `Connection: keep-alive` / `close` (what clients and servers send) name no other header.
+                if name.utf8.count == 10, equalsLowercase(name, "connection"),
+                   !equalsLowercase(value, "keep-alive"), !equalsLowercase(value, "close") {
+                    listed = listed.map { $0 + "," + value } ?? value
+                }
+                continue
+            }
+            body(name, value, nil)
+        }
+        guard let listed else { return }
+        restart()
+        for (name, value) in headers where !isHopByHop(name) {
+            body(name, value, listed)
+        }
     }
 
     /// ASCII case-insensitive equality with a lowercase literal.
@@ -79,43 +83,13 @@ extension Substring {
 enum ForwardedHeaderLines {
     static func encode(from client: HTTPHeaders, requestID: String, contentLength: Int?, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 256)
-        // One pass in the common case: a `Connection:` naming other headers (rare) needs a second one.
-        var listed: String?
-        for (name, value) in client {
-            if HTTPHeaders.isHopByHop(name) {
-                if name.utf8.count == 10, HTTPHeaders.equalsLowercase(name, "connection"),
-                   // `Connection: keep-alive` / `close` (what clients send) name no other header to drop.
-                   !HTTPHeaders.equalsLowercase(value, "keep-alive"), !HTTPHeaders.equalsLowercase(value, "close") {
-                    listed = listed.map { $0 + "," + value } ?? value
-                }
-                continue
-            }
-            if isSetByGateway(name) { continue }
-            write(name, value, to: &buffer)
+        HTTPHeaders.forEachEndToEnd(client, restart: { buffer.clear() }) { name, value, listed in
+            if isSetByGateway(name) || listed.map({ HTTPHeaders.isListed(name, in: $0) }) == true { return }
+            buffer.writeHeaderLine(name, value)
         }
-        if let listed {
-            buffer.clear()
-            for (name, value) in client {
-                if HTTPHeaders.isHopByHop(name) || isSetByGateway(name) || HTTPHeaders.isListed(name, in: listed) { continue }
-                write(name, value, to: &buffer)
-            }
-        }
-        buffer.writeStaticString("x-request-id: ")
-        buffer.writeString(requestID)
-        buffer.writeStaticString("\r\n")
-        if let contentLength {
-            buffer.writeStaticString("content-length: ")
-            buffer.writeString(String(contentLength))
-            buffer.writeStaticString("\r\n")
-        }
+        buffer.writeHeaderLine("x-request-id", requestID)
+        if let contentLength { buffer.writeHeaderLine("content-length", String(contentLength)) }
         return buffer
-    }
-
-    private static func write(_ name: String, _ value: String, to buffer: inout ByteBuffer) {
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
     }
 
     private static func isSetByGateway(_ name: String) -> Bool {
@@ -136,46 +110,22 @@ extension HTTPHeaders {
         let length = bodyLength.map { String($0) }
         var kept: [(String, String)] = []
         kept.reserveCapacity(upstream.count + 3)
-        // One pass in the common case: a `Connection:` naming other headers (rare) needs a second one.
-        var listed: String?
-        var lengthKept = keep(upstream, length: length, listed: nil, into: &kept, connectionListing: &listed)
-        if listed != nil {
-            kept.removeAll(keepingCapacity: true)
-            var ignored: String?
-            lengthKept = keep(upstream, length: length, listed: listed, into: &kept, connectionListing: &ignored)
+        var lengthKept = false
+        forEachEndToEnd(upstream, restart: { kept.removeAll(keepingCapacity: true); lengthKept = false }) { name, value, listed in
+            switch name.utf8.count {
+            case 12 where equalsLowercase(name, "x-request-id"):
+                return
+            case 14 where length != nil && equalsLowercase(name, "content-length"):
+                // Kept in place when right (the common case); a wrong or repeated one is replaced below.
+                if value == length, !lengthKept { lengthKept = true } else { return }
+            default:
+                if let listed, isListed(name, in: listed) { return }
+            }
+            kept.append((name, value))
         }
         if let length, !lengthKept { kept.append(("content-length", length)) }
         kept.append(("x-request-id", requestID))
         kept.append(("x-shadowgate-served-by", servedBy))
         return HTTPHeaders(kept)
-    }
-
-    /// Appends the upstream headers a client gets to `kept` (see ``toClient(from:bodyLength:requestID:servedBy:)``),
-    /// collecting the tokens of `Connection:` headers other than keep-alive/close in `connectionListing`.
-    /// Returns whether a right `content-length` was kept.
-    private static func keep(
-        _ upstream: HTTPHeaders, length: String?, listed: String?, into kept: inout [(String, String)], connectionListing: inout String?
-    ) -> Bool {
-        var lengthKept = false
-        for (name, value) in upstream {
-            if isHopByHop(name) {
-                if name.utf8.count == 10, equalsLowercase(name, "connection"),
-                   !equalsLowercase(value, "keep-alive"), !equalsLowercase(value, "close") {
-                    connectionListing = connectionListing.map { $0 + "," + value } ?? value
-                }
-                continue
-            }
-            switch name.utf8.count {
-            case 12 where equalsLowercase(name, "x-request-id"):
-                continue
-            case 14 where length != nil && equalsLowercase(name, "content-length"):
-                // Kept in place when right (the common case); a wrong or repeated one is replaced below.
-                if value == length, !lengthKept { lengthKept = true } else { continue }
-            default:
-                if let listed, isListed(name, in: listed) { continue }
-            }
-            kept.append((name, value))
-        }
-        return lengthKept
     }
 }

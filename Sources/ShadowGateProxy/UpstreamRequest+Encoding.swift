@@ -2,18 +2,14 @@ import NIOCore
 import NIOHTTP1
 
 extension UpstreamRequest {
-    /// Bodies up to this size are copied behind the head so the request is one buffer; larger ones
-    /// are written as a second buffer (the same `writev`) instead of being copied.
-    static let copiedBodyLimit = 16 * 1024
-
     /// The request line, the shared header lines, `host` and the empty line as HTTP/1.1 bytes,
-    /// followed by the body when it is at most ``copiedBodyLimit`` bytes (`bodyIncluded`).
+    /// followed by the body when it is at most ``HTTP1Message/copiedBodyLimit`` bytes (`bodyIncluded`).
     ///
     /// The header lines are copied as they are: the client's were validated by the server-side
     /// parser, and the ones the gateway adds (request id, length, host) are its own.
     func encodedHead(allocator: ByteBufferAllocator) -> (bytes: ByteBuffer, bodyIncluded: Bool) {
         let bodyBytes = body?.readableBytes ?? 0
-        let includeBody = bodyBytes <= Self.copiedBodyLimit
+        let includeBody = bodyBytes <= HTTP1Message.copiedBodyLimit
         let method = method.rawValue
         let size = method.utf8.count + uri.utf8.count + 13 + headerLines.readableBytes + host.utf8.count + 10
         var buffer = allocator.buffer(capacity: size + (includeBody ? bodyBytes : 0))
@@ -22,9 +18,8 @@ extension UpstreamRequest {
         buffer.writeString(uri)
         buffer.writeStaticString(" HTTP/1.1\r\n")
         buffer.writeImmutableBuffer(headerLines)
-        buffer.writeStaticString("host: ")
-        buffer.writeString(host)
-        buffer.writeStaticString("\r\n\r\n")
+        buffer.writeHeaderLine("host", host)
+        buffer.writeStaticString("\r\n")
         if includeBody, let body, body.readableBytes > 0 { buffer.writeImmutableBuffer(body) }
         return (buffer, includeBody)
     }

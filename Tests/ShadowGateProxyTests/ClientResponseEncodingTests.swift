@@ -61,7 +61,7 @@ struct ClientResponseEncodingTests {
         let (bytes, rest) = ClientResponseEncoding.encode(head, body: ByteBuffer(string: "ok"), requestMethod: .GET, connection: "close", allocator: ByteBufferAllocator())
         #expect(rest == nil)
         #expect(String(buffer: bytes) == "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
-        let big = ByteBuffer(repeating: 0x61, count: ClientResponseEncoding.copiedBodyLimit + 1)
+        let big = ByteBuffer(repeating: 0x61, count: HTTP1Message.copiedBodyLimit + 1)
         let large = HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders([("content-length", String(big.readableBytes))]))
         let (headOnly, body) = ClientResponseEncoding.encode(large, body: big, requestMethod: .POST, connection: nil, allocator: ByteBufferAllocator())
         #expect(String(buffer: headOnly) == "HTTP/1.1 200 OK\r\ncontent-length: \(big.readableBytes)\r\n\r\n")

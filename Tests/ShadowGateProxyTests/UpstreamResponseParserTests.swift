@@ -176,7 +176,7 @@ struct UpstreamResponseParserTests {
         #expect(String(buffer: bytes) == "POST /v1/models/m:predict HTTP/1.1\r\nContent-Type: application/json\r\nx-request-id: rid\r\n"
                 + "content-length: 2\r\nhost: 127.0.0.1:9\r\n\r\n{}")
         let big = UpstreamRequest(method: .POST, uri: "/", headerLines: ByteBuffer(), host: "h",
-                                  body: ByteBuffer(repeating: 0x61, count: UpstreamRequest.copiedBodyLimit + 1))
+                                  body: ByteBuffer(repeating: 0x61, count: HTTP1Message.copiedBodyLimit + 1))
         let (headOnly, bigIncluded) = big.encodedHead(allocator: ByteBufferAllocator())
         #expect(!bigIncluded)
         #expect(String(buffer: headOnly) == "POST / HTTP/1.1\r\nhost: h\r\n\r\n")
