@@ -133,31 +133,38 @@ struct ListenerHTTP2Tests {
     }
 
     /// A TLS connection offering only h2 to the gateway, and one stream on it speaking HTTP/1
-    /// parts; `response` completes with the stream's first response head.
-    static func h2Stream(_ certs: TestCertificates, port: Int, group: EventLoopGroup) async throws
+    /// parts; `response` completes with the stream's first response head, or fails after `bound`.
+    ///
+    /// TLS and HTTP/2 go into the pipeline together, before the connection is made: the server sends
+    /// its SETTINGS right after the handshake, and bytes that arrive before the HTTP/2 handler is in
+    /// place fall off the end of the pipeline. An HTTP/2 client that never saw the server's preface
+    /// refuses every frame after it (a GOAWAY) but leaves the connection and the stream open, so the
+    /// response would never come — which happened when the handler was added in a second step after
+    /// `connect` returned and the test's task resumed late on a busy cooperative pool.
+    static func h2Stream(_ certs: TestCertificates, port: Int, group: EventLoopGroup, bound: TimeAmount = .seconds(30)) async throws
         -> (connection: Channel, stream: Channel, response: EventLoopFuture<HTTPResponseHead>) {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(certs.caFile)
         tls.applicationProtocols = ["h2"]
         let sslContext = try NIOSSLContext(configuration: tls)
-        let connection = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
+        let (connection, multiplexer) = try await ClientBootstrap(group: group)
+            .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: "localhost"))
+                    let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                        mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()) { $0.eventLoop.makeSucceededVoidFuture() }
+                    return (channel, multiplexer)
                 }
             }
-            .connect(host: "127.0.0.1", port: port).get()
-        let multiplexer = try await connection.eventLoop.flatSubmit {
-            connection.eventLoop.makeCompletedFuture {
-                try connection.pipeline.syncOperations.configureHTTP2Pipeline(
-                    mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()) { $0.eventLoop.makeSucceededVoidFuture() }
-            }
-        }.get()
         let response = connection.eventLoop.makePromise(of: HTTPResponseHead.self)
         let stream = try await multiplexer.createStreamChannel { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https))
-                try stream.pipeline.syncOperations.addHandler(ResponseHeadCollector(promise: response))
+                let collector = ResponseHeadCollector(promise: response)
+                try stream.pipeline.syncOperations.addHandler(collector)
+                // A response that never comes fails the test instead of hanging it.
+                let giveUp = stream.eventLoop.scheduleTask(in: bound) { collector.giveUp(after: bound) }
+                response.futureResult.whenComplete { _ in giveUp.cancel() }
             }
         }.get()
         return (connection, stream, response.futureResult)
@@ -174,7 +181,8 @@ struct ListenerHTTP2Tests {
     }
 }
 
-/// Completes its promise with the first response head on a stream (or fails when the stream ends without one).
+/// Completes its promise with the first response head on a stream (or fails when the stream ends without one,
+/// or when ``giveUp(after:)`` comes first).
 private final class ResponseHeadCollector: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
     private let promise: EventLoopPromise<HTTPResponseHead>
@@ -196,4 +204,17 @@ private final class ResponseHeadCollector: ChannelInboundHandler, @unchecked Sen
         }
         context.fireChannelInactive()
     }
+
+    /// Called on the stream's event loop.
+    func giveUp(after bound: TimeAmount) {
+        if !done {
+            done = true
+            promise.fail(ResponseHeadMissing(bound: bound))
+        }
+    }
+}
+
+struct ResponseHeadMissing: Error, CustomStringConvertible {
+    let bound: TimeAmount
+    var description: String { "no response head on the h2 stream within \(bound)" }
 }
