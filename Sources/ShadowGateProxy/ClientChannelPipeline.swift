@@ -19,7 +19,8 @@ import ShadowGateTLS
 /// - the connection counts once against `limits.max_connections` (it is registered before TLS);
 /// - a client that does not finish the TLS handshake, or opens no stream, within
 ///   `limits.client_idle_timeout_ms` of connecting is closed;
-/// - a connection without open streams for `limits.client_idle_timeout_ms` is closed (GOAWAY first);
+/// - a connection without open streams for `limits.client_idle_timeout_ms` is closed (GOAWAY first;
+///   a client that does not acknowledge the shutdown PING within that time again is closed anyway);
 /// - each stream has the body timeout and body-size limit of an HTTP/1 request (408 / 413 on that stream);
 /// - at most 100 streams are open at once per connection (NIO's default SETTINGS), and a header
 ///   list is at most 16 KiB;
@@ -82,6 +83,8 @@ enum ClientChannelPipeline {
                 try stream.pipeline.syncOperations.addHandler(GatewayConnectionHandler(gateway: gateway, upstreams: upstreams))
             }
         }
+        // Between the two: a client that never acknowledges the shutdown PING would otherwise hold the connection.
+        try pipeline.addHandler(ShutdownPingDeadlineHandler(bound: idle))
         try pipeline.addHandler(management)
     }
 }

@@ -7,6 +7,7 @@ import NIOSSL
 import ShadowGateConfig
 import ShadowGateProxy
 import ShadowGateTesting
+import Synchronization
 import Testing
 
 /// REST over h2 on the TLS client listener (ALPN `h2`), and the overload limits on h2 connections.
@@ -132,6 +133,43 @@ struct ListenerHTTP2Tests {
         try await group.shutdownGracefully()
     }
 
+    @Test("an idle h2 client that never acknowledges the shutdown PING is closed after the idle GOAWAY anyway")
+    func idleCloseWithoutPingAck() async throws {
+        let certs = try TestCertificates.make()
+        defer { certs.remove() }
+        let gateway = try await Self.harness(certs) { $0.clientIdleTimeoutMillis = 1000 }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(certs.caFile)
+        tls.applicationProtocols = ["h2"]
+        let sslContext = try NIOSSLContext(configuration: tls)
+        let frames = RawFrameCollector()
+        let connection = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: "localhost"))
+                    try channel.pipeline.syncOperations.addHandler(frames)
+                }
+            }
+            .connect(host: "127.0.0.1", port: gateway.port).get()
+        // A client that speaks just enough HTTP/2 for one request, and then reads nothing: it never
+        // acknowledges the server's SETTINGS or PINGs (as a client whose HTTP/2 state broke would).
+        var bytes = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 0x4, 0, 0, 0, 0, 0]
+        // GET /healthz: :method GET, :scheme https (static table), :path and :authority literal.
+        let block: [UInt8] = [0x82, 0x87, 0x44, 8] + Array("/healthz".utf8) + [0x41, 9] + Array("localhost".utf8)
+        bytes += [0, 0, UInt8(block.count), 0x1, 0x5, 0, 0, 0, 1] + block
+        try await connection.writeAndFlush(ByteBuffer(bytes: bytes))
+
+        // Answered, then idle: the server sends GOAWAY and a PING that is never acknowledged. It must
+        // not wait for the acknowledgement forever.
+        try await Self.closed(connection, within: .seconds(20))
+        let received = frames.frames
+        #expect(received.contains { $0.type == 0x1 && $0.stream == 1 }, "no response HEADERS on stream 1: \(received)")
+        #expect(received.contains { $0.type == 0x7 }, "closed without a GOAWAY first: \(received)")
+        await gateway.stop()
+        try await group.shutdownGracefully()
+    }
+
     /// A TLS connection offering only h2 to the gateway, and one stream on it speaking HTTP/1
     /// parts; `response` completes with the stream's first response head, or fails after `bound`.
     ///
@@ -217,4 +255,32 @@ private final class ResponseHeadCollector: ChannelInboundHandler, @unchecked Sen
 struct ResponseHeadMissing: Error, CustomStringConvertible {
     let bound: TimeAmount
     var description: String { "no response head on the h2 stream within \(bound)" }
+}
+
+/// Splits the plaintext an h2 server sends into frame headers (type and stream ID), answering nothing.
+private final class RawFrameCollector: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    struct Frame: Sendable, CustomStringConvertible {
+        var type: UInt8
+        var stream: UInt32
+        var description: String { "type \(type) stream \(stream)" }
+    }
+    private let state = Mutex<(pending: [UInt8], frames: [Frame])>(([], []))
+
+    var frames: [Frame] { state.withLock { $0.frames } }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        state.withLock { state in
+            state.pending.append(contentsOf: buffer.readableBytesView)
+            while state.pending.count >= 9 {
+                let length = Int(state.pending[0]) << 16 | Int(state.pending[1]) << 8 | Int(state.pending[2])
+                guard state.pending.count >= 9 + length else { break }
+                let stream = (UInt32(state.pending[5]) << 24 | UInt32(state.pending[6]) << 16
+                    | UInt32(state.pending[7]) << 8 | UInt32(state.pending[8])) & 0x7fff_ffff
+                state.frames.append(Frame(type: state.pending[3], stream: stream))
+                state.pending.removeFirst(9 + length)
+            }
+        }
+    }
 }
