@@ -1,5 +1,4 @@
 import NIOCore
-import NIOPosix
 
 /// The length of the first whole HTTP/1 message (head plus content-length body) at the front of
 /// `buffer`, or nil while it is incomplete. Chunked bodies are not understood: the floor's clients and
@@ -24,22 +23,29 @@ func messageLength(in buffer: ByteBuffer) -> Int? {
 
 /// The value of a `content-length:` line between `start` and `end`, or nil for any other line.
 private func lengthValue(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int? {
-    let name = Array("content-length:".utf8)
-    guard end - start > name.count else { return nil }
-    for k in 0..<name.count where bytes[start + k] | 0x20 != name[k] | 0x20 { return nil }
+    let name: StaticString = "content-length:"
+    let count = name.utf8CodeUnitCount
+    guard end - start > count else { return nil }
+    for k in 0..<count where bytes[start + k] | 0x20 != name.utf8Start[k] { return nil }
     var value = 0
-    for k in (start + name.count)..<end {
+    for k in (start + count)..<end {
         let b = bytes[k]
         if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") { value = value * 10 + Int(b - UInt8(ascii: "0")) }
     }
     return value
 }
 
-/// Reads whole answers off an upstream connection and hands each, verbatim, to the waiting callback.
-final class ByteUpstreamHandler: ChannelInboundHandler {
+/// No HTTP code on the upstream side: requests written verbatim, whole answers handed over verbatim.
+final class ByteFloorExchange: FloorExchange {
     typealias InboundIn = ByteBuffer
     var onAnswer: ((ByteBuffer?) -> Void)?
     private var pending: ByteBuffer?
+
+    func addCodec(to pipeline: ChannelPipeline.SynchronousOperations) throws {}
+
+    static func write(_ request: ByteBuffer, to channel: Channel) {
+        channel.writeAndFlush(request, promise: nil)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
@@ -47,87 +53,20 @@ final class ByteUpstreamHandler: ChannelInboundHandler {
         guard let length = messageLength(in: pending!) else { return }
         let answer = pending!.readSlice(length: length)
         if pending!.readableBytes == 0 { pending = nil }
-        let callback = onAnswer
-        onAnswer = nil
-        callback?(answer)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        let callback = onAnswer
-        onAnswer = nil
-        callback?(nil)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        context.close(promise: nil)
-    }
-}
-
-/// Keep-alive raw connections to one upstream, owned by the event loop: idle ones on a stack.
-final class ByteUpstream: @unchecked Sendable {
-    private let loop: EventLoop
-    private let port: Int
-    private var idle: [(Channel, ByteUpstreamHandler)] = []
-    private(set) var inFlight = 0
-
-    init(loop: EventLoop, port: Int) {
-        self.loop = loop
-        self.port = port
-    }
-
-    func send(_ request: ByteBuffer, _ done: @escaping (ByteBuffer?) -> Void) {
-        inFlight += 1
-        if let (channel, handler) = idle.popLast(), channel.isActive {
-            exchange(channel, handler, request, done)
-            return
-        }
-        let pending = NIOLoopBound((handler: ByteUpstreamHandler(), request: request, done: done), eventLoop: loop)
-        ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(pending.value.handler) }
-            }
-            .connect(host: "127.0.0.1", port: port)
-            .whenComplete { result in
-                let p = pending.value
-                switch result {
-                case .success(let channel): self.exchange(channel, p.handler, p.request, p.done)
-                case .failure: self.inFlight -= 1; p.done(nil)
-                }
-            }
-    }
-
-    private func exchange(_ channel: Channel, _ handler: ByteUpstreamHandler, _ request: ByteBuffer, _ done: @escaping (ByteBuffer?) -> Void) {
-        handler.onAnswer = { answer in
-            self.inFlight -= 1
-            if answer != nil, channel.isActive { self.idle.append((channel, handler)) }
-            done(answer)
-        }
-        channel.writeAndFlush(request, promise: nil)
-    }
-}
-
-/// The loop's two raw upstreams.
-final class ByteUpstreams: @unchecked Sendable {
-    let legacy: ByteUpstream
-    let learner: ByteUpstream?
-
-    init(loop: EventLoop, legacyPort: Int, learnerPort: Int?) {
-        legacy = ByteUpstream(loop: loop, port: legacyPort)
-        learner = learnerPort.map { ByteUpstream(loop: loop, port: $0) }
+        answered(answer)
     }
 }
 
 /// One client connection in `--bytes` framing: a whole request is forwarded verbatim, the legacy
 /// answer written back verbatim; one request at a time (later pipelined ones wait in the buffer).
-final class ByteClientHandler: ChannelInboundHandler {
+final class ByteFloorClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    private let upstreams: ByteUpstreams
+    private let upstreams: FloorUpstreams<ByteFloorExchange>
     private var pending: ByteBuffer?
     private var answering = false
 
-    init(upstreams: ByteUpstreams) {
+    init(upstreams: FloorUpstreams<ByteFloorExchange>) {
         self.upstreams = upstreams
     }
 
@@ -142,14 +81,11 @@ final class ByteClientHandler: ChannelInboundHandler {
         let request = pending!.readSlice(length: length)!
         if pending!.readableBytes == 0 { pending = nil }
         answering = true
-        upstreams.legacy.send(request) { [self] answer in
+        upstreams.forward(request) { [self] answer in
             answering = false
             guard let answer else { context.close(promise: nil); return }
             context.writeAndFlush(wrapOutboundOut(answer), promise: nil)
             forwardNext(context: context)
-        }
-        if let learner = upstreams.learner, learner.inFlight < 256 {
-            learner.send(request) { _ in }
         }
     }
 
