@@ -191,6 +191,15 @@ let package = Package(
         ),
         // `Scripts/bench.sh gates`: the controller's decision code vs the old point-estimate rule on simulated paired streams.
         .executableTarget(name: "shadowgate-gates-bench", dependencies: ["ShadowGateControl", "ShadowGatePromotion", "ShadowGateRouting", "ShadowGateEvidence"]),
+        // `Scripts/bench.sh` fronts nio-floor-proxy / nio-floor-mirror: the least an HTTP/1 proxy on SwiftNIO does, as a measuring stick.
+        .executableTarget(
+            name: "shadowgate-nio-floor",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Test helpers: in-process upstream stubs and a live gateway harness.
         .target(
             name: "ShadowGateTesting",

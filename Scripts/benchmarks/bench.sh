@@ -30,7 +30,13 @@
 #   grpc     gRPC ModelInfer through the gateway in shadow mode vs MLServer directly, Python gRPC client
 #            (Scripts/benchmarks/grpc/bench_grpc.sh; DURATION, REPS, CONCURRENCY)
 # env:
-#   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow")
+#   TARGETS      targets to measure (default "nginx-proxy nginx-mirror gate-legacy gate-shadow", then
+#                "nio-floor-mirror nio-bytes-proxy nio-bytes-mirror" unless FLOOR=0). The nio-* fronts are
+#                Sources/shadowgate-nio-floor, measuring sticks for what SwiftNIO itself costs here:
+#                nio-floor-proxy / nio-floor-mirror the least an HTTP/1 proxy with NIOHTTP1 does;
+#                nio-bytes-proxy / nio-bytes-mirror the same with no HTTP code at all (content-length
+#                framing on bytes, forwarded verbatim). They split the gateway's cost into the stack's and its own.
+#   FLOOR_BIN    shadowgate-nio-floor binary to use (skips its build)
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)
 #   REPS         runs per target (default 3)           WARMUP    seconds of warm-up per target (default 2)
 #   WRK_THREADS  wrk threads (default 1)
@@ -47,7 +53,8 @@
 #   KEEP_WORK=1  keep the temporary directory (configs, logs)
 #
 # Ports (all 127.0.0.1): legacy stub 18081 (stub_status 18088), learner stub 18082 (stub_status 18089),
-# nginx-proxy 18080, nginx-mirror 18083, gate-legacy 18090 (admin 18092), gate-shadow 18091 (admin 18093).
+# nginx-proxy 18080, nginx-mirror 18083, gate-legacy 18090 (admin 18092), gate-shadow 18091 (admin 18093),
+# nio-floor-proxy 18094, nio-floor-mirror 18095, nio-bytes-proxy 18096, nio-bytes-mirror 18097.
 # Every process the script starts is stopped on exit (EXIT/INT/TERM).
 # Proxy CPU µs/req = utime+stime (/proc/PID/stat) of the front over one wrk run / requests completed:
 # nginx master + workers, or the gateway process (all threads, plus direct children). Steadier than
@@ -101,7 +108,10 @@ esac
 # shellcheck source=Scripts/benchmarks/proxy/lib.sh
 source "$B/lib.sh"
 
-TARGETS=${TARGETS:-"nginx-proxy nginx-mirror gate-legacy gate-shadow"}
+if [[ -z ${TARGETS:-} ]]; then
+    TARGETS="nginx-proxy nginx-mirror gate-legacy gate-shadow"
+    [[ ${FLOOR:-1} == 1 ]] && TARGETS="$TARGETS nio-floor-mirror nio-bytes-proxy nio-bytes-mirror"
+fi
 CONNS=${CONNS:-32}
 DURATION=${DURATION:-10}; DURATION=${DURATION%s}
 REPS=${REPS:-3}
@@ -119,7 +129,8 @@ RAW=${OUT%.csv}_raw
 LEGACY_PORT=18081 LEARNER_PORT=18082 LEGACY_STATUS_PORT=18088 LEARNER_STATUS_PORT=18089
 export LEGACY_PORT LEARNER_PORT
 HUNG_PORT=18084
-declare -A PORT=([nginx-proxy]=18080 [nginx-mirror]=18083 [gate-legacy]=18090 [gate-shadow]=18091 [gate-hung]=18085 [stub-direct]=18081)
+declare -A PORT=([nginx-proxy]=18080 [nginx-mirror]=18083 [gate-legacy]=18090 [gate-shadow]=18091 [gate-hung]=18085 [stub-direct]=18081
+              [nio-floor-proxy]=18094 [nio-floor-mirror]=18095 [nio-bytes-proxy]=18096 [nio-bytes-mirror]=18097)
 declare -A ADMIN_PORT=([gate-legacy]=18092 [gate-shadow]=18093 [gate-hung]=18086)
 declare -A MODE=([gate-legacy]=legacy [gate-shadow]=shadow [gate-hung]=shadow)
 PREDICT=/v1/models/m:predict
@@ -129,10 +140,11 @@ for v in CONNS DURATION REPS WARMUP WRK_THREADS GATE_LOOPS GATE_POOL; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
 ((DURATION <= 600 && WARMUP <= 60)) || die "DURATION is capped at 600 s and WARMUP at 60 s"
-need_gate=0
+need_gate=0 need_floor=0
 for t in $TARGETS; do
     [[ -n ${PORT[$t]:-} ]] || die "unknown target '$t' (known: ${!PORT[*]})"
     [[ $t == gate-* ]] && need_gate=1
+    [[ $t == nio-* ]] && need_floor=1
 done
 
 # ---------------------------------------------------------------- processes and cleanup
@@ -195,6 +207,17 @@ if ((need_gate)); then
     fi
     [[ -x $GATEWAY ]] || die "no gateway binary at $GATEWAY (build it, or set GATEWAY_BIN)"
 fi
+FLOOR_BIN=${FLOOR_BIN:-}
+if ((need_floor)) && [[ -z $FLOOR_BIN ]]; then
+    scratch=()
+    [[ -n ${SCRATCH_PATH:-} ]] && scratch=(--scratch-path "$SCRATCH_PATH")
+    if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+        log "building: swift build -c release ${scratch[*]} --product shadowgate-nio-floor"
+        (cd "$REPO" && swift build -c release "${scratch[@]}" --product shadowgate-nio-floor >&2) || die "swift build failed"
+    fi
+    FLOOR_BIN=$(cd "$REPO" && swift build -c release "${scratch[@]}" --show-bin-path)/shadowgate-nio-floor
+fi
+((need_floor)) && { [[ -x $FLOOR_BIN ]] || die "no shadowgate-nio-floor binary at $FLOOR_BIN (build it, or set FLOOR_BIN)"; }
 
 all_ports=("$LEGACY_PORT" "$LEARNER_PORT" "$LEGACY_STATUS_PORT" "$LEARNER_STATUS_PORT")
 [[ " $TARGETS " == *" gate-hung "* ]] && all_ports+=("$HUNG_PORT")
@@ -269,6 +292,13 @@ for t in $TARGETS; do
     nginx-proxy | nginx-mirror)
         "$B/gen_nginx_conf.sh" "${t#nginx-}" "$WORK/ngx-$t" "${PORT[$t]}" >/dev/null
         PID[$t]=$(start_nginx "$WORK/ngx-$t"); NGINX_PIDS+=("${PID[$t]}")
+        wait_s=10 ;;
+    nio-*)
+        floor_args=("${PORT[$t]}" "$LEGACY_PORT")
+        [[ $t == nio-bytes-* ]] && floor_args=(--bytes "${floor_args[@]}")
+        [[ $t == *-mirror ]] && floor_args+=("$LEARNER_PORT")
+        "$FLOOR_BIN" "${floor_args[@]}" </dev/null >"$WORK/$t.log" 2>&1 &
+        PID[$t]=$!; GATE_PIDS+=("${PID[$t]}")
         wait_s=10 ;;
     gate-*)
         write_gate_config "$t" "$WORK/$t.yaml"

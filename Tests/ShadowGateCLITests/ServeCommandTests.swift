@@ -42,19 +42,7 @@ struct ServeCommandTests {
     func sigtermDrains() async throws {
         let legacy = try await UpstreamStub(.delayed(milliseconds: 300, then: .json(#"{"predictions":[1]}"#)))
         let learner = try await UpstreamStub(.json(#"{"predictions":[2]}"#))
-        let port = try freePort()
-        let path = try writeConfig("""
-            listen: 127.0.0.1:\(port)
-            event_loops: 1
-            routes:
-              - name: m
-                match: ["/v1/models/m:predict"]
-                protocol: kserve-v1
-                legacy: { url: "\(legacy.url)" }
-                learner: { url: "\(learner.url)" }
-            """)
-        let running = try BinaryRunner.start(["serve", "--config", path, "--no-pair-log"])
-        try await waitUntilListening(port: port)
+        let (running, port) = try await startServe(legacy: legacy, learner: learner)
         // Start a slow request, then signal while it is in flight.
         async let answer = { () async throws -> TestResponse in
             let client = try await TestHTTPClient(port: port)
@@ -81,19 +69,7 @@ struct ServeCommandTests {
         // Slow enough that the probes below surely run while it is in flight, on a loaded machine too.
         let legacy = try await UpstreamStub(.delayed(milliseconds: 5000, then: .json(#"{"predictions":[1]}"#)))
         let learner = try await UpstreamStub(.json(#"{"predictions":[2]}"#))
-        let port = try freePort()
-        let path = try writeConfig("""
-            listen: 127.0.0.1:\(port)
-            event_loops: 1
-            routes:
-              - name: m
-                match: ["/v1/models/m:predict"]
-                protocol: kserve-v1
-                legacy: { url: "\(legacy.url)", timeout_ms: 30000 }
-                learner: { url: "\(learner.url)" }
-            """)
-        let running = try BinaryRunner.start(["serve", "--config", path, "--no-pair-log"])
-        try await waitUntilListening(port: port)
+        let (running, port) = try await startServe(legacy: legacy, learner: learner, legacyTimeoutMillis: 30000)
         let answered = Mutex(false)
         let slow = Task { () throws -> TestResponse in
             let client = try await TestHTTPClient(port: port)
@@ -133,22 +109,8 @@ struct ServeCommandTests {
     func sigtermEndsLinger() async throws {
         let legacy = try await UpstreamStub(.json(#"{"predictions":[1]}"#))
         let learner = try await UpstreamStub(.json(#"{"predictions":[2]}"#))
-        let port = try freePort()
-        let path = try writeConfig("""
-            listen: 127.0.0.1:\(port)
-            event_loops: 1
-            limits:
-              max_body_bytes: 1024
-              client_linger_timeout_ms: 120000
-            routes:
-              - name: m
-                match: ["/v1/models/m:predict"]
-                protocol: kserve-v1
-                legacy: { url: "\(legacy.url)" }
-                learner: { url: "\(learner.url)" }
-            """)
-        let running = try BinaryRunner.start(["serve", "--config", path, "--no-pair-log"])
-        try await waitUntilListening(port: port)
+        let (running, port) = try await startServe(
+            legacy: legacy, learner: learner, limits: ["max_body_bytes: 1024", "client_linger_timeout_ms: 120000"])
         // A client whose body was refused keeps its socket open: the gateway lingers on it (answer, FIN, reading).
         let (socket, answer, end) = try await onThread { () throws -> (BlockingTestSocket, [UInt8], BlockingTestSocket.End) in
             let socket = try BlockingTestSocket(port: port, timeoutSeconds: 20)
@@ -169,6 +131,30 @@ struct ServeCommandTests {
         await legacy.stop()
         await learner.stop()
     }
+}
+
+/// `shadowgate serve` (pair log off, one event loop) on a free port, one kserve-v1 route `m` on
+/// `/v1/models/m:predict` in front of the two stubs; returns once it answers `/healthz`.
+/// `limits` are lines of the `limits:` block.
+private func startServe(
+    legacy: UpstreamStub, learner: UpstreamStub, legacyTimeoutMillis: Int? = nil, limits: [String] = []
+) async throws -> (RunningBinary, Int) {
+    let port = try freePort()
+    let limitsBlock = limits.isEmpty ? "" : "limits:\n" + limits.map { "  \($0)\n" }.joined()
+    let legacyTimeout = legacyTimeoutMillis.map { ", timeout_ms: \($0)" } ?? ""
+    let path = try writeConfig("""
+        listen: 127.0.0.1:\(port)
+        event_loops: 1
+        \(limitsBlock)routes:
+          - name: m
+            match: ["/v1/models/m:predict"]
+            protocol: kserve-v1
+            legacy: { url: "\(legacy.url)"\(legacyTimeout) }
+            learner: { url: "\(learner.url)" }
+        """)
+    let running = try BinaryRunner.start(["serve", "--config", path, "--no-pair-log"])
+    try await waitUntilListening(port: port)
+    return (running, port)
 }
 
 func freePort() throws -> Int { try EmbeddedPostgres.freeLoopbackPort() }

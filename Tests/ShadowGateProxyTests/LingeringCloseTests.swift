@@ -56,6 +56,22 @@ struct LingeringCloseTests {
         }
     }
 
+    /// A gateway (`max_body_bytes` 1024, the given linger) and a connection lingering after its 413:
+    /// the answer read whole, then the gateway's FIN.
+    static func gatewayWithLingeringClient(
+        lingerMillis: Int, configure: (inout GatewayConfig) -> Void = { _ in }
+    ) async throws -> (GatewayHarness, BlockingTestSocket) {
+        let harness = try await GatewayHarness.start {
+            $0.limits.maxBodyBytes = 1024
+            $0.limits.clientLingerTimeoutMillis = lingerMillis
+            configure(&$0)
+        }
+        let (socket, answer, end) = try await lingeringConnection(port: harness.port)
+        #expect(isCompleteAnswer(answer, status: 413))
+        #expect(end == .eof)
+        return (harness, socket)
+    }
+
     @Test("a client still sending a refused body finishes its send without a reset and reads the whole 413, on each of 30 connections")
     func refusedBodyAnswerSeen() async throws {
         // A linger far above the time the send takes on a loaded machine; the client's close ends each one.
@@ -89,13 +105,7 @@ struct LingeringCloseTests {
 
     @Test("a lingering connection closes after limits.client_linger_timeout_ms although the client never stops sending")
     func lingerTimeoutEndsTrickle() async throws {
-        let harness = try await GatewayHarness.start {
-            $0.limits.maxBodyBytes = 1024
-            $0.limits.clientLingerTimeoutMillis = 500
-        }
-        let (socket, answer, end) = try await Self.lingeringConnection(port: harness.port)
-        #expect(Self.isCompleteAnswer(answer, status: 413))
-        #expect(end == .eof)
+        let (harness, socket) = try await Self.gatewayWithLingeringClient(lingerMillis: 500)
         // 20 bytes a second never reach the byte cap: only the timeout can end it.
         let stoppedBy = try await onThread { Self.trickle(socket, seconds: 30) }
         #expect(stoppedBy == EPIPE || stoppedBy == ECONNRESET, "still open after 30 s of trickling: \(stoppedBy.map { String(cString: strerror($0)) } ?? "no error")")
@@ -104,13 +114,7 @@ struct LingeringCloseTests {
 
     @Test("a drain ends while a client lingers (its linger longer than the wait), and closes that connection")
     func drainEndsWhileLingering() async throws {
-        let harness = try await GatewayHarness.start {
-            $0.limits.maxBodyBytes = 1024
-            $0.limits.clientLingerTimeoutMillis = 120_000
-        }
-        let (socket, answer, end) = try await Self.lingeringConnection(port: harness.port)
-        #expect(Self.isCompleteAnswer(answer, status: 413))
-        #expect(end == .eof)
+        let (harness, socket) = try await Self.gatewayWithLingeringClient(lingerMillis: 120_000)
         let trickler = Task { try await onThread { Self.trickle(socket, seconds: 60) } }
         // An unstructured task: a drain that never ends must fail the test, not hang it.
         Task { await harness.server.shutdown() }
@@ -124,14 +128,7 @@ struct LingeringCloseTests {
 
     @Test("a lingering connection counts against limits.max_connections until the client closes it")
     func lingeringCountsAgainstLimit() async throws {
-        let harness = try await GatewayHarness.start {
-            $0.limits.maxBodyBytes = 1024
-            $0.limits.maxConnections = 1
-            $0.limits.clientLingerTimeoutMillis = 120_000
-        }
-        let (socket, answer, end) = try await Self.lingeringConnection(port: harness.port)
-        #expect(Self.isCompleteAnswer(answer, status: 413))
-        #expect(end == .eof)
+        let (harness, socket) = try await Self.gatewayWithLingeringClient(lingerMillis: 120_000) { $0.limits.maxConnections = 1 }
         let healthz = Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
         // Closed as accepted while the other lingers (the write itself may fail on the closed socket).
         let refused = (try? await RawHTTPExchange.send(healthz, port: harness.port, timeout: .seconds(10))) ?? []

@@ -2,12 +2,7 @@
 -- after each answer on each connection, so -c40 offers 40 / (20 ms + latency), just under 2,000 req/s,
 -- instead of as many as the target can take: latency at a moderate rate, not under saturation.
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-local f = assert(io.open(dir .. "body.json", "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*a")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Accept"] = "application/json"
+dofile(dir .. "post.lua")
 local pause = tonumber(os.getenv("PACE_MS") or "") or 20
 function delay()
     return pause

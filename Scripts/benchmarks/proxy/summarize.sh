@@ -66,6 +66,21 @@ echo
 echo "Ratios (medians):"
 ratio gate-shadow nginx-mirror 2.5 "shadow vs nginx mirror" 1
 ratio gate-legacy nginx-proxy 0.8 "legacy vs nginx proxy" 0
+side_by_side() {  # <num target> <den target> <label>: no goal, for the nio-floor and nio-bytes fronts
+    [[ -n ${RPS[$1]:-} && -n ${RPS[$2]:-} ]] || return 0
+    awk -v a="$1" -v b="$2" -v label="$3" -v ra="${RPS[$1]}" -v rb="${RPS[$2]}" -v ca="${CPU[$1]}" -v cb="${CPU[$2]}" \
+        -v pa="${P99[$1]}" -v pb="${P99[$2]}" 'BEGIN {
+        printf "- %s: %s / %s: req/s %.2fx, p99 %.3f vs %.3f ms, CPU/req %.1f vs %.1f us = %.2fx\n",
+               label, a, b, (rb > 0 ? ra / rb : 0), pa, pb, ca, cb, (cb > 0 ? ca / cb : 0) }'
+}
+side_by_side nio-floor-mirror nginx-mirror "bare NIO mirror vs nginx mirror"
+side_by_side gate-shadow nio-floor-mirror "gateway shadow vs bare NIO mirror"
+side_by_side nio-floor-proxy nginx-proxy "bare NIO proxy vs nginx proxy"
+side_by_side gate-legacy nio-floor-proxy "gateway legacy vs bare NIO proxy"
+side_by_side nio-bytes-mirror nginx-mirror "NIO byte forwarder, mirror, vs nginx mirror"
+side_by_side gate-shadow nio-bytes-mirror "gateway shadow vs NIO byte forwarder, mirror"
+side_by_side nio-bytes-proxy nginx-proxy "NIO byte forwarder vs nginx proxy"
+side_by_side gate-legacy nio-bytes-proxy "gateway legacy vs NIO byte forwarder"
 if [[ -n ${P99[gate-hung]:-} && -n ${P99[gate-shadow]:-} ]]; then
     awk -v h="${P99[gate-hung]}" -v s="${P99[gate-shadow]}" -v rh="${RPS[gate-hung]}" -v rs="${RPS[gate-shadow]}" 'BEGIN {
         r = (s > 0 ? h / s : 0)
