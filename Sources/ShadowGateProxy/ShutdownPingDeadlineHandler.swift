@@ -9,8 +9,8 @@ import NIOHTTP2
 /// (its HTTP/2 state broke, or it stopped reading) would keep the connection, and its place in
 /// `limits.max_connections`, forever. This handler sits between the HTTP/2 handler and the management
 /// handler, sees the shutdown PING go out, and closes the connection when `bound` passes without
-/// its acknowledgement. Once the acknowledgement came, the management handler closes the connection
-/// as before (when its streams are answered).
+/// its acknowledgement (see ``StateMachine``). Once the acknowledgement came, the management handler
+/// closes the connection as before (when its streams are answered).
 final class ShutdownPingDeadlineHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = HTTP2Frame
@@ -18,43 +18,40 @@ final class ShutdownPingDeadlineHandler: ChannelDuplexHandler {
     typealias OutboundOut = HTTP2Frame
 
     private let bound: TimeAmount
-    private var sawShutdownGoAway = false
-    /// The shutdown PING's payload, while its acknowledgement is awaited.
-    private var awaitedPing: HTTP2PingData?
+    private var machine = StateMachine()
     private var deadline: Scheduled<Void>?
 
     init(bound: TimeAmount) { self.bound = bound }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let frame = unwrapOutboundIn(data)
-        switch frame.payload {
-        case .goAway(let lastStreamID, _, _) where frame.streamID == .rootStream && lastStreamID == .maxID:
-            // The first GOAWAY of a graceful shutdown; its PING follows.
-            sawShutdownGoAway = true
-        case .ping(let ping, ack: false) where sawShutdownGoAway && deadline == nil:
-            awaitedPing = ping
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            deadline = context.eventLoop.scheduleTask(in: bound) { loopBound.value.close(promise: nil) }
-        default:
-            break
-        }
+        perform(machine.frameWritten(unwrapOutboundIn(data)), context: context)
         context.write(data, promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .ping(let ping, ack: true) = unwrapInboundIn(data).payload, ping == awaitedPing {
-            awaitedPing = nil
-            deadline?.cancel()
-        }
+        perform(machine.frameRead(unwrapInboundIn(data)), context: context)
         context.fireChannelRead(data)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        perform(machine.closed(), context: context)
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        perform(machine.closed(), context: context)
+    }
+
+    private func perform(_ action: StateMachine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            return
+        case .armDeadline:
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            deadline = context.eventLoop.scheduleTask(in: bound) { loopBound.value.close(promise: nil) }
+        case .cancelDeadline:
+            deadline?.cancel()
+            deadline = nil
+        }
     }
 }
