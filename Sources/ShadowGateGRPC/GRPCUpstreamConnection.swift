@@ -153,6 +153,7 @@ final class GRPCUpstreamConnection: @unchecked Sendable {
             headers.add(name: name, value: value, indexing: indexing)
         }
         headers.add(name: "grpc-timeout", value: GRPCTimeout.header(remaining))
+        let requestHeaders = headers
         let promise = eventLoop.makePromise(of: Channel.self)
         multiplexer.createStreamChannel(promise: promise) { stream in
             stream.eventLoop.makeCompletedFuture { try stream.pipeline.syncOperations.addHandler(handler) }
@@ -165,7 +166,7 @@ final class GRPCUpstreamConnection: @unchecked Sendable {
                     stream.close(promise: nil)
                 }
                 handler.onFinish = { timer.cancel() }
-                stream.write(HTTP2Frame.FramePayload.headers(.init(headers: headers)), promise: nil)
+                stream.write(HTTP2Frame.FramePayload.headers(.init(headers: requestHeaders)), promise: nil)
                 stream.writeAndFlush(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(request.body), endStream: true)), promise: nil)
             case .failure:
                 handler.fail(bound.value.connectionFailure ?? .streamClosed("no stream could be opened"))

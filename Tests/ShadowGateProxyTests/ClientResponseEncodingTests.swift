@@ -18,7 +18,7 @@ struct ClientResponseEncodingTests {
         try channel.writeInbound(ByteBuffer(string: request))
         while try channel.readInbound(as: HTTPServerRequestPart.self) != nil {}
         try channel.writeOutbound(HTTPServerResponsePart.head(head))
-        if body.readableBytes > 0 { try? channel.writeOutbound(HTTPServerResponsePart.body(.byteBuffer(body))) }
+        if body.readableBytes > 0 { _ = try? channel.writeOutbound(HTTPServerResponsePart.body(.byteBuffer(body))) }
         try channel.writeOutbound(HTTPServerResponsePart.end(nil))
         var text = ""
         while let part = try channel.readOutbound(as: IOData.self) {
