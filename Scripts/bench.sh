@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks (entry point): `Scripts/bench.sh [proxy|hung|pairlog|writer|compare|gates|feedback|tls|grpc]`.
-#   proxy    (default) wrk against nginx and the gateway on the same nginx stub upstreams
+#   proxy    (default) wrk against nginx, the gateway and bare SwiftNIO proxies on the same nginx stub upstreams
 #   hung     the gateway in shadow mode with a healthy learner vs a learner that never answers (client p99)
 #   pairlog  the gateway in shadow mode with its pair log on a throwaway PostgreSQL
 #   writer   the pair writer alone vs `psql \copy` of the same rows

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # ShadowGate proxy benchmark: wrk against nginx (plain proxy, proxy + mirror) and the ShadowGate
-# gateway (route in `legacy` mode, route in `shadow` mode), side by side in ONE run on the SAME
-# nginx stub upstreams, targets interleaved round-robin per repetition so drift hits all equally.
+# gateway (route in `legacy` mode, route in `shadow` mode), and bare SwiftNIO proxies (what the stack
+# itself costs; see TARGETS), side by side in ONE run on the SAME nginx stub upstreams, targets
+# interleaved round-robin per repetition so drift hits all equally.
 #
 # usage: Scripts/bench.sh [proxy|hung|pairlog|writer|compare|gates|feedback|tls|grpc]
-#   proxy    (default) the four fronts below, pair log off
+#   proxy    (default) the four fronts below and the three SwiftNIO floors (FLOOR=0: without them), pair log off
 #   hung     the gateway in shadow mode with a healthy learner (gate-shadow) vs the same with a learner
 #            that accepts and never answers (gate-hung, Scripts/benchmarks/proxy/hung_stub.py on 18084;
 #            front 18085, admin 18086), alternated, wrk -c16 by default: the client's p99 should not move
