@@ -68,7 +68,7 @@ struct AdminAPITests {
         #expect(one.bodyString.contains(#""revision":2"#) && one.bodyString.contains(#""updated_by":"admin:127.0.0.1""#))
 
         await admin.close()
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
     }
@@ -88,7 +88,7 @@ struct AdminAPITests {
                 legacy: { url: "\(legacy.url)" }
                 learner: { url: "\(legacy.url)" }
             """)
-        let output = try BinaryRunner.run(
+        let output = try await BinaryRunner.run(
             ["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory], environment: ["SHADOWGATE_ADMIN_TOKEN": ""])
         #expect(output.status == 1)
         #expect(output.stderr.contains("admin.listen is set but SHADOWGATE_ADMIN_TOKEN is empty"))

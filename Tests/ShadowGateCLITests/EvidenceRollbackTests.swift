@@ -66,7 +66,7 @@ struct EvidenceRollbackTests {
 
         let promoteDeadline = ContinuousClock.now + .seconds(90)
         while try mode() != "promoted", ContinuousClock.now < promoteDeadline { try await step() }
-        let promotedStatus = try rolloutStatus(database)
+        let promotedStatus = try await rolloutStatus(database)
         #expect(try mode() == "promoted", "status:\n\(promotedStatus)")
 
         model.flip()
@@ -74,7 +74,7 @@ struct EvidenceRollbackTests {
         let rollbackDeadline = flippedAt + .seconds(30)
         while try mode() != "shadow", ContinuousClock.now < rollbackDeadline { try await step() }
         let after = ContinuousClock.now - flippedAt
-        let rolledBackStatus = try rolloutStatus(database)
+        let rolledBackStatus = try await rolloutStatus(database)
         #expect(try mode() == "shadow", "not rolled back within 30 s; status:\n\(rolledBackStatus)")
         #expect(after < .seconds(30))
 
@@ -104,7 +104,7 @@ struct EvidenceRollbackTests {
         #expect(rollback[4] == "t" && rollback[5] == "2")
         let action = try query(database, "SELECT action FROM shadowgate.rollout_events WHERE route = 'm' ORDER BY id DESC LIMIT 1").first?.first
         #expect(action == "auto_rollback")
-        let status = try rolloutStatus(database)
+        let status = try await rolloutStatus(database)
         #expect(status.contains("confidence interval"))
         #expect(status.contains("evidence "))
         let metrics = try await client.send(.GET, "/metrics").bodyString
@@ -112,7 +112,7 @@ struct EvidenceRollbackTests {
         #expect(metrics.contains(#"shadowgate_gate_upper{route="m",gate="accuracy_delta_min"}"#))
         #expect(metrics.contains(#"shadowgate_gate_evidence{route="m",gate="accuracy_delta_min"}"#))
         await client.close()
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
     }

@@ -25,7 +25,7 @@ struct FlagSyncTests {
         // A key the learner gets at 50 %: its bucket says so, independently of the gateways.
         let learnerKey = (0..<1000).map { "u-\($0)" }.first { StickyBucket.isLearner(bucket: StickyBucket.bucket(for: $0), percent: 50) }!
 
-        let set = try BinaryRunner.run(["flags", "set", "m", "--mode", "canary", "--percent", "50", "--reason", "half and half",
+        let set = try await BinaryRunner.run(["flags", "set", "m", "--mode", "canary", "--percent", "50", "--reason", "half and half",
                                         "--database-url", database])
         #expect(set.status == 0, "\(set.stderr)")
         #expect(set.stdout.contains("shadow → canary 50 %"))
@@ -58,8 +58,8 @@ struct FlagSyncTests {
 
         await clientA.close()
         await clientB.close()
-        #expect(a.stop() == 0)
-        #expect(b.stop() == 0)
+        #expect(try await a.stopped() == 0)
+        #expect(try await b.stopped() == 0)
         await legacy.stop()
         await learner.stop()
     }
@@ -77,7 +77,7 @@ struct FlagSyncTests {
             WHERE application_name = 'shadowgate-flags' AND datname = current_database()
             """)
         #expect(cut == [["1"]])
-        let set = try BinaryRunner.run(["promote", "m", "--reason", "after the cut", "--database-url", gateway.database])
+        let set = try await BinaryRunner.run(["promote", "m", "--reason", "after the cut", "--database-url", gateway.database])
         #expect(set.status == 0, "\(set.stderr)")
         let applied = try await eventually(within: 10) { try await servedBy(client, route: "m", user: "anyone") == "learner" }
         #expect(applied != nil)
@@ -86,7 +86,7 @@ struct FlagSyncTests {
             """)
         #expect(reconnected == [["1"]])
         await client.close()
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
     }
@@ -113,7 +113,7 @@ struct FlagSyncTests {
         #expect(holderBefore?.hasSuffix(":\(a.pid)") == true, "holder \(holderBefore ?? "none")")
 
         kill(a.pid, SIGKILL)
-        _ = a.running.finish()
+        _ = try await a.running.finished()
         let tookOver = try await eventually(within: 10) { try controllerHolder(database)?.hasSuffix(":\(b.pid)") == true }
         let holderAfter = try controllerHolder(database)
         #expect(tookOver != nil, "holder after the kill: \(holderAfter ?? "none")")
@@ -122,7 +122,7 @@ struct FlagSyncTests {
             try query(database, "SELECT controller FROM shadowgate.rollout_state WHERE route = 'm'").first?.first??.hasSuffix(":\(b.pid)") == true
         }
         #expect(evaluates != nil)
-        #expect(b.stop() == 0)
+        #expect(try await b.stopped() == 0)
         let released = try await eventually(within: 5) { try controllerHolder(database) == nil }
         #expect(released != nil)
         await legacy.stop()

@@ -45,7 +45,7 @@ struct GatewayProcess {
             try await waitUntilListening(port: port)
         } catch {
             kill(running.process.processIdentifier, SIGKILL)
-            let output = running.finish()
+            let output = try await running.finished()
             throw GatewayStartFailure(description: "the gateway did not listen on \(port) (exit \(output.status)): \(output.stderr.suffix(2000))")
         }
         return GatewayProcess(running: running, port: port, database: database)
@@ -53,10 +53,16 @@ struct GatewayProcess {
 
     var pid: Int32 { running.process.processIdentifier }
 
-    /// SIGTERM, then the exit status.
+    /// SIGTERM, then the exit status (blocks until the process has drained; for `defer`).
     func stop() -> Int32 {
         kill(running.process.processIdentifier, SIGTERM)
         return running.finish().status
+    }
+
+    /// `stop()` waiting on a thread of its own, keeping the cooperative pool free.
+    func stopped() async throws -> Int32 {
+        kill(running.process.processIdentifier, SIGTERM)
+        return try await running.finished().status
     }
 }
 

@@ -72,7 +72,7 @@ struct HTTPFuzzCampaignTests {
         try await Task.sleep(for: .milliseconds(200))   // a row beyond the expected count would show now
         #expect(try pairRows() == expected)
 
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
         try? FileManager.default.removeItem(at: scratch)

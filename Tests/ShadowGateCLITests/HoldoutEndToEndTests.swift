@@ -38,7 +38,7 @@ struct HoldoutEndToEndTests {
         }
         // canary 100 % and canary 50 %: the holdout stays with legacy; the other keys follow the canary split
         for percent in ["100", "50"] {
-            let set = try BinaryRunner.run(["flags", "set", "m", "--mode", "canary", "--percent", percent, "--reason", "test",
+            let set = try await BinaryRunner.run(["flags", "set", "m", "--mode", "canary", "--percent", percent, "--reason", "test",
                                             "--database-url", database])
             #expect(set.status == 0, "\(set.stderr)")
             let probe = users.first { !inHoldout.contains($0) && !StickyBucket.isLearner(bucket: StickyBucket.bucket(for: $0), percent: 50) }!

@@ -175,7 +175,7 @@ struct LabelDeliveryTests {
             try? pg.stop()
             try? FileManager.default.removeItem(atPath: dir)
         }
-        let database = try pg.start()
+        let database = try await onThread { try pg.start() }
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.2]}"#))
         let learner = try await CountingLearnerStub()
         let gateway = try await GatewayProcess.start(
@@ -195,9 +195,9 @@ struct LabelDeliveryTests {
             return accepted
         }
         try await Task.sleep(for: .seconds(2))
-        try pg.stop()
+        try await onThread { try pg.stop() }
         try await Task.sleep(for: .seconds(10))
-        _ = try pg.start()
+        try await onThread { _ = try pg.start() }
         let accepted = try await posting.value
         #expect(accepted.count == ids.count, "labels refused while PostgreSQL was down: \(ids.count - accepted.count)")
         let all = try await eventually(within: 45) { learner.distinct >= ids.count }
@@ -324,7 +324,7 @@ struct LabelDeliveryTests {
         try Self.insertPairs(first.database, prefix: "imp", count: imported.count)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("labels-\(UUID().uuidString).csv").path
         try ("request_id,index,label\n" + imported.map { "\($0),0,1" }.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let run = try BinaryRunner.run(["labels", "import", file, "--database-url", first.database])
+        let run = try await BinaryRunner.run(["labels", "import", file, "--database-url", first.database])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("imported 1000 labels"))
 

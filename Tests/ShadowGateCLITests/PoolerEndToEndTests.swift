@@ -41,7 +41,7 @@ struct PoolerEndToEndTests {
         let replayed = metrics.split(separator: "\n").first { $0.hasPrefix("shadowgate_pairs_replayed_total ") }
         #expect(spooled != nil && spooled?.hasSuffix(" 0") == false, "the outage was spooled: \(spooled ?? "none")")
         #expect(spooled?.split(separator: " ").last == replayed?.split(separator: " ").last)
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         bouncer.stop()
         await legacy.stop()
         await learner.stop()
@@ -62,7 +62,7 @@ struct PoolerEndToEndTests {
                 mode: legacy
                 legacy: { url: "http://127.0.0.1:9" }
             """)
-        let output = try BinaryRunner.run(["serve", "--config", path])
+        let output = try await BinaryRunner.run(["serve", "--config", path])
         #expect(output.status == 1)
         #expect(output.stderr.contains("cannot be used for flags and leadership"))
         #expect(output.stderr.contains("PgBouncer pool_mode=transaction"))

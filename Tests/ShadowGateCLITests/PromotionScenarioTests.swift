@@ -94,7 +94,7 @@ struct PromotionScenarioTests {
             for _ in 0..<10 { _ = try await step() }
         }
         let walked = try mode()
-        let statusText = try rolloutStatus(database)
+        let statusText = try await rolloutStatus(database)
         #expect(walked == "promoted", "learned \(model.learned) labels; status:\n\(statusText)")
         var servedByLearner = 0
         for _ in 0..<20 {
@@ -142,7 +142,7 @@ struct PromotionScenarioTests {
         #expect(rollback[3] == "t")
         #expect((rollback[6].flatMap(Double.init) ?? 0) > 0.05)
         #expect(rollback[7] == "fail")
-        let status = try rolloutStatus(database)
+        let status = try await rolloutStatus(database)
         #expect(status.contains("route 'm': shadow"))
         #expect(status.contains("auto_rollback"))
 
@@ -165,14 +165,14 @@ struct PromotionScenarioTests {
         #expect(metrics.contains(#"shadowgate_gate_value{route="m",gate="learner_error_rate_max"}"#))
 
         await client.close()
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
 
         // 4. The HTML report of this very rollout: charts, compare()'s numbers, every decision.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sg-scenario-\(UUID().uuidString).html").path
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let render = try BinaryRunner.run(["report", "--route", "m", "--since", "1h", "--format", "html", "--output", file,
+        let render = try await BinaryRunner.run(["report", "--route", "m", "--since", "1h", "--format", "html", "--output", file,
                                            "--database-url", database])
         #expect(render.status == 0, "\(render.stderr)")
         let html = try String(contentsOfFile: file, encoding: .utf8)
@@ -211,7 +211,7 @@ struct PromotionScenarioTests {
                 .first?.first == "inconclusive"
         }
         #expect(evaluated != nil)
-        let status = try rolloutStatus(gateway.database)
+        let status = try await rolloutStatus(gateway.database)
         #expect(status.contains("route 'm': shadow"))
         #expect(status.contains("INCONCLUSIVE → hold"))
         #expect(status.contains("only 0 labelled pairs in the evidence so far (min_labels 20)"))
@@ -219,14 +219,14 @@ struct PromotionScenarioTests {
         let changes = try query(gateway.database, "SELECT count(*) FROM shadowgate.rollout_events WHERE action <> 'seed'")
         #expect(changes == [["0"]])
         await client.close()
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
     }
 }
 
 /// `shadowgate rollout status m` against a database, as its text.
-func rolloutStatus(_ database: String, route: String = "m") throws -> String {
-    let output = try BinaryRunner.run(["rollout", "status", route, "--database-url", database])
+func rolloutStatus(_ database: String, route: String = "m") async throws -> String {
+    let output = try await BinaryRunner.run(["rollout", "status", route, "--database-url", database])
     return output.stdout + output.stderr
 }
