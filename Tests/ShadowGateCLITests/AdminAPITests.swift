@@ -76,7 +76,7 @@ struct AdminAPITests {
     @Test("serve refuses to start an admin listener without a token")
     func adminNeedsToken() async throws {
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.1]}"#))
-        let database = try CLITestDatabase.fresh()
+        let database = try await CLITestDatabase.fresh()
         let config = try writeConfig("""
             listen: 127.0.0.1:\(try freePort())
             admin: { listen: 127.0.0.1:\(try freePort()) }

@@ -12,7 +12,7 @@ struct FlagSyncTests {
     func cliChangeReachesBothGateways() async throws {
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.1]}"#))
         let learner = try await UpstreamStub(.json(#"{"predictions":[0.9]}"#))
-        let database = try CLITestDatabase.fresh()
+        let database = try await CLITestDatabase.fresh()
         let sticky = "    sticky_key: header:x-user-id"
         let a = try await GatewayProcess.start(route: "m", legacy: legacy, learner: learner, database: database, routeExtra: sticky)
         defer { _ = a.stop() }
@@ -95,7 +95,7 @@ struct FlagSyncTests {
     func controllerFailover() async throws {
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.1]}"#))
         let learner = try await UpstreamStub(.json(#"{"predictions":[0.9]}"#))
-        let database = try CLITestDatabase.fresh()
+        let database = try await CLITestDatabase.fresh()
         let promotion = """
                 promotion:
                   window: 2s

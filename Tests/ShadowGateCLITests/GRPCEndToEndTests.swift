@@ -188,7 +188,7 @@ struct GRPCEndToEndTests {
         try await waitUntilListening(port: legacy.httpPort, seconds: 90, anyAnswer: true)
         try await waitUntilListening(port: learner.httpPort, seconds: 90, anyAnswer: true)
 
-        let database = try CLITestDatabase.fresh()
+        let database = try await CLITestDatabase.fresh()
         let restPort = try freePort()
         let grpcPort = try freePort()
         let gateway = try await Self.gateway(
@@ -267,7 +267,7 @@ struct GRPCEndToEndTests {
         // 6. Canary 50 % keyed by the x-user-id metadata: each user sticks to one model, both models serve someone.
         let canaryPort = try freePort()
         let canaryGRPC = try freePort()
-        let canaryDatabase = try CLITestDatabase.fresh()
+        let canaryDatabase = try await CLITestDatabase.fresh()
         // The learner's gRPC port is now closed: point the canary's learner at the legacy server's
         // model repository instead (a second MLServer would cost start-up time); served-by tells them apart.
         let canary = try await Self.gateway(
@@ -294,7 +294,7 @@ struct GRPCEndToEndTests {
         let silent = try SilentPort()
         let slowPort = try freePort()
         let slowGRPC = try freePort()
-        let slowDatabase = try CLITestDatabase.fresh()
+        let slowDatabase = try await CLITestDatabase.fresh()
         let slow = try await Self.gateway(
             database: slowDatabase, restPort: slowPort, grpcPort: slowGRPC, legacy: legacy,
             learnerGRPC: silent.port, learnerHTTP: silent.port, learnerTimeoutMillis: 3000)

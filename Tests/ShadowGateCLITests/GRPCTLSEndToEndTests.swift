@@ -60,7 +60,7 @@ struct GRPCTLSEndToEndTests {
         // The front: plaintext gRPC listener; iris's legacy model behind the edge over https with
         // the right CA, a route whose upstream presents a certificate from a CA it does not trust,
         // and a route whose serving model never answers.
-        let database = try CLITestDatabase.fresh()
+        let database = try await CLITestDatabase.fresh()
         let frontREST = try freePort()
         let frontGRPC = try freePort()
         let frontConfig = try writeConfig("""

@@ -20,7 +20,7 @@ struct GatewayProcess {
         routeExtra: String = "", adminPort: Int? = nil, environment: [String: String] = [:],
         topExtra: String = ""
     ) async throws -> GatewayProcess {
-        let database = try database ?? CLITestDatabase.fresh()
+        let database = try await Self.databaseToUse(database)
         let port = try freePort()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sg-gw-\(UUID().uuidString)").path
         let config = try writeConfig("""
@@ -49,6 +49,12 @@ struct GatewayProcess {
             throw GatewayStartFailure(description: "the gateway did not listen on \(port) (exit \(output.status)): \(output.stderr.suffix(2000))")
         }
         return GatewayProcess(running: running, port: port, database: database)
+    }
+
+    /// `shared`, else a fresh database (created off the cooperative pool).
+    private static func databaseToUse(_ shared: String?) async throws -> String {
+        if let shared { return shared }
+        return try await CLITestDatabase.fresh()
     }
 
     var pid: Int32 { running.process.processIdentifier }

@@ -89,7 +89,7 @@ struct HTMLReportEndToEndTests {
 
     @Test("one self-contained page: six sections, compare()'s exact numbers, every rollout event, escaped text")
     func page() async throws {
-        let database = try Self.filledDatabase()
+        let database = try await onThread { try Self.filledDatabase() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sg-html-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -173,7 +173,7 @@ struct HTMLReportEndToEndTests {
 
     @Test("--bucket overrides the automatic width; bad options are one clear sentence")
     func options() async throws {
-        let database = try Self.filledDatabase()
+        let database = try await onThread { try Self.filledDatabase() }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sg-html-\(UUID().uuidString).html").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         let base = ["report", "--route", Self.route, "--since", Self.since, "--database-url", database]

@@ -10,8 +10,8 @@ import Testing
 struct PoolerEndToEndTests {
     @Test("pairs through PgBouncer in transaction mode, control direct: every pair lands, an outage of the pooler included")
     func pairsThroughAPooler() async throws {
-        let database = try CLITestDatabase.fresh("pool")
-        var bouncer = try PgBouncer(target: database, mode: "transaction")
+        let database = try await CLITestDatabase.fresh("pool")
+        var bouncer = try await PgBouncer.start(target: database, mode: "transaction")
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.5]}"#))
         let learner = try await UpstreamStub(.json(#"{"predictions":[0.25]}"#))
         let gateway = try await GatewayProcess.start(
@@ -29,10 +29,10 @@ struct PoolerEndToEndTests {
         #expect(try await eventuallyCount(database, atLeast: 40) == 40)
         // The pooler goes away: pairs are spooled; back on the same port, they are replayed through it
         // (the staging path, whose temporary table must not outlive a pooled transaction).
-        bouncer.stop()
+        try await bouncer.stopped()
         try await send(40..<70)
         try await Task.sleep(for: .seconds(1))
-        bouncer = try PgBouncer(target: database, mode: "transaction", port: bouncer.port)
+        bouncer = try await PgBouncer.start(target: database, mode: "transaction", port: bouncer.port)
         #expect(try await eventuallyCount(database, atLeast: 70) == 70)
         let scraper = try await TestHTTPClient(port: gateway.port)
         let metrics = try await scraper.send(.GET, "/metrics").bodyString
@@ -42,15 +42,15 @@ struct PoolerEndToEndTests {
         #expect(spooled != nil && spooled?.hasSuffix(" 0") == false, "the outage was spooled: \(spooled ?? "none")")
         #expect(spooled?.split(separator: " ").last == replayed?.split(separator: " ").last)
         #expect(try await gateway.stopped() == 0)
-        bouncer.stop()
+        try await bouncer.stopped()
         await legacy.stop()
         await learner.stop()
     }
 
     @Test("a control connection through a transaction pooler is refused with a sentence, before migrating")
     func controlThroughAPoolerRefused() async throws {
-        let database = try CLITestDatabase.fresh("pool")
-        let bouncer = try PgBouncer(target: database, mode: "transaction")
+        let database = try await CLITestDatabase.fresh("pool")
+        let bouncer = try await PgBouncer.start(target: database, mode: "transaction")
         defer { bouncer.stop() }
         let path = try writeConfig("""
             listen: 127.0.0.1:\(try freePort())

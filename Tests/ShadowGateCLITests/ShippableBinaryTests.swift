@@ -119,23 +119,26 @@ struct ShippableBinaryTests {
     }
 
     @Test("migrate needs no migrations directory: they are compiled into the binary")
-    func embeddedMigrations() throws {
-        let url = try CLITestDatabase.fresh("emb")
+    func embeddedMigrations() async throws {
+        let url = try await onThread { try CLITestDatabase.fresh("emb") }
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("sg-empty-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = BinaryRunner.binary
-        process.arguments = ["migrate", "--database-url", url]
-        process.currentDirectoryURL = empty
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "SHADOWGATE_MIGRATIONS_DIR")
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let (status, text) = try await onThread { () throws -> (Int32, String) in
+            let process = Process()
+            process.executableURL = BinaryRunner.binary
+            process.arguments = ["migrate", "--database-url", url]
+            process.currentDirectoryURL = empty
+            var environment = ProcessInfo.processInfo.environment
+            environment.removeValue(forKey: "SHADOWGATE_MIGRATIONS_DIR")
+            process.environment = environment
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        #expect(status == 0)
         let onDisk = try FileManager.default.contentsOfDirectory(atPath: CLITestDatabase.migrationsDirectory)
             .filter { $0.hasSuffix(".sql") && $0.first?.isNumber == true }
         #expect(text.split(separator: "\n").filter { $0.hasPrefix("applied ") }.count == onDisk.count)
