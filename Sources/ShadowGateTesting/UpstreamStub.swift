@@ -18,6 +18,8 @@ public final class UpstreamStub: Sendable {
         case dynamic(@Sendable (ReceivedRequest) -> (status: Int, body: String))
         /// Waits, then behaves as the wrapped behavior.
         indirect case delayed(milliseconds: Int64, then: Behavior)
+        /// Holds the request until the test opens `gate`, then behaves as the wrapped behavior.
+        indirect case held(StubGate, then: Behavior)
         /// A status with a JSON error body.
         case status(Int)
         /// 200 with a body that is not JSON.
@@ -141,6 +143,16 @@ final class StubHandler: ChannelInboundHandler {
             send(status: 200, body: "<html>not json at all", contentType: "text/html", keepAlive: keepAlive, context: context)
         case .hang:
             return
+        case .held(let gate, let then):
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            gate.whenOpen {
+                loop.execute {
+                    let (handler, context) = loopBound.value
+                    guard context.channel.isActive else { return }
+                    handler.answer(then, request: request, keepAlive: keepAlive, context: context)
+                }
+            }
         case .delayed(let ms, let then):
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: .milliseconds(ms)) {
