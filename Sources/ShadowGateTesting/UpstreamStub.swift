@@ -58,12 +58,14 @@ public final class UpstreamStub: Sendable {
     public let port: Int
 
     /// Starts a stub on a free loopback port, or on `port` (to come back where a stopped stub was);
-    /// with `tls`, it speaks HTTPS (see ``TestCertificates``).
-    public init(_ behavior: Behavior, port: Int = 0, tls: NIOSSLContext? = nil) async throws {
+    /// with `tls`, it speaks HTTPS (see ``TestCertificates``). `sharesPort` sets SO_REUSEPORT (see
+    /// ``RefusingPort/init(port:sharedWithListeners:)``).
+    public init(_ behavior: Behavior, port: Int = 0, tls: NIOSSLContext? = nil, sharesPort: Bool = false) async throws {
         let core = Core(behavior)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: sharesPort ? 1 : 0)
             .childChannelInitializer { channel in
                 core.state.withLock { $0.connections += 1 }
                 return channel.eventLoop.makeCompletedFuture {
