@@ -49,7 +49,7 @@ struct FlagSyncTests {
         }
         #expect((60...140).contains(learnerShare))
 
-        let events = try query(database, "SELECT actor, action, from_mode, to_mode, to_percent, reason, metrics IS NOT NULL FROM shadowgate.rollout_events ORDER BY id")
+        let events = try await query(database, "SELECT actor, action, from_mode, to_mode, to_percent, reason, metrics IS NOT NULL FROM shadowgate.rollout_events ORDER BY id")
         #expect(events.count == 2)
         #expect(events.first?[1] == "seed")
         let change = events.last ?? []
@@ -72,7 +72,7 @@ struct FlagSyncTests {
         defer { _ = gateway.stop() }
         let client = try await TestHTTPClient(port: gateway.port)
         // Cut the watcher's session the way a database restart or a network blip would.
-        let cut = try query(gateway.database, """
+        let cut = try await query(gateway.database, """
             SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
             WHERE application_name = 'shadowgate-flags' AND datname = current_database()
             """)
@@ -81,7 +81,7 @@ struct FlagSyncTests {
         #expect(set.status == 0, "\(set.stderr)")
         let applied = try await eventually(within: 10) { try await servedBy(client, route: "m", user: "anyone") == "learner" }
         #expect(applied != nil)
-        let reconnected = try query(gateway.database, """
+        let reconnected = try await query(gateway.database, """
             SELECT count(*) FROM pg_stat_activity WHERE application_name = 'shadowgate-flags' AND datname = current_database()
             """)
         #expect(reconnected == [["1"]])
@@ -119,7 +119,7 @@ struct FlagSyncTests {
         #expect(tookOver != nil, "holder after the kill: \(holderAfter ?? "none")")
         // The survivor evaluates: its identity is on the route's latest evaluation.
         let evaluates = try await eventually(within: 5) {
-            try query(database, "SELECT controller FROM shadowgate.rollout_state WHERE route = 'm'").first?.first??.hasSuffix(":\(b.pid)") == true
+            try await query(database, "SELECT controller FROM shadowgate.rollout_state WHERE route = 'm'").first?.first??.hasSuffix(":\(b.pid)") == true
         }
         #expect(evaluates != nil)
         #expect(try await b.stopped() == 0)

@@ -67,7 +67,7 @@ struct PoolerEndToEndTests {
         #expect(output.stderr.contains("cannot be used for flags and leadership"))
         #expect(output.stderr.contains("PgBouncer pool_mode=transaction"))
         #expect(!output.stderr.contains("postgresql://"), "no connection string in the sentence")
-        let tables = try query(database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'shadowgate'")
+        let tables = try await query(database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'shadowgate'")
         #expect(tables.first?.first == "0", "nothing migrated before the refusal")
     }
 
@@ -75,7 +75,7 @@ struct PoolerEndToEndTests {
         let deadline = ContinuousClock.now + .seconds(30)
         var rows = 0
         while ContinuousClock.now < deadline {
-            rows = Int(try query(database, "SELECT count(*) FROM shadowgate.pairs WHERE request_id LIKE 'pool-%'").first?.first.flatMap { $0 } ?? "0") ?? 0
+            rows = Int(try await query(database, "SELECT count(*) FROM shadowgate.pairs WHERE request_id LIKE 'pool-%'").first?.first.flatMap { $0 } ?? "0") ?? 0
             if rows >= count { break }
             try await Task.sleep(for: .milliseconds(100))
         }
