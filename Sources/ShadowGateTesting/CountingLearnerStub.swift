@@ -31,11 +31,14 @@ public final class CountingLearnerStub: Sendable {
 
     private let core: Core
     private let stub: Mutex<UpstreamStub?>
+    /// Holds the port while the stub is down, so no other test's server or client takes it before
+    /// ``comeBack()`` (in a parallel run one did, and coming back failed with EADDRINUSE).
+    private let reservation = Mutex<RefusingPort?>(nil)
     public let port: Int
 
     public init() async throws {
         let core = Core()
-        let first = try await UpstreamStub(.dynamic { Self.answer($0, core: core) })
+        let first = try await UpstreamStub(.dynamic { Self.answer($0, core: core) }, sharesPort: true)
         self.core = core
         port = first.port
         stub = Mutex(first)
@@ -45,6 +48,8 @@ public final class CountingLearnerStub: Sendable {
 
     /// Stops listening; deliveries are refused until ``comeBack()``.
     public func goDown() async {
+        let held = try? RefusingPort(port: port, sharedWithListeners: true)
+        reservation.withLock { $0 = held }
         let current = stub.withLock { s -> UpstreamStub? in defer { s = nil }; return s }
         await current?.stop()
     }
@@ -52,8 +57,9 @@ public final class CountingLearnerStub: Sendable {
     /// Listens again on the same port.
     public func comeBack() async throws {
         let core = self.core
-        let fresh = try await UpstreamStub(.dynamic { Self.answer($0, core: core) }, port: port)
+        let fresh = try await UpstreamStub(.dynamic { Self.answer($0, core: core) }, port: port, sharesPort: true)
         stub.withLock { $0 = fresh }
+        reservation.withLock { $0 = nil }
     }
 
     /// Answers feedback with this status (nil: 200 again) without counting it.

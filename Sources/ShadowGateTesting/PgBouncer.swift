@@ -67,6 +67,12 @@ public final class PgBouncer: @unchecked Sendable {
         throw PGError(.connectionFailed, message: "pgbouncer did not start: \(log.suffix(400))")
     }
 
+    /// `init` on a thread of its own (it waits up to 15 s for PgBouncer to answer), keeping the
+    /// cooperative pool free for the other tests running in parallel.
+    public static func start(target: String, mode: String, port: Int? = nil) async throws -> PgBouncer {
+        try await onThread { try PgBouncer(target: target, mode: mode, port: port) }
+    }
+
     private static func config(dbname: String, host: String, serverPort: String, listenPort: Int, mode: String, directory: String) -> String {
         """
         [databases]
@@ -87,6 +93,11 @@ public final class PgBouncer: @unchecked Sendable {
         logfile = \(directory)/pgbouncer.log
         ignore_startup_parameters = extra_float_digits
         """
+    }
+
+    /// `stop()` on a thread of its own, keeping the cooperative pool free.
+    public func stopped() async throws {
+        try await onThread { self.stop() }
     }
 
     /// SIGTERM (immediate shutdown: every client connection ends), SIGKILL after 5 s.

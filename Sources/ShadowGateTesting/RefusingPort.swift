@@ -10,12 +10,24 @@ public final class RefusingPort: @unchecked Sendable {
     public let port: Int
     private let fd: Int32
 
-    public init() throws {
+    /// - Parameters:
+    ///   - port: a free loopback port (0), or this one.
+    ///   - sharedWithListeners: sets SO_REUSEPORT, so the port can be held while a listener with
+    ///     that option still has it, and a new such listener can bind before this lets it go (a
+    ///     stub that goes down and comes back keeps its port without a gap another test could use).
+    ///     Connections still go to listening sockets only.
+    public init(port: Int = 0, sharedWithListeners: Bool = false) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RefusingPortError(errno: errno) }
+        if sharedWithListeners {
+            var on: Int32 = 1
+            _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+            _ = setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }

@@ -24,7 +24,14 @@ public struct TestCertificates: Sendable {
     public func path(_ name: String) -> String { directory + "/" + name }
 
     /// Generates the files; throws when `openssl` fails (its standard error in the message).
-    public static func make() throws -> TestCertificates {
+    ///
+    /// `openssl` runs, and is waited for, on a thread of its own, keeping the cooperative pool free
+    /// for the other tests running in parallel.
+    public static func make() async throws -> TestCertificates {
+        try await onThread { try makeBlocking() }
+    }
+
+    private static func makeBlocking() throws -> TestCertificates {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("shadowgate-certs-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -35,9 +42,10 @@ public struct TestCertificates: Sendable {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
+        // Read before waiting: a full pipe would otherwise stall openssl and the wait with it.
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             throw TestCertificatesError(message: "openssl failed: \(text)")
         }
         return TestCertificates(directory: directory)

@@ -43,6 +43,17 @@ public enum TestPostgres {
         return cs
     }
 
+    /// `fresh` on a thread of its own: async tests call this one, keeping the cooperative pool
+    /// (two threads on a 2-core machine) free for the tests running in parallel.
+    public static func fresh(_ prefix: String = "t") async throws -> String {
+        try await onThread { try fresh(prefix) }
+    }
+
+    /// `migrated` on a thread of its own, as `fresh` above.
+    public static func migrated(_ prefix: String = "t") async throws -> String {
+        try await onThread { try migrated(prefix) }
+    }
+
     /// `migrations/` of this package, found from this source file's path.
     public static let migrationsDirectory: String = {
         var url = URL(fileURLWithPath: #filePath)

@@ -18,6 +18,8 @@ public final class UpstreamStub: Sendable {
         case dynamic(@Sendable (ReceivedRequest) -> (status: Int, body: String))
         /// Waits, then behaves as the wrapped behavior.
         indirect case delayed(milliseconds: Int64, then: Behavior)
+        /// Holds the request until the test opens `gate`, then behaves as the wrapped behavior.
+        indirect case held(StubGate, then: Behavior)
         /// A status with a JSON error body.
         case status(Int)
         /// 200 with a body that is not JSON.
@@ -56,12 +58,14 @@ public final class UpstreamStub: Sendable {
     public let port: Int
 
     /// Starts a stub on a free loopback port, or on `port` (to come back where a stopped stub was);
-    /// with `tls`, it speaks HTTPS (see ``TestCertificates``).
-    public init(_ behavior: Behavior, port: Int = 0, tls: NIOSSLContext? = nil) async throws {
+    /// with `tls`, it speaks HTTPS (see ``TestCertificates``). `sharesPort` sets SO_REUSEPORT (see
+    /// ``RefusingPort/init(port:sharedWithListeners:)``).
+    public init(_ behavior: Behavior, port: Int = 0, tls: NIOSSLContext? = nil, sharesPort: Bool = false) async throws {
         let core = Core(behavior)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: sharesPort ? 1 : 0)
             .childChannelInitializer { channel in
                 core.state.withLock { $0.connections += 1 }
                 return channel.eventLoop.makeCompletedFuture {
@@ -141,6 +145,16 @@ final class StubHandler: ChannelInboundHandler {
             send(status: 200, body: "<html>not json at all", contentType: "text/html", keepAlive: keepAlive, context: context)
         case .hang:
             return
+        case .held(let gate, let then):
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            gate.whenOpen {
+                loop.execute {
+                    let (handler, context) = loopBound.value
+                    guard context.channel.isActive else { return }
+                    handler.answer(then, request: request, keepAlive: keepAlive, context: context)
+                }
+            }
         case .delayed(let ms, let then):
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: .milliseconds(ms)) {

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct LibPQTests {
     @Test func parameterisedQueriesReturnTextValues() async throws {
-        let cs = try TestPostgres.fresh("q")
+        let cs = try await TestPostgres.fresh("q")
         try await onThread {
             let c = try PGConnection(connectionString: cs)
             defer { c.close() }
@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test func serverErrorsCarrySQLStateAndReadAsASentence() async throws {
-        let cs = try TestPostgres.fresh("err")
+        let cs = try await TestPostgres.fresh("err")
         try await onThread {
             let c = try PGConnection(connectionString: cs)
             defer { c.close() }
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func copyRoundTripsAwkwardStringsExactly() async throws {
-        let cs = try TestPostgres.fresh("copy")
+        let cs = try await TestPostgres.fresh("copy")
         let seed = UInt64.random(in: 0...UInt64.max)
         var rng = SeededGenerator(seed: seed)
         var values: [String?] = (0..<3000).map { i in i % 97 == 0 ? nil : rng.awkwardString() }
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func aBadRowAbortsTheWholeCopy() async throws {
-        let cs = try TestPostgres.fresh("copybad")
+        let cs = try await TestPostgres.fresh("copybad")
         try await onThread {
             let c = try PGConnection(connectionString: cs)
             defer { c.close() }
@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func listenReceivesNotifications() async throws {
-        let cs = try TestPostgres.fresh("notify")
+        let cs = try await TestPostgres.fresh("notify")
         try await onThread {
             let listener = try PGConnection(connectionString: cs)
             let sender = try PGConnection(connectionString: cs)

@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func aServerErrorGivesItsSQLStateAndMeaningButNotTheStatementOrValues() async throws {
-        let cs = try TestPostgres.fresh("errtext")
+        let cs = try await TestPostgres.fresh("errtext")
         try await onThread {
             let c = try PGConnection(connectionString: cs)
             defer { c.close() }

@@ -91,7 +91,7 @@ struct AdminAPIHandlerTests {
 
     @Test("reads, a good PUT (audited with the caller's address) and the refusals that need the current flags")
     func againstPostgres() async throws {
-        let url = try TestPostgres.migrated("admin")
+        let url = try await TestPostgres.migrated("admin")
         let seeded = try {
             let connection = try PGConnection(connectionString: url)
             defer { connection.close() }

@@ -21,10 +21,10 @@ struct AdminAPITests {
         let admin = try await TestHTTPClient(port: adminPort)
         let good = [("authorization", "Bearer t0ken-for-tests")]
         let change = #"{"mode":"canary","canary_percent":10,"reason":"try the learner"}"#
-        func state() throws -> [[String?]] {
-            try query(gateway.database, "SELECT mode, canary_percent, revision, (SELECT count(*) FROM shadowgate.rollout_events) FROM shadowgate.flags")
+        func state() async throws -> [[String?]] {
+            try await query(gateway.database, "SELECT mode, canary_percent, revision, (SELECT count(*) FROM shadowgate.rollout_events) FROM shadowgate.flags")
         }
-        let before = try state()
+        let before = try await state()
         #expect(before == [["shadow", "0", "1", "1"]])
 
         let cases: [(String, HTTPMethod, String, [(String, String)], String?, Int, String)] = [
@@ -51,7 +51,7 @@ struct AdminAPITests {
             #expect(response.status == status, "\(name): \(response.status) \(response.bodyString)")
             #expect(response.header("content-type") == "application/json", "\(name)")
             #expect(response.bodyString.contains(#"{"error":"#) && response.bodyString.contains(message), "\(name): \(response.bodyString)")
-            #expect(try state() == before, "\(name) changed something")
+            #expect(try await state() == before, "\(name) changed something")
         }
 
         let list = try await admin.send(.GET, "/admin/routes", headers: good)
@@ -61,14 +61,14 @@ struct AdminAPITests {
         let accepted = try await admin.send(.PUT, "/admin/routes/m", headers: good, body: change)
         #expect(accepted.status == 200, "\(accepted.bodyString)")
         #expect(accepted.bodyString.contains(#""mode":"canary","canary_percent":10"#))
-        #expect(try state() == [["canary", "10", "2", "2"]])
-        let audit = try query(gateway.database, "SELECT actor, action, reason, metrics ? 'pairs' FROM shadowgate.rollout_events ORDER BY id DESC LIMIT 1")
+        #expect(try await state() == [["canary", "10", "2", "2"]])
+        let audit = try await query(gateway.database, "SELECT actor, action, reason, metrics ? 'pairs' FROM shadowgate.rollout_events ORDER BY id DESC LIMIT 1")
         #expect(audit == [["admin:127.0.0.1", "set", "try the learner", "t"]])
         let one = try await admin.send(.GET, "/admin/routes/m", headers: good)
         #expect(one.bodyString.contains(#""revision":2"#) && one.bodyString.contains(#""updated_by":"admin:127.0.0.1""#))
 
         await admin.close()
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
     }
@@ -76,7 +76,7 @@ struct AdminAPITests {
     @Test("serve refuses to start an admin listener without a token")
     func adminNeedsToken() async throws {
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.1]}"#))
-        let database = try CLITestDatabase.fresh()
+        let database = try await CLITestDatabase.fresh()
         let config = try writeConfig("""
             listen: 127.0.0.1:\(try freePort())
             admin: { listen: 127.0.0.1:\(try freePort()) }
@@ -88,7 +88,7 @@ struct AdminAPITests {
                 legacy: { url: "\(legacy.url)" }
                 learner: { url: "\(legacy.url)" }
             """)
-        let output = try BinaryRunner.run(
+        let output = try await BinaryRunner.run(
             ["serve", "--config", config, "--migrations", CLITestDatabase.migrationsDirectory], environment: ["SHADOWGATE_ADMIN_TOKEN": ""])
         #expect(output.status == 1)
         #expect(output.stderr.contains("admin.listen is set but SHADOWGATE_ADMIN_TOKEN is empty"))

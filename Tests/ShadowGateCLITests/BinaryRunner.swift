@@ -1,4 +1,5 @@
 import Foundation
+import ShadowGateTesting
 
 /// Runs the `shadowgate` binary built next to the test bundle.
 struct BinaryRunner {
@@ -15,7 +16,14 @@ struct BinaryRunner {
     }
 
     /// Runs to completion (with a hard time limit) and returns what it printed.
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> Output {
+    ///
+    /// Waits on a thread of its own: a test blocking one of the cooperative pool's few threads
+    /// for seconds would stall the async work of every test running in parallel.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) async throws -> Output {
+        try await onThread { try runBlocking(arguments, environment: environment, timeout: timeout) }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String], timeout: TimeInterval) throws -> Output {
         let process = try start(arguments, environment: environment)
         let deadline = Date().addingTimeInterval(timeout)
         while process.process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
@@ -47,10 +55,16 @@ final class RunningBinary: @unchecked Sendable {
         self.err = err
     }
 
+    /// Reads both pipes to their end and waits for the exit; see `finished()` in async code.
     func finish() -> BinaryRunner.Output {
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return .init(status: process.terminationStatus, stdout: stdout, stderr: stderr, exitedNormally: process.terminationReason == .exit)
+    }
+
+    /// `finish()` on a thread of its own, keeping the cooperative pool free while the process drains.
+    func finished() async throws -> BinaryRunner.Output {
+        try await onThread { self.finish() }
     }
 }

@@ -33,9 +33,9 @@ struct CompareEndToEndTests {
         #expect(feedback.status == 200)
         #expect(feedback.bodyString.contains(#""stored":50"#))
         await client.close()
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
 
-        let json = try BinaryRunner.run(["report", "--route", "churn", "--since", "1h", "--format", "json", "--database-url", database])
+        let json = try await BinaryRunner.run(["report", "--route", "churn", "--since", "1h", "--format", "json", "--database-url", database])
         #expect(json.status == 0, "\(json.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(object["pairs"] as? Int == 100)
@@ -45,14 +45,14 @@ struct CompareEndToEndTests {
         #expect(abs((object["accuracy_delta"] as? Double ?? 0) - 0.1) < 1e-12)
         #expect(object["learner_error_rate"] as? Double == 0)
 
-        let table = try BinaryRunner.run(["report", "--route", "churn", "--since", "1h", "--database-url", database])
+        let table = try await BinaryRunner.run(["report", "--route", "churn", "--since", "1h", "--database-url", database])
         #expect(table.status == 0)
         let accuracyLine = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix("accuracy ") })
         #expect(accuracyLine.contains("0.8") && accuracyLine.contains("0.9 ◀"))
         // Label coverage under the table (issue 13).
         #expect(table.stdout.contains("labels      50 of 100 pairs labelled (50.0 %); label delay p50 "), "\(table.stdout)")
 
-        let unknownRoute = try BinaryRunner.run(["report", "--route", "churn", "--since", "not an interval", "--database-url", database])
+        let unknownRoute = try await BinaryRunner.run(["report", "--route", "churn", "--since", "not an interval", "--database-url", database])
         #expect(unknownRoute.status == 1)
         #expect(unknownRoute.stderr.contains("comparing route 'churn' over 'not an interval' failed"))
         await legacy.stop()

@@ -62,23 +62,23 @@ struct EvidenceRollbackTests {
             let slot = start + .milliseconds(200 * Int64(next))
             if slot > ContinuousClock.now { try await Task.sleep(until: slot) }
         }
-        func mode() throws -> String? { try query(database, "SELECT mode FROM shadowgate.flags WHERE route = 'm'").first?.first ?? nil }
+        func mode() async throws -> String? { try await query(database, "SELECT mode FROM shadowgate.flags WHERE route = 'm'").first?.first ?? nil }
 
         let promoteDeadline = ContinuousClock.now + .seconds(90)
-        while try mode() != "promoted", ContinuousClock.now < promoteDeadline { try await step() }
-        let promotedStatus = try rolloutStatus(database)
-        #expect(try mode() == "promoted", "status:\n\(promotedStatus)")
+        while try await mode() != "promoted", ContinuousClock.now < promoteDeadline { try await step() }
+        let promotedStatus = try await rolloutStatus(database)
+        #expect(try await mode() == "promoted", "status:\n\(promotedStatus)")
 
         model.flip()
         let flippedAt = ContinuousClock.now
         let rollbackDeadline = flippedAt + .seconds(30)
-        while try mode() != "shadow", ContinuousClock.now < rollbackDeadline { try await step() }
+        while try await mode() != "shadow", ContinuousClock.now < rollbackDeadline { try await step() }
         let after = ContinuousClock.now - flippedAt
-        let rolledBackStatus = try rolloutStatus(database)
-        #expect(try mode() == "shadow", "not rolled back within 30 s; status:\n\(rolledBackStatus)")
+        let rolledBackStatus = try await rolloutStatus(database)
+        #expect(try await mode() == "shadow", "not rolled back within 30 s; status:\n\(rolledBackStatus)")
         #expect(after < .seconds(30))
 
-        let advances = try query(database, """
+        let advances = try await query(database, """
             SELECT (g->>'lower')::float8, (g->>'upper')::float8, (g->>'evidence')::float8, (g->>'alpha')::float8, g->>'outcome'
             FROM shadowgate.rollout_events e, jsonb_array_elements(e.metrics->'gates') g
             WHERE e.route = 'm' AND e.action = 'advance' AND g->>'gate' = 'accuracy_delta_min' ORDER BY e.id
@@ -90,7 +90,7 @@ struct EvidenceRollbackTests {
             #expect((row[2].flatMap(Double.init) ?? 0) >= 20)
             #expect(row[3] == "0.025" && row[4] == "pass")
         }
-        let rollback = try query(database, """
+        let rollback = try await query(database, """
             SELECT e.reason, (e.metrics->'evidence'->>'labelled')::float8, (e.metrics->'evidence'->>'legacy_only_right')::float8,
                    e.metrics->'evidence'->>'last_learner_version', e.metrics->'evidence'->'detectors' IS NOT NULL,
                    (SELECT count(*) FROM jsonb_array_elements(e.metrics->'gates') g WHERE g ? 'lower' AND g ? 'upper')
@@ -102,9 +102,9 @@ struct EvidenceRollbackTests {
         #expect((rollback[2].flatMap(Double.init) ?? 0) > 0)
         #expect(rollback[3] == "river-flipped")
         #expect(rollback[4] == "t" && rollback[5] == "2")
-        let action = try query(database, "SELECT action FROM shadowgate.rollout_events WHERE route = 'm' ORDER BY id DESC LIMIT 1").first?.first
+        let action = try await query(database, "SELECT action FROM shadowgate.rollout_events WHERE route = 'm' ORDER BY id DESC LIMIT 1").first?.first
         #expect(action == "auto_rollback")
-        let status = try rolloutStatus(database)
+        let status = try await rolloutStatus(database)
         #expect(status.contains("confidence interval"))
         #expect(status.contains("evidence "))
         let metrics = try await client.send(.GET, "/metrics").bodyString
@@ -112,7 +112,7 @@ struct EvidenceRollbackTests {
         #expect(metrics.contains(#"shadowgate_gate_upper{route="m",gate="accuracy_delta_min"}"#))
         #expect(metrics.contains(#"shadowgate_gate_evidence{route="m",gate="accuracy_delta_min"}"#))
         await client.close()
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
     }

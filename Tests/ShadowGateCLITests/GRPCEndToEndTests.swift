@@ -92,16 +92,20 @@ struct GRPCEndToEndTests {
     }
 
     /// Runs the gRPC client script; one decoded JSON object per output line.
-    static func client(_ python: String, _ arguments: [String]) throws -> [[String: Any]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [repo + "/Scripts/grpc/oip_grpc_client.py"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+    /// The script runs, and is waited for, on a thread of its own, keeping the cooperative pool free.
+    static func client(_ python: String, _ arguments: [String]) async throws -> [[String: Any]] {
+        let data = try await onThread { () throws -> Data in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [repo + "/Scripts/grpc/oip_grpc_client.py"] + arguments
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.standardError
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return data
+        }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
@@ -154,15 +158,18 @@ struct GRPCEndToEndTests {
 
     /// The scikit-learn legacy and learner model repositories (`Scripts/grpc/mlserver_models.py`)
     /// in a new temporary folder; returns its path.
-    static func makeModels(python: String, prefix: String) throws -> String {
+    static func makeModels(python: String, prefix: String) async throws -> String {
         let models = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
-        let made = Process()
-        made.executableURL = URL(fileURLWithPath: python)
-        made.arguments = [repo + "/Scripts/grpc/mlserver_models.py", models]
-        made.standardOutput = FileHandle.nullDevice
-        try made.run()
-        made.waitUntilExit()
-        #expect(made.terminationStatus == 0)
+        let status = try await onThread { () throws -> Int32 in
+            let made = Process()
+            made.executableURL = URL(fileURLWithPath: python)
+            made.arguments = [repo + "/Scripts/grpc/mlserver_models.py", models]
+            made.standardOutput = FileHandle.nullDevice
+            try made.run()
+            made.waitUntilExit()
+            return made.terminationStatus
+        }
+        #expect(status == 0)
         return models
     }
 
@@ -170,7 +177,7 @@ struct GRPCEndToEndTests {
           .enabled(if: python != nil, "the demo's Python environment (MLServer from PyPI) is not available"))
     func endToEnd() async throws {
         let python = try #require(Self.python)
-        let models = try Self.makeModels(python: python, prefix: "sg-grpc-models")
+        let models = try await Self.makeModels(python: python, prefix: "sg-grpc-models")
         let legacy = try MLServer.start(python: python, repository: models + "/legacy")
         let learner = try MLServer.start(python: python, repository: models + "/learner")
         defer {
@@ -181,7 +188,7 @@ struct GRPCEndToEndTests {
         try await waitUntilListening(port: legacy.httpPort, seconds: 90, anyAnswer: true)
         try await waitUntilListening(port: learner.httpPort, seconds: 90, anyAnswer: true)
 
-        let database = try CLITestDatabase.fresh()
+        let database = try await CLITestDatabase.fresh()
         let restPort = try freePort()
         let grpcPort = try freePort()
         let gateway = try await Self.gateway(
@@ -191,8 +198,8 @@ struct GRPCEndToEndTests {
         defer { if gateway.process.isRunning { kill(gateway.process.processIdentifier, SIGKILL) } }
 
         // 1. The same call, directly and through the gateway: same status, body bytes and trailers.
-        let direct = try #require(try Self.client(python, ["127.0.0.1:\(legacy.grpcPort)", "infer", "--rows", "3"]).first)
-        let proxied = try Self.client(python, ["127.0.0.1:\(grpcPort)", "infer", "--rows", "3", "--count", "5"])
+        let direct = try #require(try await Self.client(python, ["127.0.0.1:\(legacy.grpcPort)", "infer", "--rows", "3"]).first)
+        let proxied = try await Self.client(python, ["127.0.0.1:\(grpcPort)", "infer", "--rows", "3", "--count", "5"])
         #expect(proxied.count == 5)
         for answer in proxied {
             #expect(answer["code"] as? String == "OK")
@@ -222,42 +229,45 @@ struct GRPCEndToEndTests {
         #expect(comparison.value("agreement") == "1")
 
         // 3. Other RPCs are passed through, without a pair.
-        let ready = try #require(try Self.client(python, ["127.0.0.1:\(grpcPort)", "call", "ModelReady"]).first)
+        let ready = try #require(try await Self.client(python, ["127.0.0.1:\(grpcPort)", "call", "ModelReady"]).first)
         #expect(ready["code"] as? String == "OK")
-        let live = try #require(try Self.client(python, ["127.0.0.1:\(grpcPort)", "call", "ServerLive"]).first)
+        let live = try #require(try await Self.client(python, ["127.0.0.1:\(grpcPort)", "call", "ServerLive"]).first)
         #expect(live["code"] as? String == "OK")
 
         // 4. A malformed gRPC frame (length prefix says 9 bytes, 3 follow): a gRPC error, not a reset.
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         let bad = FileManager.default.temporaryDirectory.appendingPathComponent("sg-bad-frame-\(UUID().uuidString)")
         try Data([0, 0, 0, 0, 9, 1, 2, 3]).write(to: bad)
-        curl.arguments = ["-sS", "-i", "--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers",
-                          "--data-binary", "@" + bad.path, "http://127.0.0.1:\(grpcPort)/inference.GRPCInferenceService/ModelInfer"]
-        let curlOut = Pipe()
-        curl.standardOutput = curlOut
-        try curl.run()
-        let headers = String(decoding: curlOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        curl.waitUntilExit()
+        let headers = try await onThread { () throws -> String in
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-sS", "-i", "--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers",
+                              "--data-binary", "@" + bad.path, "http://127.0.0.1:\(grpcPort)/inference.GRPCInferenceService/ModelInfer"]
+            let curlOut = Pipe()
+            curl.standardOutput = curlOut
+            try curl.run()
+            let headers = String(decoding: curlOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            curl.waitUntilExit()
+            return headers
+        }
         #expect(headers.contains("grpc-status: 3"), "\(headers)")
         #expect(headers.contains("malformed gRPC frame"))
         #expect(try await Self.eventuallyCount(database, 5) == 5)
 
         // 5. The learner down: the client still gets the legacy answer; the pair says unreachable.
         learner.stop()
-        let withoutLearner = try Self.client(python, ["127.0.0.1:\(grpcPort)", "infer", "--rows", "3"])
+        let withoutLearner = try await Self.client(python, ["127.0.0.1:\(grpcPort)", "infer", "--rows", "3"])
         #expect(withoutLearner.first?["code"] as? String == "OK")
         #expect(withoutLearner.first?["response_hex"] as? String == direct["response_hex"] as? String)
         #expect(try await Self.eventuallyCount(database, 6) == 6)
         let down = try Self.rows(database, "SELECT learner_outcome FROM shadowgate.pairs ORDER BY received_at DESC LIMIT 1")
         #expect(down.rows.first?.first == "unreachable")
         kill(gateway.process.processIdentifier, SIGTERM)
-        _ = gateway.finish()
+        _ = try await gateway.finished()
 
         // 6. Canary 50 % keyed by the x-user-id metadata: each user sticks to one model, both models serve someone.
         let canaryPort = try freePort()
         let canaryGRPC = try freePort()
-        let canaryDatabase = try CLITestDatabase.fresh()
+        let canaryDatabase = try await CLITestDatabase.fresh()
         // The learner's gRPC port is now closed: point the canary's learner at the legacy server's
         // model repository instead (a second MLServer would cost start-up time); served-by tells them apart.
         let canary = try await Self.gateway(
@@ -266,7 +276,7 @@ struct GRPCEndToEndTests {
         defer { if canary.process.isRunning { kill(canary.process.processIdentifier, SIGKILL) } }
         var servedBy: [String: Set<String>] = [:]
         for user in 0..<12 {
-            let answers = try Self.client(python, ["127.0.0.1:\(canaryGRPC)", "infer", "--count", "3", "--meta", "x-user-id=user-\(user)"])
+            let answers = try await Self.client(python, ["127.0.0.1:\(canaryGRPC)", "infer", "--count", "3", "--meta", "x-user-id=user-\(user)"])
             for answer in answers {
                 let initial = answer["initial"] as? [[String]] ?? []
                 let by = initial.first { $0.first == "x-shadowgate-served-by" }?.last ?? "?"
@@ -277,19 +287,19 @@ struct GRPCEndToEndTests {
         let serving = Set(servedBy.values.flatMap { $0 })
         #expect(serving == ["legacy", "learner"], "\(servedBy)")
         kill(canary.process.processIdentifier, SIGTERM)
-        _ = canary.finish()
+        _ = try await canary.finished()
 
         // 7. A learner that accepts and never answers (3 s timeout): the client is answered at the
         // legacy model's pace, well inside the learner's timeout; the pair records the timeout.
         let silent = try SilentPort()
         let slowPort = try freePort()
         let slowGRPC = try freePort()
-        let slowDatabase = try CLITestDatabase.fresh()
+        let slowDatabase = try await CLITestDatabase.fresh()
         let slow = try await Self.gateway(
             database: slowDatabase, restPort: slowPort, grpcPort: slowGRPC, legacy: legacy,
             learnerGRPC: silent.port, learnerHTTP: silent.port, learnerTimeoutMillis: 3000)
         defer { if slow.process.isRunning { kill(slow.process.processIdentifier, SIGKILL) } }
-        let hung = try Self.client(python, ["127.0.0.1:\(slowGRPC)", "infer", "--rows", "3", "--count", "2"])
+        let hung = try await Self.client(python, ["127.0.0.1:\(slowGRPC)", "infer", "--rows", "3", "--count", "2"])
         #expect(hung.count == 2)
         for answer in hung {
             #expect(answer["code"] as? String == "OK")
@@ -300,7 +310,7 @@ struct GRPCEndToEndTests {
         let timedOut = try Self.rows(slowDatabase, "SELECT learner_outcome, legacy_outcome FROM shadowgate.pairs")
         #expect(timedOut.rows.allSatisfy { $0[0] == "timeout" && $0[1] == "ok" }, "\(timedOut.rows)")
         kill(slow.process.processIdentifier, SIGTERM)
-        _ = slow.finish()
+        _ = try await slow.finished()
         _ = silent
     }
 }

@@ -18,9 +18,9 @@ struct GRPCTLSEndToEndTests {
           .enabled(if: GRPCEndToEndTests.python != nil, "the demo's Python environment (MLServer from PyPI) is not available"))
     func tlsLimitsAndMetrics() async throws {
         let python = try #require(GRPCEndToEndTests.python)
-        let models = try GRPCEndToEndTests.makeModels(python: python, prefix: "sg-grpc-tls-models")
+        let models = try await GRPCEndToEndTests.makeModels(python: python, prefix: "sg-grpc-tls-models")
         let mlserver = try GRPCEndToEndTests.MLServer.start(python: python, repository: models + "/legacy")
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         let silent = try GRPCEndToEndTests.SilentPort()
         defer {
             mlserver.stop()
@@ -60,7 +60,7 @@ struct GRPCTLSEndToEndTests {
         // The front: plaintext gRPC listener; iris's legacy model behind the edge over https with
         // the right CA, a route whose upstream presents a certificate from a CA it does not trust,
         // and a route whose serving model never answers.
-        let database = try CLITestDatabase.fresh()
+        let database = try await CLITestDatabase.fresh()
         let frontREST = try freePort()
         let frontGRPC = try freePort()
         let frontConfig = try writeConfig("""
@@ -102,9 +102,9 @@ struct GRPCTLSEndToEndTests {
 
         // 1. A TLS client (ssl_channel_credentials with the test CA) to the edge's TLS listener:
         // the same bytes and trailers as MLServer directly.
-        let direct = try #require(try GRPCEndToEndTests.client(python, ["127.0.0.1:\(mlserver.grpcPort)", "infer", "--rows", "3"]).first)
+        let direct = try #require(try await GRPCEndToEndTests.client(python, ["127.0.0.1:\(mlserver.grpcPort)", "infer", "--rows", "3"]).first)
         #expect(direct["code"] as? String == "OK")
-        let overTLS = try GRPCEndToEndTests.client(python, ["localhost:\(edgeGRPC)", "infer", "--rows", "3", "--count", "2", "--tls-ca", certs.caFile])
+        let overTLS = try await GRPCEndToEndTests.client(python, ["localhost:\(edgeGRPC)", "infer", "--rows", "3", "--count", "2", "--tls-ca", certs.caFile])
         #expect(overTLS.count == 2)
         for answer in overTLS {
             #expect(answer["code"] as? String == "OK", "\(answer)")
@@ -112,12 +112,12 @@ struct GRPCTLSEndToEndTests {
             #expect(answer["trailing"] as? [[String]] == direct["trailing"] as? [[String]])
         }
         // A plaintext client on the TLS port gets no answer.
-        let plainOnTLS = try #require(try GRPCEndToEndTests.client(python, ["127.0.0.1:\(edgeGRPC)", "infer", "--timeout", "3"]).first)
+        let plainOnTLS = try #require(try await GRPCEndToEndTests.client(python, ["127.0.0.1:\(edgeGRPC)", "infer", "--timeout", "3"]).first)
         #expect(plainOnTLS["code"] as? String != "OK")
 
         // 2. Through the front, whose legacy model is behind the edge over https: same answer, one
         // pair per call with both predictions.
-        let proxied = try GRPCEndToEndTests.client(python, ["127.0.0.1:\(frontGRPC)", "infer", "--rows", "3", "--count", "3"])
+        let proxied = try await GRPCEndToEndTests.client(python, ["127.0.0.1:\(frontGRPC)", "infer", "--rows", "3", "--count", "3"])
         #expect(proxied.count == 3)
         for answer in proxied {
             #expect(answer["code"] as? String == "OK", "\(answer)")
@@ -131,7 +131,7 @@ struct GRPCTLSEndToEndTests {
 
         // 3. An https upstream whose certificate the configured CA did not sign: UNAVAILABLE naming
         // the upstream and certificate verification, and nothing of the TLS library's internals.
-        let wrongCA = try #require(try GRPCEndToEndTests.client(python, ["127.0.0.1:\(frontGRPC)", "infer", "--model", "wrongca"]).first)
+        let wrongCA = try #require(try await GRPCEndToEndTests.client(python, ["127.0.0.1:\(frontGRPC)", "infer", "--model", "wrongca"]).first)
         #expect(wrongCA["code"] as? String == "UNAVAILABLE", "\(wrongCA)")
         let details = wrongCA["details"] as? String ?? ""
         #expect(details.contains("https://localhost:\(edgeGRPC)"), "\(details)")
@@ -142,10 +142,10 @@ struct GRPCTLSEndToEndTests {
         }
 
         // 4. A request message over grpc.max_message_bytes (1024): RESOURCE_EXHAUSTED, no pair.
-        let large = try #require(try GRPCEndToEndTests.client(python, ["127.0.0.1:\(frontGRPC)", "infer", "--rows", "60"]).first)
+        let large = try #require(try await GRPCEndToEndTests.client(python, ["127.0.0.1:\(frontGRPC)", "infer", "--rows", "60"]).first)
         #expect(large["code"] as? String == "RESOURCE_EXHAUSTED", "\(large)")
         #expect((large["details"] as? String)?.contains("max_message_bytes") == true, "\(large)")
-        let small = try #require(try GRPCEndToEndTests.client(python, ["127.0.0.1:\(frontGRPC)", "infer", "--rows", "3"]).first)
+        let small = try #require(try await GRPCEndToEndTests.client(python, ["127.0.0.1:\(frontGRPC)", "infer", "--rows", "3"]).first)
         #expect(small["code"] as? String == "OK")
         #expect(try await GRPCEndToEndTests.eventuallyCount(database, 4) == 4)
 
@@ -157,7 +157,7 @@ struct GRPCTLSEndToEndTests {
         // ModelInferRequest{model_name: "slow"} in one uncompressed gRPC message.
         try Data([0, 0, 0, 0, 6, 0x0a, 4] + Array("slow".utf8)).write(to: frame)
         let started = ContinuousClock.now
-        let deadline = try runCurl([
+        let deadline = try await runCurl([
             "-i", "--http2-prior-knowledge", "-H", "content-type: application/grpc", "-H", "te: trailers", "-H", "grpc-timeout: 200m",
             "--data-binary", "@" + frame.path, "http://127.0.0.1:\(frontGRPC)/inference.GRPCInferenceService/ModelInfer",
         ])
@@ -169,7 +169,7 @@ struct GRPCTLSEndToEndTests {
         #expect(waited < .seconds(5), "\(waited)")
 
         // 6. The gRPC metrics, on the REST listener's /metrics.
-        let metrics = try runCurl(["http://127.0.0.1:\(frontREST)/metrics"]).output
+        let metrics = try await runCurl(["http://127.0.0.1:\(frontREST)/metrics"]).output
         let lines = metrics.split(separator: "\n").map(String.init).filter { $0.hasPrefix("shadowgate_grpc_") }
         func value(_ name: String, _ labels: [String]) -> Double? {
             lines.first { line in line.hasPrefix(name + "{") && labels.allSatisfy { line.contains($0) } }
@@ -190,18 +190,18 @@ struct GRPCTLSEndToEndTests {
         kill(edge.process.processIdentifier, SIGHUP)
         var reloaded: [String: Any] = [:]
         for _ in 0..<50 {
-            reloaded = try GRPCEndToEndTests.client(python, ["localhost:\(edgeGRPC)", "infer", "--timeout", "3", "--tls-ca", certs.otherCAFile]).first ?? [:]
+            reloaded = try await GRPCEndToEndTests.client(python, ["localhost:\(edgeGRPC)", "infer", "--timeout", "3", "--tls-ca", certs.otherCAFile]).first ?? [:]
             if reloaded["code"] as? String == "OK" { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(reloaded["code"] as? String == "OK", "\(reloaded)")
-        let oldCA = try #require(try GRPCEndToEndTests.client(python, ["localhost:\(edgeGRPC)", "infer", "--timeout", "3", "--tls-ca", certs.caFile]).first)
+        let oldCA = try #require(try await GRPCEndToEndTests.client(python, ["localhost:\(edgeGRPC)", "infer", "--timeout", "3", "--tls-ca", certs.caFile]).first)
         #expect(oldCA["code"] as? String != "OK", "\(oldCA)")
 
         kill(front.process.processIdentifier, SIGTERM)
-        _ = front.finish()
+        _ = try await front.finished()
         kill(edge.process.processIdentifier, SIGTERM)
-        _ = edge.finish()
+        _ = try await edge.finished()
         _ = silent
     }
 }

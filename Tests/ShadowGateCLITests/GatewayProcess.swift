@@ -20,7 +20,7 @@ struct GatewayProcess {
         routeExtra: String = "", adminPort: Int? = nil, environment: [String: String] = [:],
         topExtra: String = ""
     ) async throws -> GatewayProcess {
-        let database = try database ?? CLITestDatabase.fresh()
+        let database = try await Self.databaseToUse(database)
         let port = try freePort()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sg-gw-\(UUID().uuidString)").path
         let config = try writeConfig("""
@@ -45,18 +45,30 @@ struct GatewayProcess {
             try await waitUntilListening(port: port)
         } catch {
             kill(running.process.processIdentifier, SIGKILL)
-            let output = running.finish()
+            let output = try await running.finished()
             throw GatewayStartFailure(description: "the gateway did not listen on \(port) (exit \(output.status)): \(output.stderr.suffix(2000))")
         }
         return GatewayProcess(running: running, port: port, database: database)
     }
 
+    /// `shared`, else a fresh database (created off the cooperative pool).
+    private static func databaseToUse(_ shared: String?) async throws -> String {
+        if let shared { return shared }
+        return try await CLITestDatabase.fresh()
+    }
+
     var pid: Int32 { running.process.processIdentifier }
 
-    /// SIGTERM, then the exit status.
+    /// SIGTERM, then the exit status (blocks until the process has drained; for `defer`).
     func stop() -> Int32 {
         kill(running.process.processIdentifier, SIGTERM)
         return running.finish().status
+    }
+
+    /// `stop()` waiting on a thread of its own, keeping the cooperative pool free.
+    func stopped() async throws -> Int32 {
+        kill(running.process.processIdentifier, SIGTERM)
+        return try await running.finished().status
     }
 }
 

@@ -88,14 +88,14 @@ struct HTMLReportEndToEndTests {
     }
 
     @Test("one self-contained page: six sections, compare()'s exact numbers, every rollout event, escaped text")
-    func page() throws {
-        let database = try Self.filledDatabase()
+    func page() async throws {
+        let database = try await onThread { try Self.filledDatabase() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sg-html-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("churn.html").path
 
-        let run = try BinaryRunner.run(["report", "--route", Self.route, "--since", Self.since, "--format", "html",
+        let run = try await BinaryRunner.run(["report", "--route", Self.route, "--since", Self.since, "--format", "html",
                                         "--output", file, "--database-url", database])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout == file + "\n")
@@ -172,30 +172,30 @@ struct HTMLReportEndToEndTests {
     }
 
     @Test("--bucket overrides the automatic width; bad options are one clear sentence")
-    func options() throws {
-        let database = try Self.filledDatabase()
+    func options() async throws {
+        let database = try await onThread { try Self.filledDatabase() }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sg-html-\(UUID().uuidString).html").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         let base = ["report", "--route", Self.route, "--since", Self.since, "--database-url", database]
 
-        let fiveMinutes = try BinaryRunner.run(base + ["--format", "html", "--output", file, "--bucket", "5 minutes"])
+        let fiveMinutes = try await BinaryRunner.run(base + ["--format", "html", "--output", file, "--bucket", "5 minutes"])
         #expect(fiveMinutes.status == 0, "\(fiveMinutes.stderr)")
         #expect(try String(contentsOfFile: file, encoding: .utf8).contains("<dt>buckets</dt><dd>5 minutes (15 in the window)</dd>"))
 
-        let noOutput = try BinaryRunner.run(base + ["--format", "html"])
+        let noOutput = try await BinaryRunner.run(base + ["--format", "html"])
         #expect(noOutput.status != 0)
         #expect(noOutput.stderr.contains("--format html writes a file: name it with --output FILE"))
 
-        let tooFine = try BinaryRunner.run(base + ["--format", "html", "--output", file, "--bucket", "1 second"])
+        let tooFine = try await BinaryRunner.run(base + ["--format", "html", "--output", file, "--bucket", "1 second"])
         #expect(tooFine.status == 1)
         #expect(tooFine.stderr.contains("reporting on route 'churn' over '70 minutes': bucket '1 second' would cut the window into more than 2000 buckets; use at least 3 seconds"))
 
-        let badWindow = try BinaryRunner.run(["report", "--route", Self.route, "--since", "soon", "--database-url", database,
+        let badWindow = try await BinaryRunner.run(["report", "--route", Self.route, "--since", "soon", "--database-url", database,
                                               "--format", "html", "--output", file])
         #expect(badWindow.status == 1)
         #expect(badWindow.stderr.contains("'soon' is not a PostgreSQL interval such as 1h or '30 minutes'"))
 
-        let unwritable = try BinaryRunner.run(base + ["--format", "html", "--output", "/nonexistent-dir/report.html"])
+        let unwritable = try await BinaryRunner.run(base + ["--format", "html", "--output", "/nonexistent-dir/report.html"])
         #expect(unwritable.status == 1)
         #expect(unwritable.stderr.contains("cannot write the report to '/nonexistent-dir/report.html'"))
     }

@@ -64,15 +64,15 @@ struct HTTPFuzzCampaignTests {
         #expect(probe.status == 200)
         await client.close()
         let expected = served + 1
-        func pairRows() throws -> Int {
-            let cell: String? = try query(gateway.database, "SELECT count(*) FROM shadowgate.pairs").first?.first ?? nil
+        func pairRows() async throws -> Int {
+            let cell: String? = try await query(gateway.database, "SELECT count(*) FROM shadowgate.pairs").first?.first ?? nil
             return cell.flatMap { Int($0) } ?? -1
         }
-        _ = try await eventually(within: 30) { try pairRows() >= expected }
+        _ = try await eventually(within: 30) { try await pairRows() >= expected }
         try await Task.sleep(for: .milliseconds(200))   // a row beyond the expected count would show now
-        #expect(try pairRows() == expected)
+        #expect(try await pairRows() == expected)
 
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
         try? FileManager.default.removeItem(at: scratch)

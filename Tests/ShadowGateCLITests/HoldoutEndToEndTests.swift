@@ -38,7 +38,7 @@ struct HoldoutEndToEndTests {
         }
         // canary 100 % and canary 50 %: the holdout stays with legacy; the other keys follow the canary split
         for percent in ["100", "50"] {
-            let set = try BinaryRunner.run(["flags", "set", "m", "--mode", "canary", "--percent", percent, "--reason", "test",
+            let set = try await BinaryRunner.run(["flags", "set", "m", "--mode", "canary", "--percent", percent, "--reason", "test",
                                             "--database-url", database])
             #expect(set.status == 0, "\(set.stderr)")
             let probe = users.first { !inHoldout.contains($0) && !StickyBucket.isLearner(bucket: StickyBucket.bucket(for: $0), percent: 50) }!
@@ -58,17 +58,17 @@ struct HoldoutEndToEndTests {
         // the pairs carry the holdout mark (the learner was still called in shadow for them)
         let rounds = ["p0", "p1", "c100", "c50"]
         let marked = try await eventually(within: 10) {
-            let n = Int(try query(database, "SELECT count(*) FROM shadowgate.pairs WHERE request_id ~ '^(p0|p1|c100|c50)-'").first?[0] ?? "0") ?? 0
+            let n = Int(try await query(database, "SELECT count(*) FROM shadowgate.pairs WHERE request_id ~ '^(p0|p1|c100|c50)-'").first?[0] ?? "0") ?? 0
             return n == rounds.count * users.count
         }
         #expect(marked != nil)
-        let rows = try query(database, "SELECT request_id, holdout::text, served_by, learner_outcome FROM shadowgate.pairs WHERE request_id ~ '^(p0|p1|c100|c50)-'")
+        let rows = try await query(database, "SELECT request_id, holdout::text, served_by, learner_outcome FROM shadowgate.pairs WHERE request_id ~ '^(p0|p1|c100|c50)-'")
         for row in rows {
             let user = String(row[0]!.split(separator: "-", maxSplits: 1)[1])
             #expect(row[1] == (inHoldout.contains(user) ? "true" : "false"), "\(row)")
             if inHoldout.contains(user) { #expect(row[2] == "legacy" && row[3] == "ok", "\(row)") }
         }
-        let stats = try query(database, "SELECT count(*) FILTER (WHERE holdout) FROM shadowgate.pair_stats WHERE request_id ~ '^(p0|p1|c100|c50)-'")
+        let stats = try await query(database, "SELECT count(*) FILTER (WHERE holdout) FROM shadowgate.pair_stats WHERE request_id ~ '^(p0|p1|c100|c50)-'")
         #expect(stats.first?[0] == String(rounds.count * inHoldout.count))
 
         // labels for every user's p0 request: all stored, only the non-holdout ones forwarded
@@ -91,18 +91,18 @@ struct HoldoutEndToEndTests {
         let learned = Set(deliveredIDs())
         #expect(learned == Set(users.filter { !inHoldout.contains($0) }.map { "p0-\($0)" }))
         let labels = try await eventually(within: 10) {
-            Int(try query(database, "SELECT count(*) FROM shadowgate.labels WHERE request_id LIKE 'p0-%'").first?[0] ?? "0") == users.count
+            Int(try await query(database, "SELECT count(*) FROM shadowgate.labels WHERE request_id LIKE 'p0-%'").first?[0] ?? "0") == users.count
         }
         #expect(labels != nil)
 
         // evidence restricted to the holdout counts only its pairs
-        let counts = try query(database, """
+        let counts = try await query(database, """
             SELECT a.pairs, a.labelled, h.pairs, h.labelled
             FROM shadowgate.evidence_counts('m', '-infinity', 'infinity', '-infinity', 'infinity') a,
                  shadowgate.evidence_counts('m', '-infinity', 'infinity', '-infinity', 'infinity', p_holdout_only => true) h
             """)
-        let total = Int(try query(database, "SELECT count(*) FROM shadowgate.pairs WHERE learner_outcome <> 'skipped' AND legacy_outcome <> 'skipped'").first?[0] ?? "0")!
-        let holdoutTotal = Int(try query(database, "SELECT count(*) FROM shadowgate.pairs WHERE holdout AND learner_outcome <> 'skipped' AND legacy_outcome <> 'skipped'").first?[0] ?? "0")!
+        let total = Int(try await query(database, "SELECT count(*) FROM shadowgate.pairs WHERE learner_outcome <> 'skipped' AND legacy_outcome <> 'skipped'").first?[0] ?? "0")!
+        let holdoutTotal = Int(try await query(database, "SELECT count(*) FROM shadowgate.pairs WHERE holdout AND learner_outcome <> 'skipped' AND legacy_outcome <> 'skipped'").first?[0] ?? "0")!
         #expect(counts.first == [String(total), "60", String(holdoutTotal), String(inHoldout.count)])
         #expect(holdoutTotal == rounds.count * inHoldout.count)
 

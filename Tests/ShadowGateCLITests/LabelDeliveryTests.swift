@@ -84,7 +84,7 @@ struct LabelDeliveryTests {
         #expect(all != nil, "learner has \(learner.distinct) of \(ids.count)")
         #expect(learner.requestIDs == Set(ids))
         print("label delivery: 50,000 labels, \(learner.posts) POSTs, \(learner.duplicates) duplicates")
-        let status = try query(gateway.database, "SELECT delivered, pending, waiting FROM shadowgate.label_delivery_status")
+        let status = try await query(gateway.database, "SELECT delivered, pending, waiting FROM shadowgate.label_delivery_status")
         #expect(status.first?[0] == "\(ids.count)")
         #expect(status.first?[1] == "0" && status.first?[2] == "0")
         await legacy.stop()
@@ -144,7 +144,7 @@ struct LabelDeliveryTests {
         #expect(flowed != nil, "route m's learner has \(up.distinct) of \(upIDs.count) while n's is down")
         #expect(up.requestIDs == Set(upIDs))
         let parked = try await eventually(within: 30) {
-            Int(try query(gateway.database, "SELECT parked FROM shadowgate.label_delivery_status").first?[0] ?? "0") ?? 0 > 0
+            Int(try await query(gateway.database, "SELECT parked FROM shadowgate.label_delivery_status").first?[0] ?? "0") ?? 0 > 0
         }
         #expect(parked != nil, "n's labels should be parked while its learner is down")
         #expect(down.distinct == 0)
@@ -154,12 +154,12 @@ struct LabelDeliveryTests {
         #expect(caughtUp != nil, "route n's learner has \(down.distinct) of \(downIDs.count) after coming back")
         #expect(down.requestIDs == Set(downIDs))
         // In arrival order: the first delivery of each label follows the delivery order (txid, seq).
-        let order = try query(gateway.database, "SELECT request_id FROM shadowgate.labels WHERE request_id LIKE 'rn%' ORDER BY txid, seq").map { $0[0] ?? "" }
+        let order = try await query(gateway.database, "SELECT request_id FROM shadowgate.labels WHERE request_id LIKE 'rn%' ORDER BY txid, seq").map { $0[0] ?? "" }
         var seen = Set<String>()
         let firsts = down.items.map(\.requestID).filter { seen.insert($0).inserted }
         #expect(firsts == order, "route n's labels arrived out of order")
         #expect(try await eventually(within: 10) {
-            try query(gateway.database, "SELECT parked, pending FROM shadowgate.label_delivery_status").first == ["0", "0"]
+            try await query(gateway.database, "SELECT parked, pending FROM shadowgate.label_delivery_status").first == ["0", "0"]
         } != nil)
         print("two routes, one learner down: \(up.distinct) delivered meanwhile, \(down.distinct) after it came back, \(down.duplicates) duplicates")
         await legacy.stop()
@@ -175,7 +175,7 @@ struct LabelDeliveryTests {
             try? pg.stop()
             try? FileManager.default.removeItem(atPath: dir)
         }
-        let database = try pg.start()
+        let database = try await onThread { try pg.start() }
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.2]}"#))
         let learner = try await CountingLearnerStub()
         let gateway = try await GatewayProcess.start(
@@ -195,15 +195,15 @@ struct LabelDeliveryTests {
             return accepted
         }
         try await Task.sleep(for: .seconds(2))
-        try pg.stop()
+        try await onThread { try pg.stop() }
         try await Task.sleep(for: .seconds(10))
-        _ = try pg.start()
+        try await onThread { _ = try pg.start() }
         let accepted = try await posting.value
         #expect(accepted.count == ids.count, "labels refused while PostgreSQL was down: \(ids.count - accepted.count)")
         let all = try await eventually(within: 45) { learner.distinct >= ids.count }
         #expect(all != nil, "learner has \(learner.distinct) of \(ids.count)")
         #expect(learner.requestIDs == Set(ids))
-        let stored = try query(database, "SELECT count(*) FROM shadowgate.labels WHERE request_id LIKE 'pgdown%'")
+        let stored = try await query(database, "SELECT count(*) FROM shadowgate.labels WHERE request_id LIKE 'pgdown%'")
         #expect(stored.first?.first == "\(ids.count)")
         print("label delivery through a 10 s PostgreSQL outage: \(ids.count) labels, \(learner.duplicates) duplicates")
         await legacy.stop()
@@ -244,7 +244,7 @@ struct LabelDeliveryTests {
         try await Task.sleep(for: .milliseconds(100))
         #expect(try await client.send(.POST, "/v1/feedback", body: #"{"request_id":"early","label":"yes"}"#).status == 200)
         let waiting = try await eventually(within: 6) {
-            try query(gateway.database, "SELECT request_id FROM shadowgate.label_waiting WHERE request_id = 'early'").count == 1
+            try await query(gateway.database, "SELECT request_id FROM shadowgate.label_waiting WHERE request_id = 'early'").count == 1
         }
         #expect(waiting != nil, "the early label should wait for its prediction")
         #expect(!learner.requestIDs.contains("early"))
@@ -252,7 +252,7 @@ struct LabelDeliveryTests {
         #expect(try await client.send(.POST, "/v1/feedback", body: #"{"request_id":"never","label":0}"#).status == 200)
         #expect(try await eventually(within: 10) { learner.requestIDs.contains("now") } != nil)
         // Plain SQL replaces the label of a logged pair: delivered again, with its new value.
-        _ = try query(gateway.database, """
+        _ = try await query(gateway.database, """
             INSERT INTO shadowgate.labels (request_id, label) VALUES ('now', '0.5')
             ON CONFLICT (request_id, row_index) DO UPDATE SET label = EXCLUDED.label, label_value = NULL
             """)
@@ -267,7 +267,7 @@ struct LabelDeliveryTests {
         #expect(learner.items.first { $0.requestID == "early" }?.label == #""yes""#)
 
         #expect(try await eventually(within: 20) {
-            try query(gateway.database, "SELECT request_id FROM shadowgate.labels_unmatched").map { $0[0] } == ["never"]
+            try await query(gateway.database, "SELECT request_id FROM shadowgate.labels_unmatched").map { $0[0] } == ["never"]
         } != nil)
         #expect(try await Self.metric(gateway.port, "shadowgate_feedback_unmatched_total") == 1)
         #expect(!learner.requestIDs.contains("never"))
@@ -324,7 +324,7 @@ struct LabelDeliveryTests {
         try Self.insertPairs(first.database, prefix: "imp", count: imported.count)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("labels-\(UUID().uuidString).csv").path
         try ("request_id,index,label\n" + imported.map { "\($0),0,1" }.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let run = try BinaryRunner.run(["labels", "import", file, "--database-url", first.database])
+        let run = try await BinaryRunner.run(["labels", "import", file, "--database-url", first.database])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("imported 1000 labels"))
 

@@ -63,7 +63,7 @@ struct PairLogEndToEndTests {
             kill(pid, SIGTERM)
             try await group.waitForAll()
         }
-        let output = running.finish()
+        let output = try await running.finished()
         #expect(output.status == 0)
         let ids = answered.all
         #expect(ids.count > 0)

@@ -10,8 +10,8 @@ import Testing
 struct PoolerEndToEndTests {
     @Test("pairs through PgBouncer in transaction mode, control direct: every pair lands, an outage of the pooler included")
     func pairsThroughAPooler() async throws {
-        let database = try CLITestDatabase.fresh("pool")
-        var bouncer = try PgBouncer(target: database, mode: "transaction")
+        let database = try await CLITestDatabase.fresh("pool")
+        var bouncer = try await PgBouncer.start(target: database, mode: "transaction")
         let legacy = try await UpstreamStub(.json(#"{"predictions":[0.5]}"#))
         let learner = try await UpstreamStub(.json(#"{"predictions":[0.25]}"#))
         let gateway = try await GatewayProcess.start(
@@ -29,10 +29,10 @@ struct PoolerEndToEndTests {
         #expect(try await eventuallyCount(database, atLeast: 40) == 40)
         // The pooler goes away: pairs are spooled; back on the same port, they are replayed through it
         // (the staging path, whose temporary table must not outlive a pooled transaction).
-        bouncer.stop()
+        try await bouncer.stopped()
         try await send(40..<70)
         try await Task.sleep(for: .seconds(1))
-        bouncer = try PgBouncer(target: database, mode: "transaction", port: bouncer.port)
+        bouncer = try await PgBouncer.start(target: database, mode: "transaction", port: bouncer.port)
         #expect(try await eventuallyCount(database, atLeast: 70) == 70)
         let scraper = try await TestHTTPClient(port: gateway.port)
         let metrics = try await scraper.send(.GET, "/metrics").bodyString
@@ -41,16 +41,16 @@ struct PoolerEndToEndTests {
         let replayed = metrics.split(separator: "\n").first { $0.hasPrefix("shadowgate_pairs_replayed_total ") }
         #expect(spooled != nil && spooled?.hasSuffix(" 0") == false, "the outage was spooled: \(spooled ?? "none")")
         #expect(spooled?.split(separator: " ").last == replayed?.split(separator: " ").last)
-        #expect(gateway.stop() == 0)
-        bouncer.stop()
+        #expect(try await gateway.stopped() == 0)
+        try await bouncer.stopped()
         await legacy.stop()
         await learner.stop()
     }
 
     @Test("a control connection through a transaction pooler is refused with a sentence, before migrating")
     func controlThroughAPoolerRefused() async throws {
-        let database = try CLITestDatabase.fresh("pool")
-        let bouncer = try PgBouncer(target: database, mode: "transaction")
+        let database = try await CLITestDatabase.fresh("pool")
+        let bouncer = try await PgBouncer.start(target: database, mode: "transaction")
         defer { bouncer.stop() }
         let path = try writeConfig("""
             listen: 127.0.0.1:\(try freePort())
@@ -62,12 +62,12 @@ struct PoolerEndToEndTests {
                 mode: legacy
                 legacy: { url: "http://127.0.0.1:9" }
             """)
-        let output = try BinaryRunner.run(["serve", "--config", path])
+        let output = try await BinaryRunner.run(["serve", "--config", path])
         #expect(output.status == 1)
         #expect(output.stderr.contains("cannot be used for flags and leadership"))
         #expect(output.stderr.contains("PgBouncer pool_mode=transaction"))
         #expect(!output.stderr.contains("postgresql://"), "no connection string in the sentence")
-        let tables = try query(database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'shadowgate'")
+        let tables = try await query(database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'shadowgate'")
         #expect(tables.first?.first == "0", "nothing migrated before the refusal")
     }
 
@@ -75,7 +75,7 @@ struct PoolerEndToEndTests {
         let deadline = ContinuousClock.now + .seconds(30)
         var rows = 0
         while ContinuousClock.now < deadline {
-            rows = Int(try query(database, "SELECT count(*) FROM shadowgate.pairs WHERE request_id LIKE 'pool-%'").first?.first.flatMap { $0 } ?? "0") ?? 0
+            rows = Int(try await query(database, "SELECT count(*) FROM shadowgate.pairs WHERE request_id LIKE 'pool-%'").first?.first.flatMap { $0 } ?? "0") ?? 0
             if rows >= count { break }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -86,15 +86,15 @@ struct PromotionScenarioTests {
             try await Task.sleep(for: .milliseconds(5))
             return response
         }
-        func mode() throws -> String? { try query(database, "SELECT mode FROM shadowgate.flags WHERE route = 'm'").first?.first ?? nil }
+        func mode() async throws -> String? { try await query(database, "SELECT mode FROM shadowgate.flags WHERE route = 'm'").first?.first ?? nil }
 
         // 1. Shadow → canary steps → promoted, while the learner learns.
         let walkDeadline = ContinuousClock.now + .seconds(90)
-        while try mode() != "promoted", ContinuousClock.now < walkDeadline {
+        while try await mode() != "promoted", ContinuousClock.now < walkDeadline {
             for _ in 0..<10 { _ = try await step() }
         }
-        let walked = try mode()
-        let statusText = try rolloutStatus(database)
+        let walked = try await mode()
+        let statusText = try await rolloutStatus(database)
         #expect(walked == "promoted", "learned \(model.learned) labels; status:\n\(statusText)")
         var servedByLearner = 0
         for _ in 0..<20 {
@@ -110,18 +110,18 @@ struct PromotionScenarioTests {
         model.answerGarbage(true)
         let brokeAt = ContinuousClock.now
         let rollbackDeadline = brokeAt + .seconds(10)
-        while try mode() != "shadow", ContinuousClock.now < rollbackDeadline {
+        while try await mode() != "shadow", ContinuousClock.now < rollbackDeadline {
             for _ in 0..<5 { _ = try await step() }
         }
         let rolledBackAfter = ContinuousClock.now - brokeAt
-        #expect(try mode() == "shadow")
+        #expect(try await mode() == "shadow")
         #expect(rolledBackAfter < .seconds(4), "rolled back after \(rolledBackAfter)")
         let afterRollback = try await step()
         #expect(afterRollback.header("x-shadowgate-served-by") == "legacy")
         #expect(afterRollback.bodyString.contains("legacy-2024"))
 
         // 3. Both kinds of decision are in the audit trail with their metrics and the learner's version.
-        let events = try query(database, """
+        let events = try await query(database, """
             SELECT action, to_mode, to_percent, actor LIKE 'controller:%', learner_version,
                    (metrics->>'learner_accuracy')::float8 > (metrics->>'legacy_accuracy')::float8,
                    (metrics->>'learner_error_rate')::float8, metrics->>'outcome', jsonb_array_length(metrics->'gates')
@@ -142,7 +142,7 @@ struct PromotionScenarioTests {
         #expect(rollback[3] == "t")
         #expect((rollback[6].flatMap(Double.init) ?? 0) > 0.05)
         #expect(rollback[7] == "fail")
-        let status = try rolloutStatus(database)
+        let status = try await rolloutStatus(database)
         #expect(status.contains("route 'm': shadow"))
         #expect(status.contains("auto_rollback"))
 
@@ -165,27 +165,27 @@ struct PromotionScenarioTests {
         #expect(metrics.contains(#"shadowgate_gate_value{route="m",gate="learner_error_rate_max"}"#))
 
         await client.close()
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
 
         // 4. The HTML report of this very rollout: charts, compare()'s numbers, every decision.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sg-scenario-\(UUID().uuidString).html").path
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let render = try BinaryRunner.run(["report", "--route", "m", "--since", "1h", "--format", "html", "--output", file,
+        let render = try await BinaryRunner.run(["report", "--route", "m", "--since", "1h", "--format", "html", "--output", file,
                                            "--database-url", database])
         #expect(render.status == 0, "\(render.stderr)")
         let html = try String(contentsOfFile: file, encoding: .utf8)
         for chart in ["chart-accuracy", "chart-agreement", "chart-distribution", "chart-latency", "chart-canary"] {
             #expect(html.contains("<svg id=\"\(chart)\" class=\"sg-chart"), "no \(chart)")
         }
-        let compare = try query(database, "SELECT pairs, labelled_pairs, legacy_accuracy, learner_accuracy, learner_error_rate FROM shadowgate.compare('m', '1 hour')")
+        let compare = try await query(database, "SELECT pairs, labelled_pairs, legacy_accuracy, learner_accuracy, learner_error_rate FROM shadowgate.compare('m', '1 hour')")
         let shown = HTMLReportEndToEndTests.exactValues(html)
         for (index, column) in ["pairs", "labelled_pairs", "legacy_accuracy", "learner_accuracy", "learner_error_rate"].enumerated() {
             let expected = compare.first?[index].flatMap(Double.init)
             #expect(shown[column]?.first.flatMap(Double.init) == expected, "\(column): page \(shown[column] ?? []), compare() \(String(describing: expected))")
         }
-        let eventIDs = try query(database, "SELECT id, action FROM shadowgate.rollout_events WHERE route = 'm' ORDER BY id")
+        let eventIDs = try await query(database, "SELECT id, action FROM shadowgate.rollout_events WHERE route = 'm' ORDER BY id")
         #expect(eventIDs.count == 7)
         for row in eventIDs {
             #expect(html.contains("<tr data-event-id=\"\(row[0]!)\" data-action=\"\(row[1]!)\">"), "event \(row[0]!) \(row[1]!)")
@@ -207,26 +207,26 @@ struct PromotionScenarioTests {
             _ = try await client.send(.POST, "/v1/models/m:predict", body: #"{"instances":[[0.3]]}"#)
         }
         let evaluated = try await eventually(within: 10) {
-            try query(gateway.database, "SELECT outcome FROM shadowgate.rollout_state WHERE route = 'm' AND (metrics->>'pairs')::int >= 30")
+            try await query(gateway.database, "SELECT outcome FROM shadowgate.rollout_state WHERE route = 'm' AND (metrics->>'pairs')::int >= 30")
                 .first?.first == "inconclusive"
         }
         #expect(evaluated != nil)
-        let status = try rolloutStatus(gateway.database)
+        let status = try await rolloutStatus(gateway.database)
         #expect(status.contains("route 'm': shadow"))
         #expect(status.contains("INCONCLUSIVE → hold"))
         #expect(status.contains("only 0 labelled pairs in the evidence so far (min_labels 20)"))
         #expect(status.contains("accuracy_delta_min"))
-        let changes = try query(gateway.database, "SELECT count(*) FROM shadowgate.rollout_events WHERE action <> 'seed'")
+        let changes = try await query(gateway.database, "SELECT count(*) FROM shadowgate.rollout_events WHERE action <> 'seed'")
         #expect(changes == [["0"]])
         await client.close()
-        #expect(gateway.stop() == 0)
+        #expect(try await gateway.stopped() == 0)
         await legacy.stop()
         await learner.stop()
     }
 }
 
 /// `shadowgate rollout status m` against a database, as its text.
-func rolloutStatus(_ database: String, route: String = "m") throws -> String {
-    let output = try BinaryRunner.run(["rollout", "status", route, "--database-url", database])
+func rolloutStatus(_ database: String, route: String = "m") async throws -> String {
+    let output = try await BinaryRunner.run(["rollout", "status", route, "--database-url", database])
     return output.stdout + output.stderr
 }

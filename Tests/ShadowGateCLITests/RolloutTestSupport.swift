@@ -19,6 +19,12 @@ func query(_ database: String, _ sql: String, _ params: [String?] = []) throws -
     return try connection.execute(sql, params).rows
 }
 
+/// `query` on a thread of its own, for async tests: libpq blocks, and the cooperative pool has only
+/// two threads on a 2-core machine to share with every test running in parallel.
+func query(_ database: String, _ sql: String, _ params: [String?] = []) async throws -> [[String?]] {
+    try await onThread { try query(database, sql, params) }
+}
+
 /// The application name of the session holding the promotion controller lock, if any.
 func controllerHolder(_ database: String) throws -> String? {
     try query(database, """

@@ -7,7 +7,7 @@ import Testing
 @Suite("shadowgate binary")
 struct ServeCommandTests {
     @Test("a bad config is refused at start-up with a sentence naming the key; exit status 1")
-    func badConfigRefused() throws {
+    func badConfigRefused() async throws {
         let path = try writeConfig("""
             listen: 127.0.0.1:0
             routes:
@@ -16,23 +16,23 @@ struct ServeCommandTests {
                 legacy: { url: "http://127.0.0.1:9", timeout_ms: soon }
                 learner: { url: "http://127.0.0.1:9" }
             """)
-        let output = try BinaryRunner.run(["serve", "--config", path, "--no-pair-log"])
+        let output = try await BinaryRunner.run(["serve", "--config", path, "--no-pair-log"])
         #expect(output.status == 1)
         #expect(output.stderr.contains("config key 'routes[0].legacy.timeout_ms'"))
         #expect(output.stderr.contains("expected a whole number, got 'soon'"))
     }
 
     @Test("a missing config file is named in the error")
-    func missingConfig() throws {
-        let output = try BinaryRunner.run(["config", "check", "--config", "/nonexistent/x.yaml"])
+    func missingConfig() async throws {
+        let output = try await BinaryRunner.run(["config", "check", "--config", "/nonexistent/x.yaml"])
         #expect(output.status == 1)
         #expect(output.stderr.contains("cannot read config file '/nonexistent/x.yaml'"))
     }
 
     @Test("every subcommand has --help")
-    func help() throws {
+    func help() async throws {
         for command in [[], ["serve"], ["migrate"], ["config", "check"]] {
-            let output = try BinaryRunner.run(command + ["--help"])
+            let output = try await BinaryRunner.run(command + ["--help"])
             #expect(output.status == 0)
             #expect(output.stdout.contains("USAGE"))
         }
@@ -57,7 +57,7 @@ struct ServeCommandTests {
         let response = try await answer
         #expect(response.status == 200)
         #expect(response.bodyString == #"{"predictions":[1]}"#)
-        let output = running.finish()
+        let output = try await running.finished()
         #expect(output.status == 0)
         #expect(output.exitedNormally)
         await legacy.stop()
@@ -97,7 +97,7 @@ struct ServeCommandTests {
         let response = try await slow.value
         #expect(response.status == 200)
         #expect(response.bodyString == #"{"predictions":[1]}"#)
-        let output = running.finish()
+        let output = try await running.finished()
         #expect(output.status == 0)
         #expect(output.exitedNormally)
         #expect(await probe("/healthz") == nil, "the port still answers after exit")
@@ -124,7 +124,7 @@ struct ServeCommandTests {
         // Below the drain's own 30 s deadline, far below the linger: only the drain closing it ends this in time.
         let exited = try await eventually(within: 20) { !running.process.isRunning }
         if exited == nil { kill(running.process.processIdentifier, SIGKILL) }
-        let output = running.finish()
+        let output = try await running.finished()
         #expect(exited != nil, "still running 20 s after SIGTERM")
         #expect(output.status == 0)
         socket.close()

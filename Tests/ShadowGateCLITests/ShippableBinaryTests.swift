@@ -8,9 +8,9 @@ import Testing
 @Suite("shippable binary")
 struct ShippableBinaryTests {
     @Test("--version and the version subcommand print the same version")
-    func version() throws {
-        let flag = try BinaryRunner.run(["--version"])
-        let command = try BinaryRunner.run(["version"])
+    func version() async throws {
+        let flag = try await BinaryRunner.run(["--version"])
+        let command = try await BinaryRunner.run(["version"])
         #expect(flag.status == 0 && command.status == 0)
         let text = flag.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(text.split(separator: ".").count == 3 && text.split(separator: ".").allSatisfy { Int($0) != nil })
@@ -18,7 +18,7 @@ struct ShippableBinaryTests {
     }
 
     @Test("admin.listen without a token is refused before the embedded cluster is even created")
-    func refusedBeforeSideEffects() throws {
+    func refusedBeforeSideEffects() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sg-pre-\(UUID().uuidString)").path
         let path = try writeConfig("""
             listen: 127.0.0.1:\(try freePort())
@@ -30,7 +30,7 @@ struct ShippableBinaryTests {
                 legacy: { url: "http://127.0.0.1:9" }
                 learner: { url: "http://127.0.0.1:9" }
             """)
-        let output = try BinaryRunner.run(["serve", "--config", path],
+        let output = try await BinaryRunner.run(["serve", "--config", path],
                                           environment: ["SHADOWGATE_ADMIN_TOKEN": "", "SHADOWGATE_DATABASE_URL": ""])
         #expect(output.status == 1)
         #expect(output.stderr.contains("admin.listen is set but SHADOWGATE_ADMIN_TOKEN is empty"))
@@ -40,7 +40,7 @@ struct ShippableBinaryTests {
     }
 
     @Test("a listen address already in use is refused before migrating")
-    func busyPortRefused() throws {
+    func busyPortRefused() async throws {
         let (fd, busy) = try listeningSocket()
         defer { close(fd) }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sg-busy-\(UUID().uuidString)").path
@@ -53,14 +53,14 @@ struct ShippableBinaryTests {
                 mode: legacy
                 legacy: { url: "http://127.0.0.1:9" }
             """)
-        let output = try BinaryRunner.run(["serve", "--config", path], environment: ["SHADOWGATE_DATABASE_URL": ""])
+        let output = try await BinaryRunner.run(["serve", "--config", path], environment: ["SHADOWGATE_DATABASE_URL": ""])
         #expect(output.status == 1)
         #expect(output.stderr.contains("listen 127.0.0.1:\(busy) cannot be used"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/postgres"))
     }
 
     @Test("keys set from the environment win over the file; a bad one names its variable")
-    func environmentOverrides() throws {
+    func environmentOverrides() async throws {
         let path = try writeConfig("""
             listen: 127.0.0.1:8080
             routes:
@@ -69,7 +69,7 @@ struct ShippableBinaryTests {
                 legacy: { url: "http://127.0.0.1:9" }
                 learner: { url: "http://127.0.0.1:9" }
             """)
-        let ok = try BinaryRunner.run(["config", "check", "--config", path], environment: [
+        let ok = try await BinaryRunner.run(["config", "check", "--config", path], environment: [
             "SHADOWGATE_LISTEN": "127.0.0.1:9999", "SHADOWGATE_ROUTES__CHURN__MODE": "canary",
             "SHADOWGATE_ROUTES__CHURN__CANARY_PERCENT": "5", "SHADOWGATE_ADMIN__LISTEN": "127.0.0.1:9998",
         ])
@@ -77,7 +77,7 @@ struct ShippableBinaryTests {
         #expect(ok.stdout.contains("listening on 127.0.0.1:9999"))
         #expect(ok.stdout.contains("admin API on 127.0.0.1:9998"))
         #expect(ok.stdout.contains("mode=canary"))
-        let bad = try BinaryRunner.run(["config", "check", "--config", path], environment: ["SHADOWGATE_DATABASE__BATCH_ROWS": "lots"])
+        let bad = try await BinaryRunner.run(["config", "check", "--config", path], environment: ["SHADOWGATE_DATABASE__BATCH_ROWS": "lots"])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("database.batch_rows"))
         #expect(bad.stderr.contains("SHADOWGATE_DATABASE__BATCH_ROWS"))
@@ -104,11 +104,11 @@ struct ShippableBinaryTests {
             while Date() < deadline, candidate.process.isRunning {
                 if (try? await waitUntilListening(port: port, seconds: 0.5)) != nil, candidate.process.isRunning { started = candidate; break }
             }
-            if started == nil { candidate.process.terminate(); _ = candidate.finish() }
+            if started == nil { candidate.process.terminate(); _ = try await candidate.finished() }
         }
         let running = try #require(started)
         running.process.interrupt()
-        let output = running.finish()
+        let output = try await running.finished()
         #expect(output.status == 0)
         let lines = output.stderr.split(separator: "\n")
         #expect(!lines.isEmpty)
@@ -119,23 +119,26 @@ struct ShippableBinaryTests {
     }
 
     @Test("migrate needs no migrations directory: they are compiled into the binary")
-    func embeddedMigrations() throws {
-        let url = try CLITestDatabase.fresh("emb")
+    func embeddedMigrations() async throws {
+        let url = try await onThread { try CLITestDatabase.fresh("emb") }
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("sg-empty-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = BinaryRunner.binary
-        process.arguments = ["migrate", "--database-url", url]
-        process.currentDirectoryURL = empty
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "SHADOWGATE_MIGRATIONS_DIR")
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let (status, text) = try await onThread { () throws -> (Int32, String) in
+            let process = Process()
+            process.executableURL = BinaryRunner.binary
+            process.arguments = ["migrate", "--database-url", url]
+            process.currentDirectoryURL = empty
+            var environment = ProcessInfo.processInfo.environment
+            environment.removeValue(forKey: "SHADOWGATE_MIGRATIONS_DIR")
+            process.environment = environment
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        #expect(status == 0)
         let onDisk = try FileManager.default.contentsOfDirectory(atPath: CLITestDatabase.migrationsDirectory)
             .filter { $0.hasSuffix(".sql") && $0.first?.isNumber == true }
         #expect(text.split(separator: "\n").filter { $0.hasPrefix("applied ") }.count == onDisk.count)

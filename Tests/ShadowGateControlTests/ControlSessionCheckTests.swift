@@ -13,15 +13,15 @@ import Testing
     static let patient = "?connect_timeout=30"
 
     @Test func aDirectSessionPasses() async throws {
-        let cs = try TestPostgres.fresh("ctl")
+        let cs = try await TestPostgres.fresh("ctl")
         try await onThread {
             try ControlSessionCheck(connectionString: try ControlConnection.connectionString(cs), name: "database.control_url").run()
         }
     }
 
     @Test func pgBouncerInTransactionModeIsRefusedWithASentence() async throws {
-        let cs = try TestPostgres.fresh("ctl")
-        let bouncer = try PgBouncer(target: cs, mode: "transaction")
+        let cs = try await TestPostgres.fresh("ctl")
+        let bouncer = try await PgBouncer.start(target: cs, mode: "transaction")
         defer { bouncer.stop() }
         let error = await #expect(throws: ControlSessionCheck.Failure.self) {
             try await onThread {
@@ -39,8 +39,8 @@ import Testing
     }
 
     @Test func pgBouncerInSessionModePasses() async throws {
-        let cs = try TestPostgres.fresh("ctl")
-        let bouncer = try PgBouncer(target: cs, mode: "session")
+        let cs = try await TestPostgres.fresh("ctl")
+        let bouncer = try await PgBouncer.start(target: cs, mode: "session")
         defer { bouncer.stop() }
         try await onThread {
             try ControlSessionCheck(connectionString: try ControlConnection.connectionString(bouncer.url + Self.patient), name: "database.control_url").run()

@@ -29,7 +29,7 @@ import Testing
 
     @Test("every unique key of the pair and label tables holds request_id (a Citus distribution column)")
     func citusReady() async throws {
-        let cs = try TestDatabase.migrated("citus")
+        let cs = try await TestDatabase.migrated("citus")
         let rows = try await onThread { () -> [[String?]] in
             let c = try PGConnection(connectionString: cs)
             defer { c.close() }

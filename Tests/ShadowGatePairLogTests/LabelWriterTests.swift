@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func spooledLabelsAreReplayedOnceAndTheLatestLabelWins() async throws {
-        let cs = try TestDatabase.migrated("labels-spool")
+        let cs = try await TestDatabase.migrated("labels-spool")
         let dir = TestDatabase.tempDir("labels-spool")
         defer { try? FileManager.default.removeItem(atPath: dir) }
 
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func aLaterLabelReplacesTheStoredOneAndALabelOfAnotherRowIsKept() async throws {
-        let cs = try TestDatabase.migrated("labels-upsert")
+        let cs = try await TestDatabase.migrated("labels-upsert")
         let writer = try PairLogWriter(connectionString: cs, config: config(spoolDir: TestDatabase.tempDir("labels-upsert")))
         writer.start()
         #expect(writer.submit(label: label("q", "1", at: 1)))

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct MigrationRunnerTests {
     @Test func appliesInOrderAndASecondRunDoesNothing() async throws {
-        let cs = try TestDatabase.fresh("mig")
+        let cs = try await TestDatabase.fresh("mig")
         let runner = MigrationRunner(directory: TestDatabase.migrationsDirectory)
         let (first, second, recorded, partitions) = try await onThread {
             let first = try runner.migrate(connectionString: cs)
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func concurrentRunnersApplyEachMigrationOnce() async throws {
-        let cs = try TestDatabase.fresh("migc")
+        let cs = try await TestDatabase.fresh("migc")
         let runner = MigrationRunner(directory: TestDatabase.migrationsDirectory)
         let results = try await withThrowingTaskGroup(of: [Int].self) { group in
             for _ in 0..<4 { group.addTask { try await onThread { try runner.migrate(connectionString: cs).map(\.version) } } }
@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func aFailingMigrationRollsBackAndSaysWhich() async throws {
-        let cs = try TestDatabase.fresh("migbad")
+        let cs = try await TestDatabase.fresh("migbad")
         let dir = TestDatabase.tempDir("migrations")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "CREATE TABLE ok1 (id int);".write(toFile: dir + "/0001_ok.sql", atomically: true, encoding: .utf8)
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func functionFilesAreAppliedAfterTheMigrationsAndAgainWhenTheirTextChanges() async throws {
-        let cs = try TestDatabase.fresh("migfn")
+        let cs = try await TestDatabase.fresh("migfn")
         let dir = TestDatabase.tempDir("migrations")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/functions", withIntermediateDirectories: true)
@@ -101,7 +101,7 @@ import Testing
     }
 
     @Test func aFailingFunctionFileRollsBackEveryFunctionFileAndSaysWhich() async throws {
-        let cs = try TestDatabase.fresh("migfnbad")
+        let cs = try await TestDatabase.fresh("migfnbad")
         let dir = TestDatabase.tempDir("migrations")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/functions", withIntermediateDirectories: true)
@@ -125,7 +125,7 @@ import Testing
     }
 
     @Test func anEditedMigrationWithASupersededChecksumIsAcceptedAndRecorded() async throws {
-        let cs = try TestDatabase.fresh("migsup")
+        let cs = try await TestDatabase.fresh("migsup")
         let dir = TestDatabase.tempDir("migrations")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let before = "CREATE TABLE t1 (id int); CREATE FUNCTION f1() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;"

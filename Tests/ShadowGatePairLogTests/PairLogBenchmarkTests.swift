@@ -9,7 +9,7 @@ import Testing
     /// `Scripts/benchmarks/writer/bench_rows.sql` (what `psql \copy` loads) and `PairLogBenchmark.record` (what
     /// the writer benchmark submits) must describe the same rows, or the comparison is unfair.
     @Test func sqlAndSwiftBenchmarkRowsAreIdentical() async throws {
-        let cs = try TestDatabase.migrated("benchrows")
+        let cs = try await TestDatabase.migrated("benchrows")
         let rows = 3000
         let base: Int64 = 1_795_600_800_000_000
         var config = DatabaseConfig()

@@ -12,7 +12,7 @@ import Testing
     /// The SIGTERM path: graceful shutdown of the service group while records keep arriving;
     /// every accepted record ends up in the table.
     @Test func gracefulShutdownUnderTrafficLosesNothing() async throws {
-        let cs = try TestDatabase.migrated("svc")
+        let cs = try await TestDatabase.migrated("svc")
         var config = DatabaseConfig()
         config.batchRows = 2000
         config.flushMillis = 1000

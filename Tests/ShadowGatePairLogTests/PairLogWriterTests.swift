@@ -35,7 +35,7 @@ import Testing
         """
 
     @Test func nRecordsGiveExactlyNRowsWithTheRightFields() async throws {
-        let cs = try TestDatabase.migrated("w")
+        let cs = try await TestDatabase.migrated("w")
         let writer = try PairLogWriter(connectionString: cs, config: config())
         writer.start()
         let n = 20_000
@@ -79,7 +79,7 @@ import Testing
     }
 
     @Test func duplicatesAreWrittenOnce() async throws {
-        let cs = try TestDatabase.migrated("dup")
+        let cs = try await TestDatabase.migrated("dup")
         let writer = try PairLogWriter(connectionString: cs, config: config(batchRows: 500))
         writer.start()
         var rng = SeededGenerator(seed: 11)
@@ -96,7 +96,7 @@ import Testing
     }
 
     @Test func shutdownFlushesEverythingQueued() async throws {
-        let cs = try TestDatabase.migrated("shut")
+        let cs = try await TestDatabase.migrated("shut")
         // A batch size and flush interval that never trigger: only shutdown writes.
         let writer = try PairLogWriter(connectionString: cs, config: config(batchRows: 50_000, flushMillis: 600_000))
         writer.start()
@@ -124,7 +124,7 @@ import Testing
     }
 
     @Test func rowsPostgresRejectsAreDroppedAloneAndCounted() async throws {
-        let cs = try TestDatabase.migrated("bad")
+        let cs = try await TestDatabase.migrated("bad")
         let writer = try PairLogWriter(connectionString: cs, config: config(batchRows: 100, flushMillis: 5))
         writer.start()
         var rng = SeededGenerator(seed: 9)
@@ -141,7 +141,7 @@ import Testing
     }
 
     @Test func spoolLeftByAnEarlierRunIsReplayedAndRemoved() async throws {
-        let cs = try TestDatabase.migrated("spool")
+        let cs = try await TestDatabase.migrated("spool")
         let dir = TestDatabase.tempDir("spool-restart")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var rng = SeededGenerator(seed: 13)
@@ -175,7 +175,7 @@ import Testing
 @Suite struct PairLogWriterSchemaTests {
     /// Started before `shadowgate migrate` ran: pairs are spooled, and written once the schema exists.
     @Test func pairsWaitInTheSpoolUntilTheSchemaExists() async throws {
-        let cs = try TestDatabase.fresh("noschema")
+        let cs = try await TestDatabase.fresh("noschema")
         var config = DatabaseConfig()
         config.batchRows = 100
         config.flushMillis = 10
@@ -202,7 +202,7 @@ import Testing
     /// A lone record on an idle writer is written within about `flushMillis`, not when the next
     /// batch fills up or at shutdown.
     @Test func aSingleRecordIsFlushedPromptly() async throws {
-        let cs = try TestDatabase.migrated("lat")
+        let cs = try await TestDatabase.migrated("lat")
         var config = DatabaseConfig()
         config.flushMillis = 20
         config.spoolDir = TestDatabase.tempDir("lat-spool")

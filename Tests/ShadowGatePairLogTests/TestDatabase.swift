@@ -9,6 +9,9 @@ enum TestDatabase {
     static var serverURL: String { TestPostgres.serverURL }
     static func fresh(_ prefix: String = "t") throws -> String { try TestPostgres.fresh(prefix) }
     static func migrated(_ prefix: String = "t") throws -> String { try TestPostgres.migrated(prefix) }
+    /// The two above on a thread of their own, for async tests (see ``TestPostgres``).
+    static func fresh(_ prefix: String = "t") async throws -> String { try await TestPostgres.fresh(prefix) }
+    static func migrated(_ prefix: String = "t") async throws -> String { try await TestPostgres.migrated(prefix) }
     static var migrationsDirectory: String { TestPostgres.migrationsDirectory }
 
     /// One directory per test process for spools and scratch files, removed at exit.

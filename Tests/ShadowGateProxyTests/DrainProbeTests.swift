@@ -17,9 +17,11 @@ struct DrainProbeTests {
 
     @Test("during a drain: /readyz 503, /healthz 200 on new connections (closed after the answer), the slow request finishes, then the listener closes")
     func probesAnswerDuringDrain() async throws {
-        // Slow enough that the probes below surely run while it is in flight, on a loaded machine too.
+        // The model holds the slow request until the probes below have run, so they run while it is
+        // in flight however slowly a loaded machine gets to them (a fixed 5 s delay once ran out first).
+        let release = StubGate()
         let harness = try await GatewayHarness.start(
-            legacy: .delayed(milliseconds: 5000, then: .json(GatewayHarness.legacyBody)), legacyTimeoutMillis: 20_000)
+            legacy: .held(release, then: .json(GatewayHarness.legacyBody)), legacyTimeoutMillis: 20_000)
         let port = harness.port
         // An idle keep-alive connection from before the drain must not hold the drain up.
         let idle = try await harness.client()
@@ -46,6 +48,7 @@ struct DrainProbeTests {
         #expect(liveAlias.status == 200)
         #expect(harness.sink.all.isEmpty, "the slow request was answered before the probes: they did not run during the drain")
 
+        release.open()
         let answer = try await slow.value
         #expect(answer.status == 200)
         #expect(answer.bodyString == GatewayHarness.legacyBody)

@@ -22,7 +22,9 @@ struct GatewayHarness {
         learner learnerBehavior: UpstreamStub.Behavior = .json(learnerBody),
         mode: RouteMode = .shadow,
         legacyTimeoutMillis: Int = 1000,
-        learnerTimeoutMillis: Int = 300,
+        // Tests of the learner's timeout pass their own; this default only has to outlast a loaded
+        // machine (300 ms once timed out a learner stub that answers at once, in a parallel run).
+        learnerTimeoutMillis: Int = 5000,
         pool: Int = 4,
         configure: (inout GatewayConfig) -> Void = { _ in }
     ) async throws -> GatewayHarness {

@@ -145,7 +145,7 @@ struct LingeringCloseTests {
 
     @Test("over TLS (HTTP/1.1): the 413, then the gateway's close_notify while the client keeps sending, then a close at the linger timeout")
     func lingerOverTLS() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let harness = try await GatewayHarness.start {
             $0.limits.maxBodyBytes = 1024

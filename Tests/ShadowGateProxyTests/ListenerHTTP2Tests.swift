@@ -22,18 +22,18 @@ struct ListenerHTTP2Tests {
 
     @Test("curl --http2 gets the same answer as HTTP/1.1 over h2, one pair per request, several requests on one connection")
     func restOverH2() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let gateway = try await Self.harness(certs)
         let url = "https://localhost:\(gateway.port)/v2/models/churn/infer"
         let common = ["--cacert", certs.caFile, "-H", "content-type: application/json", "-d", inferBody]
 
-        let http1 = try runCurl(["-w", "\n%{http_version} %{http_code}", "--http1.1"] + common + [url])
+        let http1 = try await runCurl(["-w", "\n%{http_version} %{http_code}", "--http1.1"] + common + [url])
         #expect(http1.output == GatewayHarness.legacyBody + "\n1.1 200", "\(http1.output)")
         _ = try await gateway.records(count: 1)
 
         // Three requests on one h2 connection (curl reuses it for the same host).
-        let h2 = try runCurl(["-w", "\n%{http_version} %{http_code} %{num_connects}\n", "--http2"] + common + [url, url, url])
+        let h2 = try await runCurl(["-w", "\n%{http_version} %{http_code} %{num_connects}\n", "--http2"] + common + [url, url, url])
         let answers = h2.output.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         #expect(answers == [
             GatewayHarness.legacyBody, "2 200 1",
@@ -53,28 +53,28 @@ struct ListenerHTTP2Tests {
         #expect(gateway.sink.all.count == 4)
 
         // Own endpoints and errors over h2 too.
-        let health = try runCurl(["-w", "\n%{http_version} %{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/healthz"])
+        let health = try await runCurl(["-w", "\n%{http_version} %{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/healthz"])
         #expect(health.output == "{\"live\":true}\n\n2 200", "\(health.output)")
-        let missing = try runCurl(["-w", "\n%{http_version} %{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/nowhere"])
+        let missing = try await runCurl(["-w", "\n%{http_version} %{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/nowhere"])
         #expect(missing.output.hasSuffix("\n2 404"), "\(missing.output)")
         await gateway.stop()
     }
 
     @Test("h2: a body over the limit gets 413 on its stream")
     func bodyLimitOnH2() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let gateway = try await Self.harness(certs) { $0.maxBodyBytes = 64 }
         let url = "https://localhost:\(gateway.port)/v2/models/churn/infer"
         let big = String(repeating: "x", count: 200)
-        let run = try runCurl(["-w", "\n%{http_version} %{http_code}\n", "--http2", "--cacert", certs.caFile, "-d", big, url])
+        let run = try await runCurl(["-w", "\n%{http_version} %{http_code}\n", "--http2", "--cacert", certs.caFile, "-d", big, url])
         #expect(run.output.contains("\n2 413\n"), "\(run.output)")
         await gateway.stop()
     }
 
     @Test("h2: a connection that never finishes the handshake, a stream whose body never comes, and an idle connection are closed; max_connections counts h2 connections")
     func overloadLimitsOnH2() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let gateway = try await Self.harness(certs) { limits in
             // Long enough that the silent connection still holds the one slot when curl arrives on a
@@ -89,7 +89,7 @@ struct ListenerHTTP2Tests {
         // A TCP connection that says nothing: closed by the first-request deadline.
         let silent = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: gateway.port).get()
         // While it is open it is the one connection allowed: an h2 client is refused.
-        let refused = try runCurl(["-w", "\n%{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/healthz"])
+        let refused = try await runCurl(["-w", "\n%{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/healthz"])
         #expect(refused.status != 0, "\(refused.output)")
         #expect(silent.isActive, "the silent connection was closed before curl came: the slot was free")
         try await Self.closed(silent, within: .seconds(15))
@@ -105,7 +105,7 @@ struct ListenerHTTP2Tests {
         try await Self.closed(connection, within: .seconds(15))
 
         // With both gone, an h2 client is served again.
-        let served = try runCurl(["-w", "\n%{http_version} %{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/healthz"])
+        let served = try await runCurl(["-w", "\n%{http_version} %{http_code}", "--http2", "--cacert", certs.caFile, "https://localhost:\(gateway.port)/healthz"])
         #expect(served.output.hasSuffix("\n2 200"), "\(served.output)")
         #expect(gateway.sink.all.isEmpty)
         await gateway.stop()
@@ -114,7 +114,7 @@ struct ListenerHTTP2Tests {
 
     @Test("shutdown with an open h2 connection: GOAWAY, and the connection closes without waiting for the drain deadline")
     func drainClosesH2Connections() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let gateway = try await Self.harness(certs)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -135,7 +135,7 @@ struct ListenerHTTP2Tests {
 
     @Test("an idle h2 client that never acknowledges the shutdown PING is closed after the idle GOAWAY anyway")
     func idleCloseWithoutPingAck() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let gateway = try await Self.harness(certs) { $0.clientIdleTimeoutMillis = 1000 }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -15,8 +15,8 @@ struct ListenerTLSTests {
     }
 
     /// Runs curl against the gateway; `-w` appends the HTTP version and status.
-    static func curl(_ arguments: [String]) throws -> Curl {
-        let run = try runCurl(["-w", "\n%{http_version} %{http_code}"] + arguments)
+    static func curl(_ arguments: [String]) async throws -> Curl {
+        let run = try await runCurl(["-w", "\n%{http_version} %{http_code}"] + arguments)
         return Curl(status: run.status, output: run.output)
     }
 
@@ -38,19 +38,19 @@ struct ListenerTLSTests {
 
     @Test("a TLS client listener answers over HTTP/1.1 and h2 (ALPN offers both); plain HTTP is refused")
     func answersOverTLS() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let (server, legacy, learner, port) = try await Self.start(ListenerTLSConfig(certFile: certs.serverCertFile, keyFile: certs.serverKeyFile))
         let url = "https://localhost:\(port)/v2/models/churn/infer"
-        let ok = try Self.curl(["--http1.1", "--cacert", certs.caFile, "-d", inferBody, "-H", "content-type: application/json", url])
+        let ok = try await Self.curl(["--http1.1", "--cacert", certs.caFile, "-d", inferBody, "-H", "content-type: application/json", url])
         #expect(ok.status == 0, "\(ok.output)")
         #expect(ok.output == GatewayHarness.legacyBody + "\n1.1 200")
         // curl asks for h2 first, and the listener serves it (ListenerHTTP2Tests has the rest).
-        let alpn = try Self.curl(["--http2", "--cacert", certs.caFile, "-d", inferBody, url])
+        let alpn = try await Self.curl(["--http2", "--cacert", certs.caFile, "-d", inferBody, url])
         #expect(alpn.output == GatewayHarness.legacyBody + "\n2 200", "\(alpn.output)")
-        let untrusted = try Self.curl(["--cacert", certs.otherCAFile, "-d", inferBody, url])
+        let untrusted = try await Self.curl(["--cacert", certs.otherCAFile, "-d", inferBody, url])
         #expect(untrusted.status != 0)
-        let plain = try Self.curl(["-d", inferBody, "http://127.0.0.1:\(port)/v2/models/churn/infer"])
+        let plain = try await Self.curl(["-d", inferBody, "http://127.0.0.1:\(port)/v2/models/churn/infer"])
         #expect(!plain.output.hasSuffix(" 200"))
         await server.shutdown()
         await legacy.stop()
@@ -59,14 +59,14 @@ struct ListenerTLSTests {
 
     @Test("with client_ca_file, clients without a certificate from that CA are refused")
     func mutualTLS() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let (server, legacy, learner, port) = try await Self.start(
             ListenerTLSConfig(certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, clientCAFile: certs.caFile))
         let url = "https://localhost:\(port)/v2/models/churn/infer"
-        let without = try Self.curl(["--cacert", certs.caFile, "-d", inferBody, url])
+        let without = try await Self.curl(["--cacert", certs.caFile, "-d", inferBody, url])
         #expect(!without.output.hasSuffix(" 200"), "\(without.output)")
-        let with = try Self.curl(["--http1.1", "--cacert", certs.caFile, "--cert", certs.clientCertFile, "--key", certs.clientKeyFile, "-d", inferBody, url])
+        let with = try await Self.curl(["--http1.1", "--cacert", certs.caFile, "--cert", certs.clientCertFile, "--key", certs.clientKeyFile, "-d", inferBody, url])
         #expect(with.output == GatewayHarness.legacyBody + "\n1.1 200")
         await server.shutdown()
         await legacy.stop()
@@ -75,7 +75,7 @@ struct ListenerTLSTests {
 
     @Test("a changed certificate file is picked up without a restart; a broken one keeps the previous certificate")
     func reloadsCertificate() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let certFile = certs.path("live.pem")
         let keyFile = certs.path("live.key")
@@ -85,7 +85,7 @@ struct ListenerTLSTests {
         let config = ListenerTLSConfig(certFile: certFile, keyFile: keyFile)
         let (server, legacy, learner, port) = try await Self.start(config)
         let url = "https://localhost:\(port)/v2/models/churn/infer"
-        #expect(try Self.curl(["--http1.1", "--cacert", certs.caFile, "-d", inferBody, url]).output.hasSuffix("1.1 200"))
+        #expect(try await Self.curl(["--http1.1", "--cacert", certs.caFile, "-d", inferBody, url]).output.hasSuffix("1.1 200"))
 
         var logger = Logger(label: "test.reload")
         logger.logLevel = .critical
@@ -98,13 +98,13 @@ struct ListenerTLSTests {
         #expect(listener.loadCount == 2)
         // The server's own watcher (every 5 s by default) is not what this test waits for: reload it now.
         try server.reloadListenerCertificate()
-        #expect(try Self.curl(["--http1.1", "--cacert", certs.otherCAFile, "-d", inferBody, url]).output.hasSuffix("1.1 200"))
-        #expect(try Self.curl(["--cacert", certs.caFile, "-d", inferBody, url]).status != 0)
+        #expect(try await Self.curl(["--http1.1", "--cacert", certs.otherCAFile, "-d", inferBody, url]).output.hasSuffix("1.1 200"))
+        #expect(try await Self.curl(["--cacert", certs.caFile, "-d", inferBody, url]).status != 0)
 
         // A half-written file: the reload fails, the previous certificate stays.
         try Data("-----BEGIN CERTIFICATE-----\nnot base64\n".utf8).write(to: URL(fileURLWithPath: certFile))
         #expect(throws: ConfigError.self) { try server.reloadListenerCertificate() }
-        #expect(try Self.curl(["--http1.1", "--cacert", certs.otherCAFile, "-d", inferBody, url]).output.hasSuffix("1.1 200"))
+        #expect(try await Self.curl(["--http1.1", "--cacert", certs.otherCAFile, "-d", inferBody, url]).output.hasSuffix("1.1 200"))
         await server.shutdown()
         await legacy.stop()
         await learner.stop()

@@ -47,7 +47,7 @@ struct UpstreamTLSTests {
 
     @Test("an https upstream with the right CA answers; requests reuse one TLS connection; the host name is checked via SNI")
     func rightCAWorks() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let legacy = try await UpstreamStub(.json(GatewayHarness.legacyBody), tls: try certs.serverContext())
         let learner = try await UpstreamStub(.json(GatewayHarness.learnerBody), tls: try certs.serverContext())
@@ -79,7 +79,7 @@ struct UpstreamTLSTests {
 
     @Test("a legacy upstream signed by another CA is a 502 naming the upstream and verification; a learner's TLS failure never reaches the client")
     func wrongCAIs502() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let good = try await UpstreamStub(.json(GatewayHarness.legacyBody), tls: try certs.serverContext())
         let bad = try await UpstreamStub(.json(GatewayHarness.learnerBody), tls: try certs.serverContext())
@@ -115,7 +115,7 @@ struct UpstreamTLSTests {
 
     @Test("an upstream requiring a client certificate refuses the gateway without one (502) and accepts it with one")
     func mutualTLS() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let strict = try await UpstreamStub(.json(GatewayHarness.legacyBody), tls: try certs.serverContext(requireClientCertificate: true))
         let learner = try await UpstreamStub(.json(GatewayHarness.learnerBody))
@@ -147,7 +147,7 @@ struct UpstreamTLSTests {
 
     @Test("missing or expired certificate files are refused at start-up with a sentence naming the config key")
     func badFilesRefusedAtStartUp() async throws {
-        let certs = try TestCertificates.make()
+        let certs = try await TestCertificates.make()
         defer { certs.remove() }
         let learner = try await UpstreamStub(.json(GatewayHarness.learnerBody))
         let missing = try Self.upstream("https://localhost:1", ca: certs.path("nope.pem"))
