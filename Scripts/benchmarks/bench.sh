@@ -193,32 +193,24 @@ if ((${#missing[@]})); then
         die "could not install ${missing[*]}"
 fi
 
-GATEWAY=""
-if ((need_gate)); then
-    if [[ -n ${GATEWAY_BIN:-} ]]; then
-        GATEWAY=$GATEWAY_BIN
-    else
-        scratch=()
-        [[ -n ${SCRATCH_PATH:-} ]] && scratch=(--scratch-path "$SCRATCH_PATH")
-        if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-            log "building: swift build -c release ${scratch[*]} --product shadowgate"
-            (cd "$REPO" && swift build -c release "${scratch[@]}" --product shadowgate >&2) || die "swift build failed"
-        fi
-        GATEWAY=$(cd "$REPO" && swift build -c release "${scratch[@]}" --show-bin-path)/shadowgate
-    fi
-    [[ -x $GATEWAY ]] || die "no gateway binary at $GATEWAY (build it, or set GATEWAY_BIN)"
-fi
-FLOOR_BIN=${FLOOR_BIN:-}
-if ((need_floor)) && [[ -z $FLOOR_BIN ]]; then
-    scratch=()
+release_binary() {  # <product>: builds it in release (unless SKIP_BUILD=1) and prints its path
+    local scratch=()
     [[ -n ${SCRATCH_PATH:-} ]] && scratch=(--scratch-path "$SCRATCH_PATH")
     if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-        log "building: swift build -c release ${scratch[*]} --product shadowgate-nio-floor"
-        (cd "$REPO" && swift build -c release "${scratch[@]}" --product shadowgate-nio-floor >&2) || die "swift build failed"
+        log "building: swift build -c release ${scratch[*]} --product $1"
+        (cd "$REPO" && swift build -c release "${scratch[@]}" --product "$1" >&2) || die "swift build failed"
     fi
-    FLOOR_BIN=$(cd "$REPO" && swift build -c release "${scratch[@]}" --show-bin-path)/shadowgate-nio-floor
+    echo "$(cd "$REPO" && swift build -c release "${scratch[@]}" --show-bin-path)/$1"
+}
+GATEWAY=""
+if ((need_gate)); then
+    GATEWAY=${GATEWAY_BIN:-$(release_binary shadowgate)}
+    [[ -x $GATEWAY ]] || die "no gateway binary at $GATEWAY (build it, or set GATEWAY_BIN)"
 fi
-((need_floor)) && { [[ -x $FLOOR_BIN ]] || die "no shadowgate-nio-floor binary at $FLOOR_BIN (build it, or set FLOOR_BIN)"; }
+if ((need_floor)); then
+    FLOOR_BIN=${FLOOR_BIN:-$(release_binary shadowgate-nio-floor)}
+    [[ -x $FLOOR_BIN ]] || die "no shadowgate-nio-floor binary at $FLOOR_BIN (build it, or set FLOOR_BIN)"
+fi
 
 all_ports=("$LEGACY_PORT" "$LEARNER_PORT" "$LEGACY_STATUS_PORT" "$LEARNER_STATUS_PORT")
 [[ " $TARGETS " == *" gate-hung "* ]] && all_ports+=("$HUNG_PORT")
