@@ -67,6 +67,14 @@ public struct TestCertificates: Sendable {
         return try NIOSSLContext(configuration: configuration)
     }
 
+    /// A TLS client context that trusts the test CA and offers `alpn`.
+    public func clientContext(alpn: [String]) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .file(caFile)
+        configuration.applicationProtocols = alpn
+        return try NIOSSLContext(configuration: configuration)
+    }
+
     public func remove() {
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -70,22 +70,12 @@ struct GRPCEndToEndTests {
 
         init() throws {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-            }
-            guard bound == 0, listen(fd, 64) == 0 else {
+            guard let bound = LoopbackAddress.bind(fd), listen(fd, 64) == 0 else {
                 close(fd)
                 throw CancellationError()
             }
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-            }
             self.fd = fd
-            port = Int(UInt16(bigEndian: address.sin_port))
+            port = bound
         }
 
         deinit { close(fd) }

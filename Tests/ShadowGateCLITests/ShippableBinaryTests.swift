@@ -148,12 +148,6 @@ struct ShippableBinaryTests {
 /// A TCP socket listening on a free loopback port (closed by the caller).
 func listeningSocket() throws -> (Int32, Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    guard bound == 0, listen(fd, 8) == 0 else { close(fd); throw CancellationError() }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+    guard let port = LoopbackAddress.bind(fd), listen(fd, 8) == 0 else { close(fd); throw CancellationError() }
+    return (fd, port)
 }

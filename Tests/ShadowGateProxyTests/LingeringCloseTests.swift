@@ -153,10 +153,7 @@ struct LingeringCloseTests {
             $0.listenTLS = ListenerTLSConfig(certFile: certs.serverCertFile, keyFile: certs.serverKeyFile)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(certs.caFile)
-        tls.applicationProtocols = ["http/1.1"]
-        let sslContext = try NIOSSLContext(configuration: tls)
+        let sslContext = try certs.clientContext(alpn: ["http/1.1"])
         let collector = HalfCloseCollector()
         // Half-closure allowed: the client goes on sending after the gateway's close_notify, as one still uploading would.
         let channel = try await ClientBootstrap(group: group)

@@ -139,10 +139,7 @@ struct ListenerHTTP2Tests {
         defer { certs.remove() }
         let gateway = try await Self.harness(certs) { $0.clientIdleTimeoutMillis = 1000 }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(certs.caFile)
-        tls.applicationProtocols = ["h2"]
-        let sslContext = try NIOSSLContext(configuration: tls)
+        let sslContext = try certs.clientContext(alpn: ["h2"])
         let frames = RawFrameCollector()
         let connection = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -181,10 +178,7 @@ struct ListenerHTTP2Tests {
     /// `connect` returned and the test's task resumed late on a busy cooperative pool.
     static func h2Stream(_ certs: TestCertificates, port: Int, group: EventLoopGroup, bound: TimeAmount = .seconds(30)) async throws
         -> (connection: Channel, stream: Channel, response: EventLoopFuture<HTTPResponseHead>) {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(certs.caFile)
-        tls.applicationProtocols = ["h2"]
-        let sslContext = try NIOSSLContext(configuration: tls)
+        let sslContext = try certs.clientContext(alpn: ["h2"])
         let (connection, multiplexer) = try await ClientBootstrap(group: group)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
