@@ -28,16 +28,23 @@ public final class AdminServer: Service, Sendable {
     public func run() async throws {
         let api = self.api
         let tls = self.tls
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(AdminRequestHandler(api: api))
+        let channel: Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler()) }
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(AdminRequestHandler(api: api))
+                    }
                 }
-            }
-            .bind(host: address.host, port: address.port).get()
+                .bind(host: address.host, port: address.port).get()
+        } catch {
+            // The address is taken or not ours: the event loop must not outlive the failed run.
+            try? await group.shutdownGracefully()
+            throw error
+        }
         logger.info("admin API listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         try? await gracefulShutdown()
         try? await channel.close()

@@ -23,6 +23,7 @@ public final class GRPCServer: Service, Sendable {
     private let listenerTLS: ListenerTLS?
     private let logger: Logger
     private let channel = Mutex<Channel?>(nil)
+    private let stopped = Mutex(false)
 
     /// - Parameter listenerTLS: the listener's TLS as loaded (and reloaded) elsewhere
     ///   (``GatewayTLS/grpcListener``); nil: loaded here from `grpc.tls`.
@@ -90,14 +91,26 @@ public final class GRPCServer: Service, Sendable {
     }
 
     public func run() async throws {
-        if channel.withLock({ $0 }) == nil { try await start() }
+        do {
+            if channel.withLock({ $0 }) == nil { try await start() }
+        } catch {
+            await shutdown()
+            throw error
+        }
         try? await gracefulShutdown()
         await shutdown()
     }
 
+    /// Closes the listener (if bound) and its connections, then releases the event loops, which
+    /// `init` made: also when ``start()`` was never called or failed. Idempotent.
     public func shutdown() async {
-        guard let bound = channel.withLock({ current -> Channel? in defer { current = nil }; return current }) else { return }
-        try? await bound.close()
+        let first = stopped.withLock { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        let bound = channel.withLock { current -> Channel? in defer { current = nil }; return current }
+        try? await bound?.close()
         for upstreams in loops.values {
             try? await upstreams.eventLoop.submit { upstreams.shutdown() }.get()
         }

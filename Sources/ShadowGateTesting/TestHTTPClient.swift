@@ -17,6 +17,9 @@ public struct TestResponse: Sendable {
 }
 
 /// One keep-alive HTTP/1.1 connection for tests; requests are sent one after another.
+///
+/// It owns an event loop thread from `init` until ``close()``: every client a test makes must be
+/// closed. When `init` throws (nothing listens), the thread is already released.
 public final class TestHTTPClient: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
@@ -25,16 +28,24 @@ public final class TestHTTPClient: Sendable {
     public init(host: String = "127.0.0.1", port: Int) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let collectorBox = Mutex<NIOLoopBound<ResponseCollector>?>(nil)
-        let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let collector = ResponseCollector()
-                    collectorBox.withLock { $0 = NIOLoopBound(collector, eventLoop: channel.eventLoop) }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(collector)
+        let channel: Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let collector = ResponseCollector()
+                        collectorBox.withLock { $0 = NIOLoopBound(collector, eventLoop: channel.eventLoop) }
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(collector)
+                    }
                 }
-            }
-            .connect(host: host, port: port).get()
+                .connect(host: host, port: port).get()
+        } catch {
+            // Nobody gets a client to close, so the loop is released here: polls that connect until
+            // a server listens (waitUntilListening) otherwise leave a thread and its fds per attempt.
+            try? await group.shutdownGracefully()
+            throw error
+        }
         self.group = group
         self.channel = channel
         self.handler = collectorBox.withLock { $0! }

@@ -74,7 +74,13 @@ public final class UpstreamStub: Sendable {
                     try channel.pipeline.syncOperations.addHandler(StubHandler(core: core))
                 }
             }
-        self.channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
+        do {
+            self.channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
+        } catch {
+            // The port is taken (a test coming back to a stopped stub's port): release the loop.
+            try? await group.shutdownGracefully()
+            throw error
+        }
         self.port = channel.localAddress!.port!
         self.core = core
         self.group = group

@@ -25,9 +25,20 @@ struct AdminAPIHandlerTests {
     ]
     }
 
-    /// The API over `database` (the one place that names the blocking executor the API runs on).
+    /// The API over `database`, on a session nobody shuts down: for refusals that never query, so
+    /// never start its thread.
     static func api(database url: String) throws -> AdminAPI {
-        AdminAPI(token: token, routes: try routes(), database: SerialDatabase(connectionString: url, applicationName: "admin-tests"))
+        try api(session(url))
+    }
+
+    /// The API over a session the test shuts down (its thread lives from the first query until then).
+    static func api(_ database: SerialDatabase) throws -> AdminAPI {
+        AdminAPI(token: token, routes: try routes(), database: database)
+    }
+
+    /// The one place that names the blocking executor the API runs on.
+    static func session(_ url: String) -> SerialDatabase {
+        SerialDatabase(connectionString: url, applicationName: "admin-tests")
     }
 
     /// A database nobody listens on: any refusal that still answers proves it needed no database.
@@ -82,7 +93,9 @@ struct AdminAPIHandlerTests {
 
     @Test("an unreachable flag database is a 503 with a plain sentence: no connection string, no SQL")
     func databaseDown() async throws {
-        let response = try await Self.api(database: Self.unreachable).handle(Self.request(.GET, "/admin/routes/m"))
+        let database = Self.session(Self.unreachable)
+        defer { database.shutdown() }
+        let response = try await Self.api(database).handle(Self.request(.GET, "/admin/routes/m"))
         #expect(response.status == .serviceUnavailable)
         #expect(response.json.contains("could not connect to PostgreSQL"), "\(response.json)")
         #expect(!response.json.contains("127.0.0.1") && !response.json.contains("nobody") && !response.json.contains("SELECT"),
@@ -92,13 +105,15 @@ struct AdminAPIHandlerTests {
     @Test("reads, a good PUT (audited with the caller's address) and the refusals that need the current flags")
     func againstPostgres() async throws {
         let url = try await TestPostgres.migrated("admin")
-        let seeded = try {
+        let seeded = try await onThread {
             let connection = try PGConnection(connectionString: url)
             defer { connection.close() }
             return try FlagStore(connection: connection).seed(try Self.routes())
-        }()
+        }
         #expect(seeded == ["m", "solo"])
-        let api = try Self.api(database: url)
+        let database = Self.session(url)
+        defer { database.shutdown() }
+        let api = try Self.api(database)
 
         let list = await api.handle(Self.request(.GET, "/admin/routes"))
         #expect(list.status == .ok)
@@ -124,12 +139,12 @@ struct AdminAPIHandlerTests {
         #expect(get.status == .ok)
         #expect(get.json.contains(#""revision":3,"#))
 
-        let events = try {
+        let events = try await onThread {
             let connection = try PGConnection(connectionString: url)
             defer { connection.close() }
             return try connection.execute(
                 "SELECT actor, action, reason FROM shadowgate.rollout_events WHERE route = 'm' ORDER BY id").rows
-        }()
+        }
         #expect(events == [["config", "seed", "initial state from the config file"],
                            ["admin:192.0.2.7", "set", "try the learner"], ["admin:192.0.2.7", "set", "widen"]])
     }

@@ -33,9 +33,12 @@ import Testing
         #expect(text.contains("transaction mode"))
         #expect(!text.contains("postgresql://"))
         // The pooler itself works: the pair writer may use it.
-        let plain = try PGConnection(connectionString: bouncer.url)
-        defer { plain.close() }
-        #expect(try plain.execute("SELECT 41 + 1").scalar == "42")
+        let answer = try await onThread {
+            let plain = try PGConnection(connectionString: bouncer.url)
+            defer { plain.close() }
+            return try plain.execute("SELECT 41 + 1").scalar
+        }
+        #expect(answer == "42")
     }
 
     @Test func pgBouncerInSessionModePasses() async throws {
