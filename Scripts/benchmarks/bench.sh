@@ -37,6 +37,9 @@
 #                nio-floor-proxy / nio-floor-mirror the least an HTTP/1 proxy with NIOHTTP1 does;
 #                nio-bytes-proxy / nio-bytes-mirror the same with no HTTP code at all (content-length
 #                framing on bytes, forwarded verbatim). They split the gateway's cost into the stack's and its own.
+#                nio-bytes-mirror-work (only when named in TARGETS) is nio-bytes-mirror spinning FLOOR_WORK_US
+#                (default 20) µs of user-space CPU per request: whether a front's kernel time per request
+#                grows with its user time alone (compare the summary's "of which kernel" column).
 #   FLOOR_BIN    shadowgate-nio-floor binary to use (skips its build)
 #   CONNS        wrk connections (default 32)          DURATION  seconds per wrk run (default 10)
 #   REPS         runs per target (default 3)           WARMUP    seconds of warm-up per target (default 2)
@@ -55,7 +58,8 @@
 #
 # Ports (all 127.0.0.1): legacy stub 18081 (stub_status 18088), learner stub 18082 (stub_status 18089),
 # nginx-proxy 18080, nginx-mirror 18083, gate-legacy 18090 (admin 18092), gate-shadow 18091 (admin 18093),
-# nio-floor-proxy 18094, nio-floor-mirror 18095, nio-bytes-proxy 18096, nio-bytes-mirror 18097.
+# nio-floor-proxy 18094, nio-floor-mirror 18095, nio-bytes-proxy 18096, nio-bytes-mirror 18097,
+# nio-bytes-mirror-work 18098.
 # Every process the script starts is stopped on exit (EXIT/INT/TERM).
 # Proxy CPU µs/req = utime+stime (/proc/PID/stat) of the front over one wrk run / requests completed:
 # nginx master + workers, or the gateway process (all threads, plus direct children). Steadier than
@@ -131,7 +135,7 @@ LEGACY_PORT=18081 LEARNER_PORT=18082 LEGACY_STATUS_PORT=18088 LEARNER_STATUS_POR
 export LEGACY_PORT LEARNER_PORT
 HUNG_PORT=18084
 declare -A PORT=([nginx-proxy]=18080 [nginx-mirror]=18083 [gate-legacy]=18090 [gate-shadow]=18091 [gate-hung]=18085 [stub-direct]=18081
-              [nio-floor-proxy]=18094 [nio-floor-mirror]=18095 [nio-bytes-proxy]=18096 [nio-bytes-mirror]=18097)
+              [nio-floor-proxy]=18094 [nio-floor-mirror]=18095 [nio-bytes-proxy]=18096 [nio-bytes-mirror]=18097 [nio-bytes-mirror-work]=18098)
 declare -A ADMIN_PORT=([gate-legacy]=18092 [gate-shadow]=18093 [gate-hung]=18086)
 declare -A MODE=([gate-legacy]=legacy [gate-shadow]=shadow [gate-hung]=shadow)
 PREDICT=/v1/models/m:predict
@@ -289,7 +293,8 @@ for t in $TARGETS; do
     nio-*)
         floor_args=("${PORT[$t]}" "$LEGACY_PORT")
         [[ $t == nio-bytes-* ]] && floor_args=(--bytes "${floor_args[@]}")
-        [[ $t == *-mirror ]] && floor_args+=("$LEARNER_PORT")
+        [[ $t == *-work ]] && floor_args=(--bytes --work-us "${FLOOR_WORK_US:-20}" "${floor_args[@]:1}")
+        [[ $t == *-mirror || $t == *-mirror-work ]] && floor_args+=("$LEARNER_PORT")
         "$FLOOR_BIN" "${floor_args[@]}" </dev/null >"$WORK/$t.log" 2>&1 &
         PID[$t]=$!; GATE_PIDS+=("${PID[$t]}")
         wait_s=10 ;;
@@ -336,7 +341,7 @@ for t in $TARGETS; do
     SENT[$t]=$((SENT[$t] + $(wrk_requests "$RAW/warmup_$t.txt"))); RUNS[$t]=1
 done
 
-echo "ts,target,rep,conns,duration_s,requests,rps,p50_ms,p75_ms,p90_ms,p99_ms,non2xx,sock_errors,proxy_cpu_s,proxy_cpu_us_per_req,stubs_cpu_us_per_req,machine_busy_cores,legacy_reqs,legacy_new_conns,learner_reqs,learner_new_conns,legacy_open,learner_open" >"$OUT"
+echo "ts,target,rep,conns,duration_s,requests,rps,p50_ms,p75_ms,p90_ms,p99_ms,non2xx,sock_errors,proxy_cpu_s,proxy_cpu_us_per_req,stubs_cpu_us_per_req,machine_busy_cores,legacy_reqs,legacy_new_conns,learner_reqs,learner_new_conns,legacy_open,learner_open,proxy_sys_us_per_req" >"$OUT"
 failed=0
 declare -A DEAD=()
 for rep in $(seq "$REPS"); do
@@ -345,9 +350,9 @@ for rep in $(seq "$REPS"); do
         f=$RAW/${t}_r$rep.txt
         read -r la0 lr0 < <(stub_counters "$LEGACY_STATUS_PORT") || die "legacy stub_status unreadable"
         read -r sa0 sr0 < <(stub_counters "$LEARNER_STATUS_PORT") || die "learner stub_status unreadable"
-        pt0=$(cpu_ticks "${PID[$t]}"); st0=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb0 mt0 < <(machine_ticks)
+        read -r pt0 pk0 < <(cpu_split_ticks "${PID[$t]}"); st0=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb0 mt0 < <(machine_ticks)
         rc=0; run_wrk "http://127.0.0.1:${PORT[$t]}$PREDICT" "$DURATION" "$f" || rc=$?
-        pt1=$(cpu_ticks "${PID[$t]}"); st1=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb1 mt1 < <(machine_ticks)
+        read -r pt1 pk1 < <(cpu_split_ticks "${PID[$t]}"); st1=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb1 mt1 < <(machine_ticks)
         read -r la1 lr1 < <(stub_counters "$LEGACY_STATUS_PORT") || die "legacy stub_status unreadable"
         read -r sa1 sr1 < <(stub_counters "$LEARNER_STATUS_PORT") || die "learner stub_status unreadable"
         lo=$(estab_conns "$LEGACY_PORT" "${PID[$t]}"); so=$(estab_conns "$LEARNER_PORT" "${PID[$t]}")
@@ -366,13 +371,13 @@ for rep in $(seq "$REPS"); do
         # stub_status counters: the closing curl itself is one accepted connection and one request
         line=$(awk -v OFS=, -v ts="$(date +%H:%M:%S)" -v t="$t" -v rep="$rep" -v c="$CONNS" -v d="$DURATION" \
             -v n="$n" -v rps="$rps" -v p50="$(pct 50% "$f")" -v p75="$(pct 75% "$f")" -v p90="$(pct 90% "$f")" -v p99="$(pct 99% "$f")" \
-            -v e2="$non2xx" -v es="$sockerr" -v tck="$CLK_TCK" -v pt=$((pt1 - pt0)) -v st=$((st1 - st0)) \
+            -v e2="$non2xx" -v es="$sockerr" -v tck="$CLK_TCK" -v pt=$((pt1 - pt0)) -v pk=$((pk1 - pk0)) -v st=$((st1 - st0)) \
             -v mb=$((mb1 - mb0)) -v mt=$((mt1 - mt0)) -v ncpu="$(nproc)" \
             -v lr=$((lr1 - lr0 - 1)) -v lc=$((la1 - la0 - 1)) -v sr=$((sr1 - sr0 - 1)) -v sc=$((sa1 - sa0 - 1)) \
             -v lo="$lo" -v so="$so" 'BEGIN {
                 print ts, t, rep, c, d, n, rps, p50, p75, p90, p99, e2, es,
                       sprintf("%.2f", pt / tck), sprintf("%.2f", pt / tck * 1e6 / n), sprintf("%.2f", st / tck * 1e6 / n),
-                      sprintf("%.2f", (mt > 0 ? mb / mt * ncpu : 0)), lr, lc, sr, sc, lo, so }')
+                      sprintf("%.2f", (mt > 0 ? mb / mt * ncpu : 0)), lr, lc, sr, sc, lo, so, sprintf("%.2f", pk / tck * 1e6 / n) }')
         echo "$line" >>"$OUT"
         log "$line"
     done

@@ -63,11 +63,13 @@ final class ByteFloorClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     private let upstreams: FloorUpstreams<ByteFloorExchange>
+    private let work: AddedWork
     private var pending: ByteBuffer?
     private var answering = false
 
-    init(upstreams: FloorUpstreams<ByteFloorExchange>) {
+    init(upstreams: FloorUpstreams<ByteFloorExchange>, work: AddedWork) {
         self.upstreams = upstreams
+        self.work = work
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -79,6 +81,7 @@ final class ByteFloorClientHandler: ChannelInboundHandler {
     private func forwardNext(context: ChannelHandlerContext) {
         guard !answering, pending != nil, let length = messageLength(in: pending!) else { return }
         let request = pending!.readSlice(length: length)!
+        work.spend()
         if pending!.readableBytes == 0 { pending = nil }
         answering = true
         upstreams.forward(request) { [self] answer in

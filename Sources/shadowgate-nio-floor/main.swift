@@ -14,7 +14,9 @@
 // the bytes for the end of the head and a content-length (no chunked bodies), and forwarded verbatim;
 // that is the lowest a proxy on NIO's channels can cost here, whatever its HTTP code.
 //
-// usage: shadowgate-nio-floor [--bytes] LISTEN_PORT LEGACY_PORT [LEARNER_PORT]
+// `--work-us N` (with `--bytes`) adds N µs of busy user-space work per request (see `AddedWork`).
+//
+// usage: shadowgate-nio-floor [--bytes [--work-us N]] LISTEN_PORT LEGACY_PORT [LEARNER_PORT]
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,10 +27,16 @@ import NIOPosix
 var arguments = Array(CommandLine.arguments.dropFirst())
 let bytesFraming = arguments.first == "--bytes"
 if bytesFraming { arguments.removeFirst() }
+var workMicros: UInt64 = 0
+if bytesFraming, arguments.first == "--work-us", arguments.count > 1, let micros = UInt64(arguments[1]) {
+    workMicros = micros
+    arguments.removeFirst(2)
+}
+let addedWork = AddedWork(nanoseconds: workMicros * 1000)
 guard arguments.count == 2 || arguments.count == 3,
       let listenPort = Int(arguments[0]), let legacyPort = Int(arguments[1])
 else {
-    print("usage: shadowgate-nio-floor [--bytes] LISTEN_PORT LEGACY_PORT [LEARNER_PORT]")
+    print("usage: shadowgate-nio-floor [--bytes [--work-us N]] LISTEN_PORT LEGACY_PORT [LEARNER_PORT]")
     exit(2)
 }
 let learnerPort = arguments.count == 3 ? Int(arguments[2]) : nil
@@ -46,7 +54,7 @@ let server = try ServerBootstrap(group: group)
     .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
             if bytesFraming {
-                try channel.pipeline.syncOperations.addHandler(ByteFloorClientHandler(upstreams: byteUpstreams))
+                try channel.pipeline.syncOperations.addHandler(ByteFloorClientHandler(upstreams: byteUpstreams, work: addedWork))
             } else {
                 try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
                 try channel.pipeline.syncOperations.addHandler(HTTPFloorClientHandler(upstreams: httpUpstreams))
@@ -55,5 +63,5 @@ let server = try ServerBootstrap(group: group)
     }
     .bind(host: "127.0.0.1", port: listenPort)
     .wait()
-print("shadowgate-nio-floor\(bytesFraming ? " --bytes" : "") listening on 127.0.0.1:\(listenPort) (legacy :\(legacyPort)\(learnerPort.map { ", learner :\($0)" } ?? ""))")
+print("shadowgate-nio-floor\(bytesFraming ? " --bytes" : "")\(addedWork.nanoseconds > 0 ? " --work-us \(addedWork.nanoseconds / 1000)" : "") listening on 127.0.0.1:\(listenPort) (legacy :\(legacyPort)\(learnerPort.map { ", learner :\($0)" } ?? ""))")
 try server.closeFuture.wait()

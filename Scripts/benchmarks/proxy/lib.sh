@@ -59,15 +59,25 @@ proc_pids() {
 # cpu_ticks <pid>...: utime+stime (clock ticks) of each PID and its direct children, summed.
 # /proc/PID/stat of a process covers all of its threads.
 cpu_ticks() {
-    local t=0 p top
+    local total sys
+    read -r total sys < <(cpu_split_ticks "$@")
+    echo "$total"
+}
+
+# cpu_split_ticks <pid>...: "utime+stime stime" (clock ticks), summed like cpu_ticks. The kernel
+# share is printed apart because on this kind of machine it grows with the front's own user time
+# (waking the stubs and wrk costs more when they have had time to fall asleep).
+cpu_split_ticks() {
+    local t=0 s=0 p top u k
     for top in "$@"; do
         for p in $(proc_pids "$top"); do
             [[ -r /proc/$p/stat ]] || continue
             # strip "pid (comm) " so the fields count from state: utime = $12, stime = $13
-            t=$((t + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+            read -r u k < <(awk '{sub(/^.*\) /, ""); print $12, $13}' "/proc/$p/stat" 2>/dev/null || echo 0 0)
+            t=$((t + ${u:-0} + ${k:-0})); s=$((s + ${k:-0}))
         done
     done
-    echo "$t"
+    echo "$t $s"
 }
 
 # machine_ticks: "busy total" jiffies of the whole machine (from /proc/stat)

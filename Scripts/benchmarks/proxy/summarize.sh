@@ -20,15 +20,17 @@ col_median() { rows_of "$1" | cut -d, -f"${C[$2]}" | median; }
 col_sum() { rows_of "$1" | cut -d, -f"${C[$2]}" | awk '{ s += $1 } END { print s + 0 }'; }
 
 declare -A RPS P50 P99 CPU
-echo "| target | req/s | p50 ms | p99 ms | proxy CPU µs/req | stubs CPU µs/req | machine busy cores | errors | runs |"
-echo "|---|---|---|---|---|---|---|---|---|"
+# proxy_sys_us_per_req: absent from CSVs written before it was added
+sys_median() { if [[ -n ${C[proxy_sys_us_per_req]:-} ]]; then col_median "$1" proxy_sys_us_per_req; else echo nan; fi; }
+echo "| target | req/s | p50 ms | p99 ms | proxy CPU µs/req | of which kernel | stubs CPU µs/req | machine busy cores | errors | runs |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for t in $targets; do
     RPS[$t]=$(col_median "$t" rps); P50[$t]=$(col_median "$t" p50_ms); P99[$t]=$(col_median "$t" p99_ms)
     CPU[$t]=$(col_median "$t" proxy_cpu_us_per_req)
     errs=$(($(col_sum "$t" non2xx) + $(col_sum "$t" sock_errors)))
     n=$(rows_of "$t" | wc -l)
-    printf "| %s | %.0f | %.3f | %.3f | %.1f | %.1f | %.2f | %s | %s |\n" "$t" "${RPS[$t]}" "${P50[$t]}" \
-        "${P99[$t]}" "${CPU[$t]}" "$(col_median "$t" stubs_cpu_us_per_req)" \
+    printf "| %s | %.0f | %.3f | %.3f | %.1f | %.1f | %.1f | %.2f | %s | %s |\n" "$t" "${RPS[$t]}" "${P50[$t]}" \
+        "${P99[$t]}" "${CPU[$t]}" "$(sys_median "$t")" "$(col_median "$t" stubs_cpu_us_per_req)" \
         "$(col_median "$t" machine_busy_cores)" "$errs" "$n"
 done
 echo "(medians over runs; errors = wrk non-2xx responses + socket errors, summed)"
@@ -81,6 +83,7 @@ side_by_side nio-bytes-mirror nginx-mirror "NIO byte forwarder, mirror, vs nginx
 side_by_side gate-shadow nio-bytes-mirror "gateway shadow vs NIO byte forwarder, mirror"
 side_by_side nio-bytes-proxy nginx-proxy "NIO byte forwarder vs nginx proxy"
 side_by_side gate-legacy nio-bytes-proxy "gateway legacy vs NIO byte forwarder"
+side_by_side nio-bytes-mirror-work nio-bytes-mirror "NIO byte forwarder, mirror, with added user work vs without"
 if [[ -n ${P99[gate-hung]:-} && -n ${P99[gate-shadow]:-} ]]; then
     awk -v h="${P99[gate-hung]}" -v s="${P99[gate-shadow]}" -v rh="${RPS[gate-hung]}" -v rs="${RPS[gate-shadow]}" 'BEGIN {
         r = (s > 0 ? h / s : 0)
