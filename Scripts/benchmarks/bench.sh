@@ -292,9 +292,9 @@ for t in $TARGETS; do
         wait_s=10 ;;
     nio-*)
         floor_args=("${PORT[$t]}" "$LEGACY_PORT")
+        [[ $t == *-mirror* ]] && floor_args+=("$LEARNER_PORT")
+        [[ $t == *-work ]] && floor_args=(--work-us "${FLOOR_WORK_US:-20}" "${floor_args[@]}")
         [[ $t == nio-bytes-* ]] && floor_args=(--bytes "${floor_args[@]}")
-        [[ $t == *-work ]] && floor_args=(--bytes --work-us "${FLOOR_WORK_US:-20}" "${floor_args[@]:1}")
-        [[ $t == *-mirror || $t == *-mirror-work ]] && floor_args+=("$LEARNER_PORT")
         "$FLOOR_BIN" "${floor_args[@]}" </dev/null >"$WORK/$t.log" 2>&1 &
         PID[$t]=$!; GATE_PIDS+=("${PID[$t]}")
         wait_s=10 ;;
