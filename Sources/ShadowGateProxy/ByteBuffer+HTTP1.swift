@@ -17,3 +17,17 @@ extension ByteBuffer {
         writeStaticString("\r\n")
     }
 }
+
+extension UnsafeRawBufferPointer {
+    /// ASCII case-insensitive equality with a lowercase literal.
+    func equalsLowercaseASCII(_ lower: StaticString) -> Bool {
+        guard count == lower.utf8CodeUnitCount else { return false }
+        let expected = lower.utf8Start
+        for i in 0..<count {
+            let byte = self[i]
+            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            if lowered != expected[i] { return false }
+        }
+        return true
+    }
+}

@@ -14,9 +14,10 @@ import NIOHTTP1
 enum ClientResponseEncoding {
     /// The head's bytes, with the body in them when it is at most ``HTTP1Message/copiedBodyLimit`` and not chunked;
     /// `body` is what still has to be written after them (nil when nothing).
+    /// `forwarded` lines come first, then `head.headers`, under the same rules.
     static func encode(
-        _ head: HTTPResponseHead, body: ByteBuffer, requestMethod: HTTPMethod?, connection: StaticString?,
-        allocator: ByteBufferAllocator
+        _ head: HTTPResponseHead, body: ByteBuffer, forwarded: GatewayResponse.ForwardedHeaders? = nil,
+        requestMethod: HTTPMethod?, connection: StaticString?, allocator: ByteBufferAllocator
     ) -> (head: ByteBuffer, body: ByteBuffer?) {
         let noBody = requestMethod == .CONNECT || !head.status.mayHaveResponseBody
         // A HEAD answer keeps its framing headers, but its body is not sent.
@@ -25,6 +26,12 @@ enum ClientResponseEncoding {
         var buffer = allocator.buffer(capacity: 256 + (copied ? body.readableBytes : 0))
         writeStatusLine(head, to: &buffer)
         var sawLength = false
+        if let forwarded {
+            // No `connection` or `transfer-encoding` among them: both are hop-by-hop.
+            sawLength = ClientHeaderLines.write(
+                from: forwarded.upstream, bodyLength: forwarded.bodyLength, noBody: noBody, requestID: forwarded.requestID,
+                servedBy: forwarded.servedBy, to: &buffer)
+        }
         for (name, value) in head.headers {
             switch name.utf8.count {
             case 10 where connection != nil && HTTPHeaders.equalsLowercase(name, "connection"):

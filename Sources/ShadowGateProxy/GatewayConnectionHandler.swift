@@ -302,7 +302,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         let last: NIOAny
         if encodesResponses {
             let (head, rest) = ClientResponseEncoding.encode(
-                response.head, body: response.body, requestMethod: requestMethod, connection: connection, allocator: context.channel.allocator)
+                response.head, body: response.body, forwarded: response.forwarded, requestMethod: requestMethod,
+                connection: connection, allocator: context.channel.allocator)
             if let rest {
                 context.write(NIOAny(head), promise: nil)
                 last = NIOAny(rest)
@@ -310,7 +311,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
                 last = NIOAny(head)
             }
         } else {
-            var head = response.head
+            var head = response.resolvedHead
             if let connection { head.headers.replaceOrAdd(name: "connection", value: "\(connection)") }
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             if response.body.readableBytes > 0 {

@@ -103,29 +103,91 @@ enum ForwardedHeaderLines {
 }
 
 extension HTTPHeaders {
-    /// An upstream's response headers as the client gets them, in one pass: hop-by-hop headers and
-    /// `x-request-id` left out, `content-length` kept when it equals `bodyLength` (else replaced; `nil`
-    /// for HEAD: the upstream's is kept), then `x-request-id` and `x-shadowgate-served-by` appended.
+    /// An upstream's response headers as the client gets them (see ``ClientHeaderLines``), as `HTTPHeaders`:
+    /// for answers not written as HTTP/1 bytes.
+    static func toClient(from upstream: UpstreamHeaderBlock, bodyLength: Int?, requestID: String, servedBy: String) -> HTTPHeaders {
+        var lines = ByteBuffer()
+        _ = ClientHeaderLines.write(from: upstream, bodyLength: bodyLength, noBody: false, requestID: requestID, servedBy: servedBy, to: &lines)
+        return UpstreamHeaderBlock(validatedLines: lines).headers
+    }
+
     static func toClient(from upstream: HTTPHeaders, bodyLength: Int?, requestID: String, servedBy: String) -> HTTPHeaders {
-        let length = bodyLength.map { String($0) }
-        var kept: [(String, String)] = []
-        kept.reserveCapacity(upstream.count + 3)
-        var lengthKept = false
-        forEachEndToEnd(upstream, restart: { kept.removeAll(keepingCapacity: true); lengthKept = false }) { name, value, listed in
-            switch name.utf8.count {
-            case 12 where equalsLowercase(name, "x-request-id"):
-                return
-            case 14 where length != nil && equalsLowercase(name, "content-length"):
-                // Kept in place when right (the common case); a wrong or repeated one is replaced below.
-                if value == length, !lengthKept { lengthKept = true } else { return }
-            default:
-                if let listed, isListed(name, in: listed) { return }
-            }
-            kept.append((name, value))
+        toClient(from: UpstreamHeaderBlock(upstream), bodyLength: bodyLength, requestID: requestID, servedBy: servedBy)
+    }
+}
+
+/// An upstream's response headers as the client gets them, written as `name: value\r\n` lines in one
+/// pass over the upstream's bytes (no `String` per field): hop-by-hop headers, those named in
+/// `Connection:` and `x-request-id` left out; `content-length` kept when it equals `bodyLength` (else
+/// replaced; `nil` for HEAD: the upstream's is kept; none at all when `noBody`); then `x-request-id`
+/// and `x-shadowgate-served-by` appended.
+enum ClientHeaderLines {
+    /// Returns whether a `content-length` line was written.
+    static func write(
+        from upstream: UpstreamHeaderBlock, bodyLength: Int?, noBody: Bool, requestID: String, servedBy: String,
+        to buffer: inout ByteBuffer
+    ) -> Bool {
+        // `Connection: keep-alive` / `close` (what servers send) name no other header; anything else may.
+        var listed: String?
+        upstream.forEachField { name, value in
+            guard name.count == 10, name.equalsLowercaseASCII("connection"),
+                  !value.equalsLowercaseASCII("keep-alive"), !value.equalsLowercaseASCII("close") else { return }
+            let text = String(decoding: value, as: UTF8.self)
+            listed = listed.map { $0 + "," + text } ?? text
         }
-        if let length, !lengthKept { kept.append(("content-length", length)) }
-        kept.append(("x-request-id", requestID))
-        kept.append(("x-shadowgate-served-by", servedBy))
-        return HTTPHeaders(kept)
+        // A small string: no allocation.
+        var lengthDigits = bodyLength.map { String($0) } ?? ""
+        lengthDigits.makeContiguousUTF8()
+        var lengthWritten = false
+        upstream.forEachField { name, value in
+            if isHopByHop(name) { return }
+            switch name.count {
+            case 12 where name.equalsLowercaseASCII("x-request-id"):
+                return
+            case 14 where name.equalsLowercaseASCII("content-length"):
+                if noBody { return }
+                if bodyLength != nil {
+                    // Kept in place when right (the common case); a wrong or repeated one is replaced below.
+                    let right = lengthDigits.withUTF8 { UnsafeRawBufferPointer($0).elementsEqual(value) }
+                    guard right, !lengthWritten else { return }
+                } else if let listed, HTTPHeaders.isListed("content-length", in: listed) {
+                    return
+                }
+                lengthWritten = true
+            default:
+                if let listed, HTTPHeaders.isListed(String(decoding: name, as: UTF8.self), in: listed) { return }
+            }
+            buffer.writeBytes(name)
+            buffer.writeStaticString(": ")
+            buffer.writeBytes(value)
+            buffer.writeStaticString("\r\n")
+        }
+        if bodyLength != nil, !noBody, !lengthWritten {
+            buffer.writeStaticString("content-length: ")
+            buffer.writeString(lengthDigits)
+            buffer.writeStaticString("\r\n")
+            lengthWritten = true
+        }
+        buffer.writeStaticString("x-request-id: ")
+        buffer.writeString(requestID)
+        buffer.writeStaticString("\r\nx-shadowgate-served-by: ")
+        buffer.writeString(servedBy)
+        buffer.writeStaticString("\r\n")
+        return lengthWritten
+    }
+
+    /// Case-insensitive membership in the hop-by-hop set (as ``HTTPHeaders/isHopByHop(_:)``).
+    static func isHopByHop(_ name: UnsafeRawBufferPointer) -> Bool {
+        switch name.count {
+        case 2: name.equalsLowercaseASCII("te")
+        case 6: name.equalsLowercaseASCII("expect")
+        case 7: name.equalsLowercaseASCII("upgrade") || name.equalsLowercaseASCII("trailer")
+        case 10: name.equalsLowercaseASCII("connection") || name.equalsLowercaseASCII("keep-alive")
+        case 16: name.equalsLowercaseASCII("proxy-connection")
+        case 17: name.equalsLowercaseASCII("transfer-encoding")
+        case 18: name.equalsLowercaseASCII("proxy-authenticate")
+        case 19: name.equalsLowercaseASCII("proxy-authorization")
+        default: false
+        }
     }
 }

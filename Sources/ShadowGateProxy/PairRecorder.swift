@@ -73,7 +73,7 @@ struct PairRecorder {
             }
             return PredictionSide(latencyMicros: result.latencyMicros, outcome: outcome, error: failure.reason)
         }
-        let status = Int(response.head.status.code)
+        let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
             return PredictionSide(status: status, latencyMicros: result.latencyMicros, outcome: .httpError, error: "HTTP \(status)")
         }

@@ -160,11 +160,12 @@ struct ShadowDispatcher {
                          version: request.head.version, requestID: requestID, servedBy: role)
         }
         // The body is passed on whole: its length is known even when the upstream sent it chunked.
-        let headers = HTTPHeaders.toClient(
-            from: response.head.headers, bodyLength: request.head.method == .HEAD ? nil : response.body.readableBytes,
+        let forwarded = GatewayResponse.ForwardedHeaders(
+            upstream: response.fields, bodyLength: request.head.method == .HEAD ? nil : response.body.readableBytes,
             requestID: requestID, servedBy: role.rawValue)
-        context.metrics.request(route: routeIndex, servedBy: role, status: Int(response.head.status.code))
-        return GatewayResponse(head: HTTPResponseHead(version: request.head.version, status: response.head.status, headers: headers), body: response.body)
+        context.metrics.request(route: routeIndex, servedBy: role, status: Int(response.status.code))
+        return GatewayResponse(
+            head: HTTPResponseHead(version: request.head.version, status: response.status), body: response.body, forwarded: forwarded)
     }
 }
 

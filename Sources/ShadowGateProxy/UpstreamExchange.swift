@@ -17,10 +17,28 @@ struct UpstreamRequest {
     var body: ByteBuffer?
 }
 
-/// A complete upstream response, fully buffered.
+/// A complete upstream response, fully buffered; its header lines stay bytes (see ``UpstreamHeaderBlock``).
 struct UpstreamResponse {
-    var head: HTTPResponseHead
+    var version: HTTPVersion
+    var status: HTTPResponseStatus
+    var fields: UpstreamHeaderBlock
     var body: ByteBuffer
+
+    init(version: HTTPVersion, status: HTTPResponseStatus, fields: UpstreamHeaderBlock, body: ByteBuffer) {
+        self.version = version
+        self.status = status
+        self.fields = fields
+        self.body = body
+    }
+
+    init(head: HTTPResponseHead, body: ByteBuffer) {
+        self.init(version: head.version, status: head.status, fields: UpstreamHeaderBlock(head.headers), body: body)
+    }
+
+    /// The head with its headers as `HTTPHeaders` (built on each call).
+    var head: HTTPResponseHead {
+        HTTPResponseHead(version: version, status: status, headers: fields.headers)
+    }
 }
 
 /// Why an upstream exchange produced no response.

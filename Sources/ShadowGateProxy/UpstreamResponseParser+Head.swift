@@ -4,7 +4,10 @@ import NIOHTTP1
 extension UpstreamResponseParser {
     /// A response head and what framing needs from its headers.
     struct Head {
-        var head: HTTPResponseHead
+        var version: HTTPVersion
+        var status: HTTPResponseStatus
+        /// Where the header lines are in the head's bytes (after the status line, before the empty line).
+        var fields: Range<Int>
         var keepAlive: Bool
         var contentLength: Int?
         var transferEncoding: Bool
@@ -22,8 +25,8 @@ extension UpstreamResponseParser {
             return .failure(.malformed("bad status line"))
         }
         let (minor, code, reason) = statusParts
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(8)
+        let fieldsStart = lines.position
+        var fieldsEnd = fieldsStart
         var contentLength: Int?
         var transferEncoding = false
         var chunked = false
@@ -34,7 +37,9 @@ extension UpstreamResponseParser {
             if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
                 return .failure(.malformed("obsolete line folding"))
             }
-            guard let colon = bytes[line].firstIndex(of: UInt8(ascii: ":")), colon > line.lowerBound else {
+            var colon = line.lowerBound
+            while colon < line.upperBound, bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+            guard colon < line.upperBound, colon > line.lowerBound else {
                 return .failure(.malformed("bad header line"))
             }
             for i in line.lowerBound..<colon where !isTokenByte(bytes[i]) {
@@ -53,32 +58,30 @@ extension UpstreamResponseParser {
             let name = UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<colon])
             let value = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
             switch name.count {
-            case 10 where equalsLowercase(name, "connection"):
+            case 10 where name.equalsLowercaseASCII("connection"):
                 forEachToken(value) { token in
-                    if equalsLowercase(token, "close") { close = true }
-                    if equalsLowercase(token, "keep-alive") { keepAliveToken = true }
+                    if token.equalsLowercaseASCII("close") { close = true }
+                    if token.equalsLowercaseASCII("keep-alive") { keepAliveToken = true }
                 }
-            case 14 where equalsLowercase(name, "content-length"):
+            case 14 where name.equalsLowercaseASCII("content-length"):
                 guard let length = decimal(value), contentLength == nil || contentLength == length else {
                     return .failure(.malformed("bad content-length"))
                 }
                 contentLength = length
-            case 17 where equalsLowercase(name, "transfer-encoding"):
+            case 17 where name.equalsLowercaseASCII("transfer-encoding"):
                 transferEncoding = true
                 // Only the last coding matters: chunked must be last (RFC 9112 §6.3).
                 chunked = false
-                forEachToken(value) { token in chunked = equalsLowercase(token, "chunked") }
+                forEachToken(value) { token in chunked = token.equalsLowercaseASCII("chunked") }
             default:
                 break
             }
-            fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            fieldsEnd = lines.position
         }
         let keepAlive = minor >= 1 ? !close : keepAliveToken && !close
-        let head = HTTPResponseHead(
-            version: HTTPVersion(major: 1, minor: minor),
-            status: HTTPResponseStatus(statusCode: code, reasonPhrase: reason),
-            headers: HTTPHeaders(fields))
-        return .success(Head(head: head, keepAlive: keepAlive, contentLength: contentLength,
+        return .success(Head(
+            version: HTTPVersion(major: 1, minor: minor), status: HTTPResponseStatus(statusCode: code, reasonPhrase: reason),
+            fields: fieldsStart..<fieldsEnd, keepAlive: keepAlive, contentLength: contentLength,
                              transferEncoding: transferEncoding, chunked: chunked))
     }
 
@@ -111,8 +114,9 @@ extension UpstreamResponseParser {
         var position = 0
 
         mutating func next() -> Range<Int>? {
-            guard position < bytes.count,
-                  let lf = bytes[position...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            var lf = position
+            while lf < bytes.count, bytes[lf] != UInt8(ascii: "\n") { lf += 1 }
+            guard lf < bytes.count else { return nil }
             let end = lf > position && bytes[lf - 1] == UInt8(ascii: "\r") ? lf - 1 : lf
             defer { position = lf + 1 }
             return position..<end
@@ -142,18 +146,6 @@ extension UpstreamResponseParser {
             if a < b { body(UnsafeRawBufferPointer(rebasing: value[a..<b])) }
             start = end + 1
         }
-    }
-
-    /// ASCII case-insensitive equality with a lowercase literal.
-    private static func equalsLowercase(_ bytes: UnsafeRawBufferPointer, _ lower: StaticString) -> Bool {
-        guard bytes.count == lower.utf8CodeUnitCount else { return false }
-        let expected = lower.utf8Start
-        for i in 0..<bytes.count {
-            let byte = bytes[i]
-            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            if lowered != expected[i] { return false }
-        }
-        return true
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

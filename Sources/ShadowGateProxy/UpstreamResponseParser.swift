@@ -49,7 +49,7 @@ struct UpstreamResponseParser {
     private var state = State.idle
     private var answersHEAD = false
     private var maxBodyBytes = 0
-    private var head: HTTPResponseHead?
+    private var head: (version: HTTPVersion, status: HTTPResponseStatus, fields: UpstreamHeaderBlock)?
     private var keepAlive = true
     private var body: ByteBuffer?
     private var bodyBytes = 0
@@ -91,10 +91,15 @@ struct UpstreamResponseParser {
                 let parsed = try buffer.withUnsafeReadableBytes { bytes in
                     Self.readHead(UnsafeRawBufferPointer(rebasing: bytes[..<headLength]))
                 }.get()
+                let code = parsed.status.code
+                if code >= 100, code < 200, code != 101 {  // the real answer follows
+                    buffer.moveReaderIndex(forwardBy: headLength)
+                    continue
+                }
+                // A slice of the bytes read, not a copy.
+                let fields = buffer.getSlice(at: buffer.readerIndex + parsed.fields.lowerBound, length: parsed.fields.count)!
                 buffer.moveReaderIndex(forwardBy: headLength)
-                let code = parsed.head.status.code
-                if code >= 100, code < 200, code != 101 { continue }  // the real answer follows
-                head = parsed.head
+                head = (parsed.version, parsed.status, UpstreamHeaderBlock(validatedLines: fields))
                 keepAlive = parsed.keepAlive
                 if answersHEAD || code < 200 || code == 204 || code == 304 {
                     if code == 101 { keepAlive = false }
@@ -178,7 +183,8 @@ struct UpstreamResponseParser {
     }
 
     private mutating func complete() -> Parsed {
-        let response = UpstreamResponse(head: head!, body: body ?? ByteBuffer())
+        let parts = head!
+        let response = UpstreamResponse(version: parts.version, status: parts.status, fields: parts.fields, body: body ?? ByteBuffer())
         let parsed = Parsed(response: response, keepAlive: keepAlive)
         state = .idle
         head = nil

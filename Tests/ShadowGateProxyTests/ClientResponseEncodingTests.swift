@@ -68,4 +68,28 @@ struct ClientResponseEncodingTests {
         #expect(body == big)
         #expect(String(buffer: ClientResponseEncoding.continueHead(version: .http1_1, allocator: ByteBufferAllocator())) == "HTTP/1.1 100 Continue\r\n\r\n")
     }
+
+    @Test("a forwarded answer, written from the upstream's header bytes, has the bytes NIO's encoder writes for the headers `toClient` makes",
+          arguments: [HTTPMethod.GET, .POST, .HEAD, .CONNECT])
+    func forwardedSameAsNIO(method: HTTPMethod) throws {
+        let hopByHop: [(String, String)] = [
+            ("Connection", "keep-alive, X-Internal"), ("keep-alive", "timeout=5"), ("X-Internal", "secret"),
+            ("transfer-encoding", "chunked"), ("X-Request-ID", "upstream-id"), ("server", "model"),
+        ]
+        for (name, status, headers, body) in Self.cases {
+            for upstreamHeaders in [headers, hopByHop + headers, headers + [("content-length", "999")]] {
+                let bodyLength = method == .HEAD ? nil : body.utf8.count
+                let forwarded = GatewayResponse.ForwardedHeaders(
+                    upstream: UpstreamHeaderBlock(HTTPHeaders(upstreamHeaders)), bodyLength: bodyLength, requestID: "rid", servedBy: "legacy")
+                let response = GatewayResponse(
+                    head: HTTPResponseHead(version: .http1_1, status: status), body: ByteBuffer(string: body), forwarded: forwarded)
+                let expected = try Self.nioBytes(response.resolvedHead, body: response.body, method: method)
+                let (first, rest) = ClientResponseEncoding.encode(
+                    response.head, body: response.body, forwarded: forwarded, requestMethod: method, connection: nil,
+                    allocator: ByteBufferAllocator())
+                #expect(String(buffer: first) + (rest.map { String(buffer: $0) } ?? "") == expected, "\(name), \(method), \(upstreamHeaders)")
+                #expect(!expected.lowercased().contains("secret") && !expected.contains("upstream-id"))
+            }
+        }
+    }
 }

@@ -1,0 +1,55 @@
+import NIOCore
+import NIOHTTP1
+
+/// The header lines of an upstream's response head, kept as the bytes that arrived.
+///
+/// Why bytes: an answer's headers are only copied on to the client (``ClientHeaderLines``) or not
+/// read at all (the shadow's); making each name and value a `String` in an `HTTPHeaders` was a
+/// measurable share of every request (issue 14's profile). ``headers`` builds them when asked.
+///
+/// Holds only lines ``UpstreamResponseParser`` accepted: a token name directly followed by `:`, a
+/// value without control bytes but tab, each line ended by CRLF or LF; no status line, no empty line.
+struct UpstreamHeaderBlock {
+    var bytes: ByteBuffer
+
+    init(validatedLines bytes: ByteBuffer) {
+        self.bytes = bytes
+    }
+
+    /// The lines of `headers`, CRLF-ended, for responses made from a head (tests, other protocols).
+    init(_ headers: HTTPHeaders) {
+        var bytes = ByteBuffer()
+        for (name, value) in headers { bytes.writeHeaderLine(name, value) }
+        self.bytes = bytes
+    }
+
+    /// Calls `body` with each field's name and its value (trimmed of spaces and tabs), in order.
+    func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeReadableBytes { all in
+            var position = 0
+            while position < all.count {
+                var lf = position
+                while lf < all.count, all[lf] != UInt8(ascii: "\n") { lf += 1 }
+                var end = lf > position && all[lf - 1] == UInt8(ascii: "\r") ? lf - 1 : lf
+                var colon = position
+                while colon < end, all[colon] != UInt8(ascii: ":") { colon += 1 }
+                if colon < end {
+                    var start = colon + 1
+                    while start < end, all[start] == UInt8(ascii: " ") || all[start] == UInt8(ascii: "\t") { start += 1 }
+                    while end > start, all[end - 1] == UInt8(ascii: " ") || all[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+                    body(UnsafeRawBufferPointer(rebasing: all[position..<colon]), UnsafeRawBufferPointer(rebasing: all[start..<end]))
+                }
+                position = lf + 1
+            }
+        }
+    }
+
+    /// The fields as `HTTPHeaders`, in order.
+    var headers: HTTPHeaders {
+        var fields: [(String, String)] = []
+        forEachField { name, value in
+            fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        }
+        return HTTPHeaders(fields)
+    }
+}
