@@ -65,7 +65,9 @@ public final class PredictionAdapter: Sendable {
         }
         let root = document.root
 
-        var reading = ResponseReading(parsed: true)
+        // Fields as locals, the reading built once at the end: assigning into a `var` reading copied it.
+        var score: Double?
+        var label: String?
         let predictions: JSONSpan
         switch inferenceProtocol {
         case .oipV2:
@@ -84,8 +86,8 @@ public final class PredictionAdapter: Sendable {
                 if labelSpan == nil { labelSpan = scanner.firstString(in: data) }
                 if scoreSpan != nil, labelSpan != nil { break }
             }
-            reading.score = scoreSpan.flatMap { finite(scanner.number($0)) }
-            reading.label = labelSpan.flatMap { scanner.string($0) }
+            score = scoreSpan.flatMap { finite(scanner.number($0)) }
+            label = labelSpan.flatMap { scanner.string($0) }
         case .kserveV1:
             guard root.kind == .object else { return .unparsed("response is not a JSON object") }
             guard let found = primary ?? secondary else {
@@ -103,20 +105,21 @@ public final class PredictionAdapter: Sendable {
             }
         }
         if inferenceProtocol != .oipV2 {
-            reading.score = scanner.firstNumber(in: predictions).flatMap { finite(scanner.number($0)) }
-            reading.label = scanner.firstString(in: predictions).flatMap { scanner.string($0) }
+            score = scanner.firstNumber(in: predictions).flatMap { finite(scanner.number($0)) }
+            label = scanner.firstString(in: predictions).flatMap { scanner.string($0) }
         }
-        reading.output = scanner.sanitizedText(
+        let output = scanner.sanitizedText(
             predictions, maxBytes: .max, mayNeedRewriting: document.needsSanitizing
         )
+        var version: String?
         if let modelVersion {
             switch modelVersion.kind {
-            case .string: reading.modelVersion = scanner.string(modelVersion)
-            case .number: reading.modelVersion = scanner.text(modelVersion)
+            case .string: version = scanner.string(modelVersion)
+            case .number: version = scanner.text(modelVersion)
             default: break
             }
         }
-        return reading
+        return ResponseReading(parsed: true, output: output, score: score, label: label, modelVersion: version)
     }
 
     /// The request's input features as JSON text for storage: OIP v2 the `inputs` array;

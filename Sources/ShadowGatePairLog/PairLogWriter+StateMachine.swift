@@ -208,7 +208,7 @@ extension PairLogWriter {
 
         // MARK: Queue
 
-        mutating func submit(_ record: PairRecord, now: UInt64) -> SubmitResult {
+        mutating func submit(_ record: consuming PairRecord, now: UInt64) -> SubmitResult {
             let result = admit(now: now)
             if case .queued = result { queue.append(record) }
             return result

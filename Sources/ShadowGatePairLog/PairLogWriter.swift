@@ -131,9 +131,9 @@ public final class PairLogWriter: PairRecordSink, @unchecked Sendable {
 
     /// Offers a record; `false` (counted and logged) when the queue is full or the writer stopped.
     @discardableResult
-    public func submit(_ record: PairRecord) -> Bool {
+    public func submit(_ record: consuming PairRecord) -> Bool {
         cond.lock()
-        let result = machine.submit(record, now: monotonicNanos())
+        let result = machine.submit(consume record, now: monotonicNanos())
         return admitted(result, .pairs)
     }
 

@@ -27,6 +27,8 @@ public struct PairRecord: Sendable, Hashable {
     /// is never forwarded to the learner).
     public var holdout = false
 
+    // Inlinable so the data path's record moves its sides and strings in instead of copying them.
+    @inlinable
     public init(
         requestID: String,
         route: String,

@@ -5,13 +5,14 @@
 /// returns `false` and the caller counts the drop (`shadowgate_sink_dropped_total`); the sink
 /// also logs and counts it its own way if it has one.
 public protocol PairRecordSink: Sendable {
-    /// Offers a record; `true` when accepted, `false` when dropped.
+    /// Offers a record; `true` when accepted, `false` when dropped. The record is handed over, not
+    /// copied: a copy retains each of its strings, once per request.
     @discardableResult
-    func submit(_ record: PairRecord) -> Bool
+    func submit(_ record: consuming PairRecord) -> Bool
 }
 
 /// A sink that accepts and forgets every record: for `legacy`-only deployments and benchmarks of the proxy alone.
 public struct DiscardingPairSink: PairRecordSink {
     public init() {}
-    public func submit(_ record: PairRecord) -> Bool { true }
+    public func submit(_ record: consuming PairRecord) -> Bool { true }
 }

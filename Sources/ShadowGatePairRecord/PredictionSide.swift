@@ -17,6 +17,7 @@ public struct PredictionSide: Sendable, Hashable {
     /// A short human-readable reason when `outcome` is not `.ok`.
     public var error: String?
 
+    @inlinable
     public init(
         status: Int? = nil,
         latencyMicros: Int64? = nil,

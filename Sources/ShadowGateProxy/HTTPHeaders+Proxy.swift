@@ -139,29 +139,56 @@ enum ClientHeaderLines {
         var lengthDigits = bodyLength.map { String($0) } ?? ""
         lengthDigits.makeContiguousUTF8()
         var lengthWritten = false
-        upstream.forEachField { name, value in
-            if isHopByHop(name) { return }
+        func keep(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
+            if isHopByHop(name) { return false }
             switch name.count {
             case 12 where name.equalsLowercaseASCII("x-request-id"):
-                return
+                return false
             case 14 where name.equalsLowercaseASCII("content-length"):
-                if noBody { return }
+                if noBody { return false }
                 if bodyLength != nil {
                     // Kept in place when right (the common case); a wrong or repeated one is replaced below.
                     let right = lengthDigits.withUTF8 { UnsafeRawBufferPointer($0).elementsEqual(value) }
-                    guard right, !lengthWritten else { return }
+                    guard right, !lengthWritten else { return false }
                 } else if let listed, HTTPHeaders.isListed("content-length", in: listed) {
-                    return
+                    return false
                 }
                 lengthWritten = true
+                return true
             default:
-                if let listed, HTTPHeaders.isListed(String(decoding: name, as: UTF8.self), in: listed) { return }
+                if let listed, HTTPHeaders.isListed(String(decoding: name, as: UTF8.self), in: listed) { return false }
+                return true
             }
-            buffer.writeBytes(name)
-            buffer.writeStaticString(": ")
-            buffer.writeBytes(value)
-            buffer.writeStaticString("\r\n")
         }
+        // Lines kept as they are (`name: value` and CRLF, what servers send) are copied in runs, one
+        // write per run: each ByteBuffer write pays a uniqueness and an exclusivity check.
+        var run: Range<Int>?
+        func flushRun() {
+            if let pending = run {
+                upstream.bytes.withUnsafeReadableBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[pending])) }
+            }
+            run = nil
+        }
+        upstream.forEachLine { name, value, line, at in
+            guard keep(name, value) else { return flushRun() }
+            let canonical = line.count == name.count + value.count + 4 && line[name.count + 1] == UInt8(ascii: " ")
+                && line[line.count - 2] == UInt8(ascii: "\r")
+            guard canonical else {
+                flushRun()
+                buffer.writeBytes(name)
+                buffer.writeStaticString(": ")
+                buffer.writeBytes(value)
+                buffer.writeStaticString("\r\n")
+                return
+            }
+            if let pending = run, pending.upperBound == at.lowerBound {
+                run = pending.lowerBound..<at.upperBound
+            } else {
+                flushRun()
+                run = at
+            }
+        }
+        flushRun()
         if bodyLength != nil, !noBody, !lengthWritten {
             buffer.writeStaticString("content-length: ")
             buffer.writeString(lengthDigits)

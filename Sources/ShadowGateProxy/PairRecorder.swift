@@ -48,15 +48,16 @@ struct PairRecorder {
                 adapter.readFeatures($0, maxBytes: context.config.limits.featuresMaxBytes)
             }
         }
+        // Each side goes straight into its place: a copy of a side retains its four strings.
+        let servedByLegacy = serving == .legacy
         var record = PairRecord(
             requestID: requestID, route: routeName, receivedAtMicros: request.receivedAtMicros,
             servedBy: serving, mode: flags.mode, canaryPercent: flags.canaryPercent,
-            legacy: .skipped, learner: .skipped, shadowSkip: skip,
+            legacy: servedByLegacy ? primarySide : shadowSide,
+            learner: servedByLegacy ? shadowSide : primarySide, shadowSkip: skip,
             features: features, featuresTruncated: truncated)
         record.holdout = holdout
-        record[serving] = primarySide
-        record[serving.other] = shadowSide
-        if !context.sink.submit(record) {
+        if !context.sink.submit(consume record) {
             context.metrics.sinkDropped.increment()
         }
     }

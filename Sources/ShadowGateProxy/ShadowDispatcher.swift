@@ -177,9 +177,9 @@ final class PairJoin {
     private var machine: StateMachine
 
     init(shadow: StateMachine.Shadow, recorder: PairRecorder) {
+        recorder.context.inFlight.begin()
         self.recorder = recorder
         self.machine = StateMachine(shadow: shadow)
-        recorder.context.inFlight.begin()
     }
 
     func primaryCompleted(_ result: UpstreamResult) {

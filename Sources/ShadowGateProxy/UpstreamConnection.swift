@@ -97,7 +97,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
         if !parsed.keepAlive || received!.readableBytes > 0 { mustClose = true }
         received = nil
         // The callback may send the next request on this connection at once: state is reset before it runs.
-        finish(.success(parsed.response))
+        finish(.success(parsed.takeResponse()))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -122,10 +122,10 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
         context.close(promise: nil)
     }
 
-    private func finish(_ result: Result<UpstreamResponse, UpstreamFailure>) {
+    private func finish(_ result: consuming Result<UpstreamResponse, UpstreamFailure>) {
         guard let completion else { return }
         self.completion = nil
         if case .failure = result { mustClose = true }
-        completion(result)
+        completion(consume result)
     }
 }

@@ -25,6 +25,14 @@ struct UpstreamHeaderBlock {
 
     /// Calls `body` with each field's name and its value (trimmed of spaces and tabs), in order.
     func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
+        forEachLine { name, value, _, _ in body(name, value) }
+    }
+
+    /// Calls `body` with each field's name, its value (trimmed), its whole line with the line end,
+    /// and where that line is among the block's readable bytes.
+    func forEachLine(
+        _ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ line: UnsafeRawBufferPointer, _ at: Range<Int>) -> Void
+    ) {
         bytes.withUnsafeReadableBytes { all in
             var position = 0
             while position < all.count {
@@ -37,7 +45,8 @@ struct UpstreamHeaderBlock {
                     var start = colon + 1
                     while start < end, all[start] == UInt8(ascii: " ") || all[start] == UInt8(ascii: "\t") { start += 1 }
                     while end > start, all[end - 1] == UInt8(ascii: " ") || all[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-                    body(UnsafeRawBufferPointer(rebasing: all[position..<colon]), UnsafeRawBufferPointer(rebasing: all[start..<end]))
+                    body(UnsafeRawBufferPointer(rebasing: all[position..<colon]), UnsafeRawBufferPointer(rebasing: all[start..<end]),
+                         UnsafeRawBufferPointer(rebasing: all[position..<min(lf + 1, all.count)]), position..<min(lf + 1, all.count))
                 }
                 position = lf + 1
             }

@@ -65,7 +65,7 @@ final class UpstreamPool: @unchecked Sendable {
 
     /// Sends `request`; `completion` runs exactly once, on the event loop, within the upstream's timeout
     /// (possibly synchronously, before `execute` returns, when the exchange is refused at once).
-    func execute(_ request: UpstreamRequest, completion: @escaping UpstreamCompletion) {
+    func execute(_ request: consuming UpstreamRequest, completion: @escaping UpstreamCompletion) {
         eventLoop.assertInEventLoop()
         let now = NIODeadline.now()
         let exchange = PendingExchange(request: request, completion: completion, started: now, deadline: now + timeout)
@@ -238,18 +238,18 @@ final class PendingExchange: PoolWaiter, @unchecked Sendable {
     var retried = false
     var isDone: Bool { completion == nil }
 
-    init(request: UpstreamRequest, completion: @escaping UpstreamCompletion, started: NIODeadline, deadline: NIODeadline) {
+    init(request: consuming UpstreamRequest, completion: @escaping UpstreamCompletion, started: NIODeadline, deadline: NIODeadline) {
         self.request = request
         self.completion = completion
         self.started = started
         self.deadline = deadline
     }
 
-    func complete(_ result: Result<UpstreamResponse, UpstreamFailure>) {
+    func complete(_ result: consuming Result<UpstreamResponse, UpstreamFailure>) {
         guard let completion else { return }
         self.completion = nil
         let micros = (NIODeadline.now() - started).nanoseconds / 1000
-        switch result {
+        switch consume result {
         case .success(let response):
             completion(UpstreamResult(response: response, failure: nil, latencyMicros: micros))
         case .failure(let failure):

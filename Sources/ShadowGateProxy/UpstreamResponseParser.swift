@@ -28,6 +28,9 @@ struct UpstreamResponseParser {
     struct Parsed {
         var response: UpstreamResponse
         var keepAlive: Bool
+
+        /// The response, moved out rather than copied.
+        consuming func takeResponse() -> UpstreamResponse { response }
     }
 
     private enum State {

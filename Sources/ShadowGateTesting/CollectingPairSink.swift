@@ -8,8 +8,9 @@ public final class CollectingPairSink: PairRecordSink {
 
     public init(capacity: Int = .max) { self.capacity = capacity }
 
-    public func submit(_ record: PairRecord) -> Bool {
-        records.withLock { records in
+    public func submit(_ record: consuming PairRecord) -> Bool {
+        let record = record
+        return records.withLock { records in
             guard records.count < capacity else { return false }
             records.append(record)
             return true

@@ -92,4 +92,24 @@ struct ClientResponseEncodingTests {
             }
         }
     }
+
+    @Test("a forwarded answer from an upstream's own bytes: untidy lines (no space, extra blanks, bare LF) come out `name: value` and CRLF, tidy ones as they came")
+    func forwardedFromUntidyBytes() throws {
+        let raw = "HTTP/1.1 200 OK\r\nServer: m\r\nX-A:1\nX-B: \t two words \r\nConnection: keep-alive\r\nX-C: 3\r\nX-D: 4\r\n"
+            + "Content-Length: 2\r\nX-Request-Id: theirs\r\nTransfer-Encoding: identity\r\nX-E: 5\r\n\r\nok"
+        var parser = UpstreamResponseParser()
+        parser.expectResponse(toHEAD: false, maxBodyBytes: 100)
+        var buffer = ByteBuffer(string: raw)
+        // Transfer-Encoding without chunked: read until close.
+        _ = try parser.parse(&buffer)
+        let ended = parser.inputEnded()
+        let response = try #require(ended).response
+        let forwarded = GatewayResponse.ForwardedHeaders(upstream: response.fields, bodyLength: 2, requestID: "rid", servedBy: "legacy")
+        let (bytes, rest) = ClientResponseEncoding.encode(
+            HTTPResponseHead(version: .http1_1, status: response.status), body: response.body, forwarded: forwarded,
+            requestMethod: .POST, connection: "close", allocator: ByteBufferAllocator())
+        #expect(rest == nil)
+        #expect(String(buffer: bytes) == "HTTP/1.1 200 OK\r\nServer: m\r\nX-A: 1\r\nX-B: two words\r\nX-C: 3\r\nX-D: 4\r\n"
+            + "Content-Length: 2\r\nX-E: 5\r\nx-request-id: rid\r\nx-shadowgate-served-by: legacy\r\nconnection: close\r\n\r\nok")
+    }
 }
