@@ -90,9 +90,6 @@ enum ClientResponseEncoding {
             buffer.writeString(String(head.version.minor))
             buffer.writeStaticString(" ")
         }
-        buffer.writeString(String(head.status.code))
-        buffer.writeStaticString(" ")
-        buffer.writeString(head.status.reasonPhrase)
-        buffer.writeStaticString("\r\n")
+        buffer.writeJoined(String(head.status.code), " ", head.status.reasonPhrase, "\r\n")
     }
 }

@@ -190,16 +190,11 @@ enum ClientHeaderLines {
         }
         flushRun()
         if bodyLength != nil, !noBody, !lengthWritten {
-            buffer.writeStaticString("content-length: ")
-            buffer.writeString(lengthDigits)
-            buffer.writeStaticString("\r\n")
+            buffer.writeHeaderLine("content-length", lengthDigits)
             lengthWritten = true
         }
-        buffer.writeStaticString("x-request-id: ")
-        buffer.writeString(requestID)
-        buffer.writeStaticString("\r\nx-shadowgate-served-by: ")
-        buffer.writeString(servedBy)
-        buffer.writeStaticString("\r\n")
+        buffer.writeHeaderLine("x-request-id", requestID)
+        buffer.writeHeaderLine("x-shadowgate-served-by", servedBy)
         return lengthWritten
     }
 

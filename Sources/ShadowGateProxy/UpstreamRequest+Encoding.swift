@@ -13,13 +13,9 @@ extension UpstreamRequest {
         let method = method.rawValue
         let size = method.utf8.count + uri.utf8.count + 13 + headerLines.readableBytes + host.utf8.count + 10
         var buffer = allocator.buffer(capacity: size + (includeBody ? bodyBytes : 0))
-        buffer.writeString(method)
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(uri)
-        buffer.writeStaticString(" HTTP/1.1\r\n")
+        buffer.writeJoined(method, " ", uri, " HTTP/1.1\r\n")
         buffer.writeImmutableBuffer(headerLines)
-        buffer.writeHeaderLine("host", host)
-        buffer.writeStaticString("\r\n")
+        buffer.writeJoined("host", ": ", host, "\r\n\r\n")
         if includeBody, let body, body.readableBytes > 0 { buffer.writeImmutableBuffer(body) }
         return (buffer, includeBody)
     }
