@@ -33,10 +33,10 @@ enum ClientChannelPipeline {
         let pipeline = channel.pipeline.syncOperations
         // After TLS (it sees plaintext), before the HTTP decoder (which reports nothing until a head is whole).
         try pipeline.addHandler(ClientBytesObserver(connection: connection))
-        // Only the request decoder: the connection handler does its own pipelining and JSON error
-        // answers, and writes answers as bytes (`ClientResponseEncoding`); upstream headers were
-        // already validated by llhttp.
-        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        // Only the request decoder, the gateway's own (`HTTP1RequestDecoder`): the connection handler
+        // does its own pipelining and JSON error answers, and writes answers as bytes
+        // (`ClientResponseEncoding`).
+        try pipeline.addHandler(ByteToMessageHandler(HTTP1RequestDecoder()))
         try pipeline.addHandler(connection)
     }
 

@@ -200,29 +200,12 @@ struct UpstreamResponseParser {
 
     /// Length of the head including its empty last line, when the buffer holds all of it.
     static func headLength(_ buffer: ByteBuffer) -> Int? {
-        buffer.withUnsafeReadableBytes { bytes -> Int? in
-            let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
-            var i = 0
-            let n = bytes.count
-            while i < n {
-                guard bytes[i] == lf else { i += 1; continue }
-                // A line ended at i; the head ends if the next line is empty.
-                if i + 1 < n, bytes[i + 1] == lf { return i + 2 }
-                if i + 2 < n, bytes[i + 1] == cr, bytes[i + 2] == lf { return i + 3 }
-                i += 1
-            }
-            return nil
-        }
+        buffer.withUnsafeReadableBytes { HTTP1Syntax.headLength($0) }
     }
 
     /// The next line: `content` bytes before its CRLF (or LF), `length` with it.
     private static func line(_ buffer: ByteBuffer) throws(Failure) -> (content: Int, length: Int)? {
-        let found = buffer.withUnsafeReadableBytes { bytes -> (Int, Int)? in
-            guard let lf = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-            let content = lf > 0 && bytes[lf - 1] == UInt8(ascii: "\r") ? lf - 1 : lf
-            return (content, lf + 1)
-        }
-        guard let found else {
+        guard let found = buffer.withUnsafeReadableBytes({ HTTP1Syntax.line($0) }) else {
             if buffer.readableBytes > maxLineBytes { throw .malformed("chunk or trailer line longer than \(maxLineBytes) bytes") }
             return nil
         }
@@ -231,28 +214,7 @@ struct UpstreamResponseParser {
 
     /// A chunk-size line: hex digits, then optional whitespace and `;` extensions (ignored).
     static func chunkSize(_ line: UnsafeRawBufferPointer) -> Result<Int, Failure> {
-        var size = 0
-        var digits = 0
-        var i = 0
-        while i < line.count, let value = hexValue(line[i]) {
-            digits += 1
-            // 15 hex digits stay far below Int.max; a bigger chunk is over any body limit anyway.
-            guard digits <= 15 else { return .failure(.malformed("chunk size too large")) }
-            size = size << 4 | value
-            i += 1
-        }
-        guard digits > 0 else { return .failure(.malformed("bad chunk size")) }
-        while i < line.count, line[i] == UInt8(ascii: " ") || line[i] == UInt8(ascii: "\t") { i += 1 }
-        guard i == line.count || line[i] == UInt8(ascii: ";") else { return .failure(.malformed("bad chunk size")) }
+        guard let size = HTTP1Syntax.chunkSize(line) else { return .failure(.malformed("bad chunk size")) }
         return .success(size)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> Int? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
-        default: nil
-        }
     }
 }

@@ -23,7 +23,7 @@ struct ConnectionHandlerChannelTests {
         // The HTTP/1 pipeline of `ClientChannelPipeline.configureHTTP1`, without the lingering close.
         let connection = GatewayConnectionHandler(gateway: context, upstreams: upstreams, encodesResponses: true)
         try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(connection: connection))
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTP1RequestDecoder()))
         try channel.pipeline.syncOperations.addHandler(connection)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel

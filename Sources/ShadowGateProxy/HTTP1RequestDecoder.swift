@@ -1,0 +1,195 @@
+import NIOCore
+import NIOHTTP1
+
+/// Frames HTTP/1.1 requests out of a client connection's bytes: a head as soon as it is whole,
+/// then the body as it arrives, then the end (``HTTPServerRequestPart``, as NIO's decoder gives them).
+///
+/// Why not NIO's `HTTPRequestDecoder`: llhttp's callbacks (a call per header name and value piece,
+/// a state machine per byte) cost more per request than framing the bytes here (issue 14's profile).
+///
+/// Strict, and never more lenient than llhttp about framing (RFC 9112 §6.3), so no request is cut
+/// differently here than by NIO's parser (`HTTP1RequestDecoderTests` compares the two):
+/// - the request line is `method SP request-target SP HTTP/1.1` (or `HTTP/1.0`) with single spaces;
+///   the method one NIO's `HTTPMethod` names (llhttp's list), the target visible ASCII;
+/// - fields as ``HTTP1Syntax`` reads them (no obsolete folding, no control bytes), values without
+///   their leading and trailing blanks; at most one `Content-Length`;
+/// - `Transfer-Encoding` frames the body only when its last coding is `chunked`; any other
+///   `Transfer-Encoding`, one beside a `Content-Length`, or one in an HTTP/1.0 request is refused;
+/// - without either, there is no body;
+/// - chunk extensions and trailer fields are read and dropped.
+/// A head over 80 KiB (llhttp's limit) or a chunk or trailer line over 8 KiB is refused.
+///
+/// Failures are `HTTPParserError`s, as from NIO's decoder: the connection handler answers 400 with
+/// a plain sentence and logs the detail. `ByteToMessageHandler` then reports every later read as an
+/// error instead of decoding it.
+struct HTTP1RequestDecoder: ByteToMessageDecoder {
+    typealias InboundOut = HTTPServerRequestPart
+
+    static let maxHeadBytes = 80 * 1024
+    static let maxLineBytes = 8 * 1024
+
+    private enum State {
+        case head
+        case fixed(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+    }
+
+    private var state = State.head
+
+    init() {}
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        switch state {
+        case .head:
+            // Empty lines before a request line are ignored (RFC 9112 §2.2), as llhttp does.
+            while let byte = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
+                  byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") {
+                buffer.moveReaderIndex(forwardBy: 1)
+            }
+            guard let headLength = buffer.withUnsafeReadableBytes({ HTTP1Syntax.headLength($0) }) else {
+                if buffer.readableBytes > Self.maxHeadBytes { throw HTTPParserError.headerOverflow }
+                return .needMoreData
+            }
+            if headLength > Self.maxHeadBytes { throw HTTPParserError.headerOverflow }
+            let (head, framing) = try buffer.withUnsafeReadableBytes { bytes in
+                try Self.readHead(UnsafeRawBufferPointer(rebasing: bytes[..<headLength]))
+            }
+            buffer.moveReaderIndex(forwardBy: headLength)
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+            switch framing {
+            case .none:
+                context.fireChannelRead(wrapInboundOut(.end(nil)))
+            case .length(let length):
+                state = .fixed(remaining: length)
+            case .chunked:
+                state = .chunkSize
+            }
+            return .continue
+        case .fixed(let remaining):
+            let n = min(remaining, buffer.readableBytes)
+            guard n > 0 else { return .needMoreData }
+            context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: n)!)))
+            if n == remaining {
+                state = .head
+                context.fireChannelRead(wrapInboundOut(.end(nil)))
+            } else {
+                state = .fixed(remaining: remaining - n)
+            }
+            return .continue
+        case .chunkSize:
+            guard let line = try Self.line(buffer) else { return .needMoreData }
+            let size = buffer.withUnsafeReadableBytes { HTTP1Syntax.chunkSize(UnsafeRawBufferPointer(rebasing: $0[..<line.content])) }
+            guard let size else { throw HTTPParserError.invalidChunkSize }
+            buffer.moveReaderIndex(forwardBy: line.length)
+            state = size == 0 ? .trailers : .chunkData(remaining: size)
+            return .continue
+        case .chunkData(let remaining):
+            let n = min(remaining, buffer.readableBytes)
+            guard n > 0 else { return .needMoreData }
+            context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: n)!)))
+            state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
+            return .continue
+        case .chunkDataEnd:
+            guard let line = try Self.line(buffer) else { return .needMoreData }
+            guard line.content == 0 else { throw HTTPParserError.invalidChunkSize }
+            buffer.moveReaderIndex(forwardBy: line.length)
+            state = .chunkSize
+            return .continue
+        case .trailers:
+            guard let line = try Self.line(buffer) else { return .needMoreData }
+            buffer.moveReaderIndex(forwardBy: line.length)
+            if line.content == 0 {
+                state = .head
+                context.fireChannelRead(wrapInboundOut(.end(nil)))
+            }
+            return .continue
+        }
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        // Input ended inside a message: NIO's decoder reports that too (only at EOF, not when removed).
+        if !seenEOF { return .needMoreData }
+        if case .head = state, buffer.readableBytes == 0 { return .needMoreData }
+        throw HTTPParserError.invalidEOFState
+    }
+
+    // MARK: Byte level
+
+    enum Framing: Equatable {
+        case none
+        case length(Int)
+        case chunked
+    }
+
+    /// Reads a request line and field lines (`bytes` ends with the empty line).
+    static func readHead(_ bytes: UnsafeRawBufferPointer) throws -> (HTTPRequestHead, Framing) {
+        var lines = HTTP1Syntax.LineCursor(bytes: bytes)
+        guard let requestLine = lines.next() else { throw HTTPParserError.invalidConstant }
+        let (method, uri, version) = try Self.requestLine(bytes, requestLine)
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(16)
+        let fields: HTTP1Syntax.Fields
+        switch HTTP1Syntax.readFields(bytes, lines: &lines, { name, value in
+            headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        }) {
+        case .success(let read): fields = read
+        case .failure(.badContentLength): throw HTTPParserError.invalidContentLength
+        case .failure: throw HTTPParserError.invalidHeaderToken
+        }
+        // llhttp refuses a repeated length even when equal; so does this decoder.
+        if fields.contentLengthFields > 1 { throw HTTPParserError.unexpectedContentLength }
+        let framing: Framing
+        if fields.transferEncoding {
+            // RFC 9112 §6.1: a request whose transfer coding is not chunked last cannot be framed; one
+            // with a length beside it is how requests are smuggled.
+            guard fields.chunked, fields.contentLength == nil, version.minor >= 1 else {
+                throw HTTPParserError.unexpectedContentLength
+            }
+            framing = .chunked
+        } else if let length = fields.contentLength, length > 0 {
+            framing = .length(length)
+        } else {
+            framing = .none
+        }
+        return (HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(headers)), framing)
+    }
+
+    /// `method SP request-target SP HTTP/1.x`.
+    private static func requestLine(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) throws -> (HTTPMethod, String, HTTPVersion) {
+        var i = line.lowerBound
+        while i < line.upperBound, HTTP1Syntax.isTokenByte(bytes[i]) { i += 1 }
+        guard i > line.lowerBound, i < line.upperBound, bytes[i] == UInt8(ascii: " ") else { throw HTTPParserError.invalidMethod }
+        let methodEnd = i
+        i += 1
+        let targetStart = i
+        while i < line.upperBound, bytes[i] > 0x20, bytes[i] < 0x7F { i += 1 }
+        guard i > targetStart, i < line.upperBound, bytes[i] == UInt8(ascii: " ") else { throw HTTPParserError.invalidURL }
+        let targetEnd = i
+        i += 1
+        guard line.upperBound - i == 8,
+              bytes[i] == UInt8(ascii: "H"), bytes[i + 1] == UInt8(ascii: "T"), bytes[i + 2] == UInt8(ascii: "T"),
+              bytes[i + 3] == UInt8(ascii: "P"), bytes[i + 4] == UInt8(ascii: "/"), bytes[i + 5] == UInt8(ascii: "1"),
+              bytes[i + 6] == UInt8(ascii: "."), bytes[i + 7] == UInt8(ascii: "0") || bytes[i + 7] == UInt8(ascii: "1")
+        else { throw HTTPParserError.invalidVersion }
+        let name = String(decoding: bytes[line.lowerBound..<methodEnd], as: UTF8.self)
+        // NIO spells llhttp's `M-SEARCH` without the dash.
+        let method = name == "M-SEARCH" ? .MSEARCH : HTTPMethod(rawValue: name)
+        // Only the methods llhttp knows (NIO names them all); others are refused as there.
+        if case .RAW = method { throw HTTPParserError.invalidMethod }
+        let uri = String(decoding: bytes[targetStart..<targetEnd], as: UTF8.self)
+        return (method, uri, HTTPVersion(major: 1, minor: Int(bytes[i + 7] - UInt8(ascii: "0"))))
+    }
+
+    /// The next chunk-size, chunk-end or trailer line.
+    private static func line(_ buffer: ByteBuffer) throws -> (content: Int, length: Int)? {
+        guard let found = buffer.withUnsafeReadableBytes({ HTTP1Syntax.line($0) }) else {
+            if buffer.readableBytes > maxLineBytes { throw HTTPParserError.headerOverflow }
+            return nil
+        }
+        return found
+    }
+}
