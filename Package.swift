@@ -282,5 +282,9 @@ let package = Package(
 // Fuzzing (Fuzz/run.sh): one libFuzzer executable for the parsers and encoders. Built plainly it
 // replays inputs (`shadowgate-fuzz TARGET FILE...`); Fuzz/run.sh builds it with -sanitize=fuzzer.
 package.targets.append(
-    .executableTarget(name: "shadowgate-fuzz", dependencies: ["ShadowGateAdapters", "ShadowGateConfig", "ShadowGateConfigYAML", "LibPQ", "ShadowGateProxy", "ShadowGatePairRecord"], path: "Fuzz/Sources/shadowgate-fuzz")
+    .executableTarget(name: "shadowgate-fuzz", dependencies: [
+        "ShadowGateAdapters", "ShadowGateConfig", "ShadowGateConfigYAML", "LibPQ", "ShadowGateProxy", "ShadowGatePairRecord",
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+    ], path: "Fuzz/Sources/shadowgate-fuzz")
 )

@@ -8,7 +8,8 @@ import NIOHTTP1
 /// a state machine per byte) cost more per request than framing the bytes here (issue 14's profile).
 ///
 /// Strict, and never more lenient than llhttp about framing (RFC 9112 §6.3), so no request is cut
-/// differently here than by NIO's parser (`HTTP1RequestDecoderTests` compares the two):
+/// differently here than by NIO's parser (`HTTP1RequestDecoderTests` and the `request` fuzz target
+/// compare the two):
 /// - the request line is `method SP request-target SP HTTP/1.1` (or `HTTP/1.0`) with single spaces;
 ///   the method one NIO's `HTTPMethod` names (llhttp's list), the target visible ASCII;
 /// - fields as ``HTTP1Syntax`` reads them (no obsolete folding, no control bytes), values without
@@ -22,10 +23,10 @@ import NIOHTTP1
 /// Failures are `HTTPParserError`s, as from NIO's decoder: the connection handler answers 400 with
 /// a plain sentence and logs the detail. `ByteToMessageHandler` then reports every later read as an
 /// error instead of decoding it.
-struct HTTP1RequestDecoder: ByteToMessageDecoder {
-    typealias InboundOut = HTTPServerRequestPart
+public struct HTTP1RequestDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = HTTPServerRequestPart
 
-    static let maxHeadBytes = 80 * 1024
+    public static let maxHeadBytes = 80 * 1024
     static let maxLineBytes = 8 * 1024
 
     private enum State {
@@ -39,9 +40,9 @@ struct HTTP1RequestDecoder: ByteToMessageDecoder {
 
     private var state = State.head
 
-    init() {}
+    public init() {}
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         switch state {
         case .head:
             // Empty lines before a request line are ignored (RFC 9112 §2.2), as llhttp does.
@@ -109,7 +110,7 @@ struct HTTP1RequestDecoder: ByteToMessageDecoder {
         }
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
         // Input ended inside a message: NIO's decoder reports that too (only at EOF, not when removed).
         if !seenEOF { return .needMoreData }

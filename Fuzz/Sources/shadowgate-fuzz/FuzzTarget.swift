@@ -24,10 +24,14 @@ enum FuzzTarget: String {
     /// The `/v1/feedback` body parser: labels within their limits (label JSON strict, a string label
     /// round-trips), or a short plain sentence for the client.
     case feedback
+    /// The client request decoder against NIO's (llhttp): every request both decode is the same
+    /// request (method, target, version, fields, body), so no byte stream is cut into different
+    /// requests by the two (request smuggling lives in such differences).
+    case request
 
     static let selected: FuzzTarget = {
         guard let name = getenv("SHADOWGATE_FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
-            printError("set SHADOWGATE_FUZZ_TARGET to json, adapter, yaml, copy or feedback")
+            printError("set SHADOWGATE_FUZZ_TARGET to json, adapter, yaml, copy, feedback or request")
             exit(2)
         }
         return target
@@ -40,6 +44,7 @@ enum FuzzTarget: String {
         case .yaml: Self.yaml(bytes)
         case .copy: Self.copy(bytes)
         case .feedback: Self.feedback(bytes)
+        case .request: Self.request(bytes)
         }
     }
 

@@ -38,7 +38,7 @@ enum Replay {
     static func main() {
         let arguments = CommandLine.arguments
         if arguments.count < 3 {
-            print("usage: shadowgate-fuzz <json|adapter|yaml|copy|feedback> FILE...")
+            print("usage: shadowgate-fuzz <json|adapter|yaml|copy|feedback|request> FILE...")
             exit(2)
         }
         guard let target = FuzzTarget(rawValue: arguments[1]) else {
