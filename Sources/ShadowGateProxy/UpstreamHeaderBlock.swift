@@ -36,8 +36,7 @@ struct UpstreamHeaderBlock {
         bytes.withUnsafeReadableBytes { all in
             var position = 0
             while position < all.count {
-                var lf = position
-                while lf < all.count, all[lf] != UInt8(ascii: "\n") { lf += 1 }
+                let lf = HTTP1Syntax.firstLF(all, from: position) ?? all.count
                 var end = lf > position && all[lf - 1] == UInt8(ascii: "\r") ? lf - 1 : lf
                 var colon = position
                 while colon < end, all[colon] != UInt8(ascii: ":") { colon += 1 }
