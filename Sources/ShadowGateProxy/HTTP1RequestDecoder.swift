@@ -17,7 +17,11 @@ import NIOHTTP1
 /// - `Transfer-Encoding` frames the body only when its last coding is `chunked`; any other
 ///   `Transfer-Encoding`, one beside a `Content-Length`, or one in an HTTP/1.0 request is refused;
 /// - without either, there is no body;
-/// - chunk extensions and trailer fields are read and dropped.
+/// - every line ends with CRLF (llhttp refuses a bare LF); chunk sizes have no blanks after them,
+///   extensions no control bytes; trailer fields are checked like header fields, `Content-Length` and
+///   `Transfer-Encoding` refused among them; extensions and trailers are then dropped;
+/// - `Transfer-Encoding` naming `chunked` anywhere but last is refused;
+/// - the target is in origin (`/…`), absolute (`scheme://…`) or asterisk form, or any for CONNECT.
 /// A head over 80 KiB (llhttp's limit) or a chunk or trailer line over 8 KiB is refused.
 ///
 /// Failures are `HTTPParserError`s, as from NIO's decoder: the connection handler answers 400 with
@@ -46,9 +50,8 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         switch state {
         case .head:
             // Empty lines before a request line are ignored (RFC 9112 §2.2), as llhttp does.
-            while let byte = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
-                  byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n") {
-                buffer.moveReaderIndex(forwardBy: 1)
+            while buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == 0x0D0A {
+                buffer.moveReaderIndex(forwardBy: 2)
             }
             guard let headLength = buffer.withUnsafeReadableBytes({ HTTP1Syntax.headLength($0) }) else {
                 if buffer.readableBytes > Self.maxHeadBytes { throw HTTPParserError.headerOverflow }
@@ -82,7 +85,9 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             return .continue
         case .chunkSize:
             guard let line = try Self.line(buffer) else { return .needMoreData }
-            let size = buffer.withUnsafeReadableBytes { HTTP1Syntax.chunkSize(UnsafeRawBufferPointer(rebasing: $0[..<line.content])) }
+            let size = buffer.withUnsafeReadableBytes {
+                HTTP1Syntax.chunkSize(UnsafeRawBufferPointer(rebasing: $0[..<line.content]), strict: true)
+            }
             guard let size else { throw HTTPParserError.invalidChunkSize }
             buffer.moveReaderIndex(forwardBy: line.length)
             state = size == 0 ? .trailers : .chunkData(remaining: size)
@@ -101,6 +106,16 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             return .continue
         case .trailers:
             guard let line = try Self.line(buffer) else { return .needMoreData }
+            if line.content > 0 {
+                // A trailer is a field like any other, and never one that frames (llhttp refuses those too).
+                let valid = buffer.withUnsafeReadableBytes { bytes -> Bool in
+                    guard case .success(let (name, _)) = HTTP1Syntax.field(UnsafeRawBufferPointer(rebasing: bytes[..<line.content])) else {
+                        return false
+                    }
+                    return !name.equalsLowercaseASCII("content-length") && !name.equalsLowercaseASCII("transfer-encoding")
+                }
+                guard valid else { throw HTTPParserError.invalidHeaderToken }
+            }
             buffer.moveReaderIndex(forwardBy: line.length)
             if line.content == 0 {
                 state = .head
@@ -128,6 +143,12 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
 
     /// Reads a request line and field lines (`bytes` ends with the empty line).
     static func readHead(_ bytes: UnsafeRawBufferPointer) throws -> (HTTPRequestHead, Framing) {
+        // Every line ends with CRLF: llhttp refuses a bare LF, so a head it would cut elsewhere is refused.
+        var from = 0
+        while let lf = HTTP1Syntax.firstLF(bytes, from: from) {
+            guard lf > 0, bytes[lf - 1] == UInt8(ascii: "\r") else { throw HTTPParserError.lfExpected }
+            from = lf + 1
+        }
         var lines = HTTP1Syntax.LineCursor(bytes: bytes)
         guard let requestLine = lines.next() else { throw HTTPParserError.invalidConstant }
         let (method, uri, version) = try Self.requestLine(bytes, requestLine)
@@ -147,7 +168,7 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         if fields.transferEncoding {
             // RFC 9112 §6.1: a request whose transfer coding is not chunked last cannot be framed; one
             // with a length beside it is how requests are smuggled.
-            guard fields.chunked, fields.contentLength == nil, version.minor >= 1 else {
+            guard fields.chunked, !fields.chunkedNotLast, fields.contentLength == nil, version.minor >= 1 else {
                 throw HTTPParserError.unexpectedContentLength
             }
             framing = .chunked
@@ -170,6 +191,7 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         while i < line.upperBound, bytes[i] > 0x20, bytes[i] < 0x7F { i += 1 }
         guard i > targetStart, i < line.upperBound, bytes[i] == UInt8(ascii: " ") else { throw HTTPParserError.invalidURL }
         let targetEnd = i
+
         i += 1
         guard line.upperBound - i == 8,
               bytes[i] == UInt8(ascii: "H"), bytes[i + 1] == UInt8(ascii: "T"), bytes[i + 2] == UInt8(ascii: "T"),
@@ -181,16 +203,38 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         let method = name == "M-SEARCH" ? .MSEARCH : HTTPMethod(rawValue: name)
         // Only the methods llhttp knows (NIO names them all); others are refused as there.
         if case .RAW = method { throw HTTPParserError.invalidMethod }
+        guard Self.isTargetForm(UnsafeRawBufferPointer(rebasing: bytes[targetStart..<targetEnd]), connect: method == .CONNECT) else {
+            throw HTTPParserError.invalidURL
+        }
         let uri = String(decoding: bytes[targetStart..<targetEnd], as: UTF8.self)
         return (method, uri, HTTPVersion(major: 1, minor: Int(bytes[i + 7] - UInt8(ascii: "0"))))
     }
 
-    /// The next chunk-size, chunk-end or trailer line.
+    /// RFC 9112 §3.2: origin form (`/…`), absolute form (`scheme://…`), asterisk form (`*`), or for
+    /// CONNECT the authority form (any visible bytes here; the gateway refuses CONNECT anyway).
+    private static func isTargetForm(_ target: UnsafeRawBufferPointer, connect: Bool) -> Bool {
+        if connect || target[0] == UInt8(ascii: "/") { return true }
+        if target.count == 1 { return target[0] == UInt8(ascii: "*") }
+        // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://"
+        var i = 0
+        while i < target.count {
+            let byte = target[i] | 0x20
+            let isLetter = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")
+            guard isLetter || (i > 0 && (HTTP1Syntax.isDigit(target[i]) || target[i] == UInt8(ascii: "+")
+                                         || target[i] == UInt8(ascii: "-") || target[i] == UInt8(ascii: "."))) else { break }
+            i += 1
+        }
+        return i > 0 && target.count >= i + 3 && target[i] == UInt8(ascii: ":") && target[i + 1] == UInt8(ascii: "/")
+            && target[i + 2] == UInt8(ascii: "/")
+    }
+
+    /// The next chunk-size, chunk-end or trailer line; it must end with CRLF.
     private static func line(_ buffer: ByteBuffer) throws -> (content: Int, length: Int)? {
         guard let found = buffer.withUnsafeReadableBytes({ HTTP1Syntax.line($0) }) else {
             if buffer.readableBytes > maxLineBytes { throw HTTPParserError.headerOverflow }
             return nil
         }
+        guard found.length - found.content == 2 else { throw HTTPParserError.lfExpected }
         return found
     }
 }

@@ -39,6 +39,8 @@ enum HTTP1Syntax {
         var transferEncoding = false
         /// The last transfer coding is `chunked` (RFC 9112 §6.3: only the last one frames the body).
         var chunked = false
+        /// `chunked` appears before the last coding (applied twice, or not last): never valid in a request.
+        var chunkedNotLast = false
         var close = false
         var keepAliveToken = false
     }
@@ -51,23 +53,12 @@ enum HTTP1Syntax {
     ) -> Result<Fields, FieldError> {
         var fields = Fields(range: lines.position..<lines.position)
         while let line = lines.next(), !line.isEmpty {
-            let first = bytes[line.lowerBound]
-            if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { return .failure(.obsoleteFolding) }
-            // The name's bytes are tokens up to the colon; anything else there is refused.
-            var colon = line.lowerBound
-            while colon < line.upperBound, isTokenByte(bytes[colon]) { colon += 1 }
-            guard colon < line.upperBound, colon > line.lowerBound else { return .failure(.badLine) }
-            guard bytes[colon] == UInt8(ascii: ":") else { return .failure(.badName) }
-            var start = colon + 1
-            var end = line.upperBound
-            while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
-            while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-            for i in start..<end {
-                let byte = bytes[i]
-                if (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F { return .failure(.badValue) }
+            let name: UnsafeRawBufferPointer
+            let value: UnsafeRawBufferPointer
+            switch Self.field(UnsafeRawBufferPointer(rebasing: bytes[line])) {
+            case .success(let parts): (name, value) = parts
+            case .failure(let error): return .failure(error)
             }
-            let name = UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<colon])
-            let value = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
             switch name.count {
             case 10 where name.equalsLowercaseASCII("connection"):
                 forEachToken(value) { token in
@@ -83,7 +74,12 @@ enum HTTP1Syntax {
             case 17 where name.equalsLowercaseASCII("transfer-encoding"):
                 fields.transferEncoding = true
                 var chunked = false
-                forEachToken(value) { token in chunked = token.equalsLowercaseASCII("chunked") }
+                forEachToken(value) { token in
+                    if chunked { fields.chunkedNotLast = true }
+                    chunked = token.equalsLowercaseASCII("chunked")
+                }
+                // A second field continues the list: `chunked` before it is no longer last.
+                if fields.chunked { fields.chunkedNotLast = true }
                 fields.chunked = chunked
             default:
                 break
@@ -92,6 +88,27 @@ enum HTTP1Syntax {
             fields.range = fields.range.lowerBound..<lines.position
         }
         return .success(fields)
+    }
+
+    /// One field line (without its line end): a token name directly followed by `:`, then the
+    /// value without its leading and trailing blanks and without control bytes but tab.
+    static func field(_ line: UnsafeRawBufferPointer) -> Result<(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer), FieldError> {
+        guard let first = line.first else { return .failure(.badLine) }
+        if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { return .failure(.obsoleteFolding) }
+        // The name's bytes are tokens up to the colon; anything else there is refused.
+        var colon = 0
+        while colon < line.count, isTokenByte(line[colon]) { colon += 1 }
+        guard colon < line.count, colon > 0 else { return .failure(.badLine) }
+        guard line[colon] == UInt8(ascii: ":") else { return .failure(.badName) }
+        var start = colon + 1
+        var end = line.count
+        while start < end, line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        for i in start..<end {
+            let byte = line[i]
+            if (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F { return .failure(.badValue) }
+        }
+        return .success((UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[start..<end])))
     }
 
     enum FieldError: Error {
@@ -139,18 +156,25 @@ enum HTTP1Syntax {
     }
 
     /// A chunk-size line: hex digits, then optional whitespace and `;` extensions (ignored).
-    static func chunkSize(_ line: UnsafeRawBufferPointer) -> Int? {
+    /// `strict` (requests, as llhttp): no whitespace after the digits and no control bytes in extensions.
+    static func chunkSize(_ line: UnsafeRawBufferPointer, strict: Bool = false) -> Int? {
         var size = 0
         var digits = 0
         var i = 0
         while i < line.count, let value = hexValue(line[i]) {
-            digits += 1
+            // Leading zeros do not count toward the 15 digits (llhttp takes them too).
+            if size > 0 || value > 0 { digits += 1 }
             // 15 hex digits stay far below Int.max; a bigger chunk is over any body limit anyway.
             guard digits <= 15 else { return nil }
             size = size << 4 | value
             i += 1
         }
-        guard digits > 0 else { return nil }
+        guard i > 0 else { return nil }
+        if strict {
+            guard i == line.count || line[i] == UInt8(ascii: ";") else { return nil }
+            for byte in line[i...] where (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F { return nil }
+            return size
+        }
         while i < line.count, line[i] == UInt8(ascii: " ") || line[i] == UInt8(ascii: "\t") { i += 1 }
         guard i == line.count || line[i] == UInt8(ascii: ";") else { return nil }
         return size

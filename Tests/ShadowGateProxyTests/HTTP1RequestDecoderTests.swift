@@ -65,6 +65,7 @@ struct HTTP1RequestDecoderTests {
         ("every method llhttp knows", "PROPFIND /a HTTP/1.1\r\n\r\nPATCH /b HTTP/1.1\r\nContent-Length: 1\r\n\r\nxOPTIONS /c HTTP/1.1\r\n\r\n"
             + "M-SEARCH * HTTP/1.1\r\n\r\nTRACE / HTTP/1.1\r\n\r\nHEAD / HTTP/1.1\r\n\r\nCONNECT example.org:443 HTTP/1.1\r\n\r\n"),
         ("a big chunk in hex", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n"),
+        ("chunk sizes with many leading zeros", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000003\r\nabc\r\n0000\r\n\r\n"),
     ]
 
     @Test("well-formed requests: the same parts as NIO's decoder, whole and split at every byte")
@@ -102,6 +103,12 @@ struct HTTP1RequestDecoderTests {
         ("no version", "GET /\r\n\r\n"),
         ("not HTTP", "GET / FTP/1.1\r\n\r\n"),
         ("input ends inside a head", "GET / HTTP/1.1\r\nHost: x\r\n"),
+        ("chunked twice", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n1\r\na\r\n0\r\n\r\n"),
+        ("a bare LF ending a header line", "POST / HTTP/1.1\r\nHost: x\nContent-Length: 1\r\n\r\na"),
+        ("a bare LF after a chunk size", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\na\r\n0\r\n\r\n"),
+        ("a length among the trailers", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nContent-Length: 5\r\n\r\n"),
+        ("a target that is no URI form", "POST v1/models/m:predict HTTP/1.1\r\nContent-Length: 1\r\n\r\na"),
+        ("a target starting with a quote", "GET \"v1 HTTP/1.1\r\n\r\n"),
         ("input ends inside a body", "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"),
     ]
 
