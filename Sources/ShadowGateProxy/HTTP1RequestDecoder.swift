@@ -43,6 +43,9 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
     }
 
     private var state = State.head
+    /// While a head is incomplete: how many of its bytes are whole lines already checked, so that
+    /// a head arriving in many reads is checked once and refused at its first bad line, as llhttp does.
+    private var checkedHeadBytes = 0
 
     public init() {}
 
@@ -53,10 +56,13 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             while buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == 0x0D0A {
                 buffer.moveReaderIndex(forwardBy: 2)
             }
-            guard let headLength = buffer.withUnsafeReadableBytes({ HTTP1Syntax.headLength($0) }) else {
+            let searchFrom = max(0, checkedHeadBytes - 1)
+            guard let headLength = buffer.withUnsafeReadableBytes({ HTTP1Syntax.headLength($0, from: searchFrom) }) else {
                 if buffer.readableBytes > Self.maxHeadBytes { throw HTTPParserError.headerOverflow }
+                try checkIncompleteHead(buffer)
                 return .needMoreData
             }
+            checkedHeadBytes = 0
             if headLength > Self.maxHeadBytes { throw HTTPParserError.headerOverflow }
             let (head, framing) = try buffer.withUnsafeReadableBytes { bytes in
                 try Self.readHead(UnsafeRawBufferPointer(rebasing: bytes[..<headLength]))
@@ -84,7 +90,15 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             }
             return .continue
         case .chunkSize:
-            guard let line = try Self.line(buffer) else { return .needMoreData }
+            guard let line = try Self.line(buffer) else {
+                // Checked as it arrives, as llhttp does: hex digits, then an extension, then CR.
+                try Self.partialLine(buffer) { bytes in
+                    var i = 0
+                    while i < bytes.count, HTTP1Syntax.chunkSize(UnsafeRawBufferPointer(rebasing: bytes[...i]), strict: true) != nil { i += 1 }
+                    return i == bytes.count || (i == bytes.count - 1 && i > 0 && bytes[i] == UInt8(ascii: "\r"))
+                }
+                return .needMoreData
+            }
             let size = buffer.withUnsafeReadableBytes {
                 HTTP1Syntax.chunkSize(UnsafeRawBufferPointer(rebasing: $0[..<line.content]), strict: true)
             }
@@ -99,13 +113,22 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
             return .continue
         case .chunkDataEnd:
-            guard let line = try Self.line(buffer) else { return .needMoreData }
+            guard let line = try Self.line(buffer) else {
+                // Only the CR of the CRLF may have come.
+                if buffer.readableBytes > 1 || buffer.getInteger(at: buffer.readerIndex, as: UInt8.self).map({ $0 != 0x0D }) == true {
+                    throw HTTPParserError.invalidChunkSize
+                }
+                return .needMoreData
+            }
             guard line.content == 0 else { throw HTTPParserError.invalidChunkSize }
             buffer.moveReaderIndex(forwardBy: line.length)
             state = .chunkSize
             return .continue
         case .trailers:
-            guard let line = try Self.line(buffer) else { return .needMoreData }
+            guard let line = try Self.line(buffer) else {
+                try Self.partialLine(buffer) { bytes in (try? Self.fieldLineStart(bytes)) != nil }
+                return .needMoreData
+            }
             if line.content > 0 {
                 // A trailer is a field like any other, and never one that frames (llhttp refuses those too).
                 let valid = buffer.withUnsafeReadableBytes { bytes -> Bool in
@@ -131,6 +154,84 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         if !seenEOF { return .needMoreData }
         if case .head = state, buffer.readableBytes == 0 { return .needMoreData }
         throw HTTPParserError.invalidEOFState
+    }
+
+    /// Checks the lines of an incomplete head that have arrived whole, and the request line's start
+    /// while it is still short: garbage is refused as it arrives, not after the header timeout.
+    private mutating func checkIncompleteHead(_ buffer: ByteBuffer) throws {
+        checkedHeadBytes = try buffer.withUnsafeReadableBytes { bytes -> Int in
+            var position = checkedHeadBytes
+            while let lf = HTTP1Syntax.firstLF(bytes, from: position) {
+                guard lf > 0, bytes[lf - 1] == UInt8(ascii: "\r") else { throw HTTPParserError.lfExpected }
+                if position == 0 {
+                    _ = try Self.requestLine(bytes, 0..<(lf - 1))
+                } else if case .failure = HTTP1Syntax.field(UnsafeRawBufferPointer(rebasing: bytes[position..<(lf - 1)])) {
+                    throw HTTPParserError.invalidHeaderToken
+                }
+                position = lf + 1
+            }
+            // A line still arriving: its first KiB is checked (re-checking it on every read stays bounded).
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[position..<min(bytes.count, position + 1024)])
+            if position == 0 { try Self.requestLineStart(rest) } else { try Self.fieldLineStart(rest) }
+            return position
+        }
+    }
+
+    /// The start of a request line whose end has not arrived: what is there must be able to begin one.
+    private static func requestLineStart(_ bytes: UnsafeRawBufferPointer) throws {
+        let n = bytes.count
+        // Half of an empty line before the request line (skipped once its LF arrives).
+        if n == 1, bytes[0] == UInt8(ascii: "\r") { return }
+        var i = 0
+        while i < n, HTTP1Syntax.isTokenByte(bytes[i]) { i += 1 }
+        if i == n { return }
+        guard i > 0, bytes[i] == UInt8(ascii: " ") else { throw HTTPParserError.invalidMethod }
+        let name = String(decoding: bytes[..<i], as: UTF8.self)
+        let method = name == "M-SEARCH" ? .MSEARCH : HTTPMethod(rawValue: name)
+        if case .RAW = method { throw HTTPParserError.invalidMethod }
+        i += 1
+        let targetStart = i
+        while i < n, bytes[i] > 0x20, bytes[i] < 0x7F { i += 1 }
+        if i == n { return }
+        guard i > targetStart, bytes[i] == UInt8(ascii: " "),
+              isTargetForm(UnsafeRawBufferPointer(rebasing: bytes[targetStart..<i]), connect: method == .CONNECT)
+        else { throw HTTPParserError.invalidURL }
+        i += 1
+        for expected in "HTTP/1.".utf8 {
+            if i == n { return }
+            guard bytes[i] == expected else { throw HTTPParserError.invalidVersion }
+            i += 1
+        }
+        if i == n { return }
+        guard bytes[i] == UInt8(ascii: "0") || bytes[i] == UInt8(ascii: "1") else { throw HTTPParserError.invalidVersion }
+        i += 1
+        if i == n { return }
+        guard bytes[i] == UInt8(ascii: "\r"), i + 1 == n else { throw HTTPParserError.invalidVersion }
+    }
+
+    /// Checks the first KiB of a chunk or trailer line whose end has not arrived.
+    private static func partialLine(_ buffer: ByteBuffer, _ isValidStart: (UnsafeRawBufferPointer) -> Bool) throws {
+        let valid = buffer.withUnsafeReadableBytes { isValidStart(UnsafeRawBufferPointer(rebasing: $0[..<min($0.count, 1024)])) }
+        if !valid { throw HTTPParserError.invalidChunkSize }
+    }
+
+    /// The start of a field line whose end has not arrived: a token name, then after `:` a value
+    /// without control bytes but tab (a CR may end what arrived, its LF still to come).
+    private static func fieldLineStart(_ bytes: UnsafeRawBufferPointer) throws {
+        let n = bytes.count
+        guard n > 0 else { return }
+        if n == 1, bytes[0] == UInt8(ascii: "\r") { return }  // the empty line that ends the head
+        var i = 0
+        while i < n, HTTP1Syntax.isTokenByte(bytes[i]) { i += 1 }
+        if i == n { return }
+        guard i > 0, bytes[i] == UInt8(ascii: ":") else { throw HTTPParserError.invalidHeaderToken }
+        i += 1
+        while i < n {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "\r"), i == n - 1 { return }
+            if (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F { throw HTTPParserError.invalidHeaderToken }
+            i += 1
+        }
     }
 
     // MARK: Byte level

@@ -134,10 +134,11 @@ enum HTTP1Syntax {
     }
 
     /// Length of the head including its empty last line, when `bytes` hold all of it.
-    static func headLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    /// `from` skips bytes already searched (a line end before it is not the head's end).
+    static func headLength(_ bytes: UnsafeRawBufferPointer, from start: Int = 0) -> Int? {
         let lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
         let n = bytes.count
-        var from = 0
+        var from = start
         while let i = firstLF(bytes, from: from) {
             // A line ended at i; the head ends if the next line is empty.
             if i + 1 < n, bytes[i + 1] == lf { return i + 2 }

@@ -132,6 +132,48 @@ struct HTTP1RequestDecoderTests {
         }
     }
 
+    /// Whether a decoder refuses `raw` while the connection is still open (before any EOF).
+    static func refusesAtOnce(_ raw: String, nio: Bool) -> Bool {
+        let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish() }
+        if nio {
+            try! channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        } else {
+            try! channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTP1RequestDecoder()))
+        }
+        for byte in raw.utf8 {
+            // Byte by byte: a head that arrives slowly is checked as it comes.
+            if (try? channel.writeInbound(ByteBuffer(bytes: [byte]))) == nil { return true }
+            while (try? channel.readInbound(as: HTTPServerRequestPart.self)) != nil {}
+        }
+        return false
+    }
+
+    @Test("bad bytes in a head that has not ended are refused as they arrive, by both (not after the header timeout)")
+    func refusedAsTheyArrive() {
+        for raw in [
+            "GET /a HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n",
+            "GET /a HTTP/1.1\r\nHost: x\nMore: 1",
+            "\u{16}\u{3}\u{1}\u{0}",
+            "GE\u{0}T / HTTP/1.1",
+            "POST v1/models HTTP/1.1",
+            "GET /a HTTP/1.1\r\n X-Folded: 1\r\n",
+            "GET /a HTTP/1.1\r\nHost: x\r\nX-A: a\u{0}",
+            "GET /a HTTP/1.1\r\nHo(st",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\naXX",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad(Trailer",
+        ] {
+            #expect(Self.refusesAtOnce(raw, nio: true), "NIO waited on \(String(reflecting: raw))")
+            #expect(Self.refusesAtOnce(raw, nio: false), "the gateway waited on \(String(reflecting: raw))")
+        }
+        // Only HTTP/1.x here (llhttp would wait for a 2.0 head).
+        #expect(Self.refusesAtOnce("GET / HTTP/2.0\r\n", nio: false))
+        // A well-formed head that is still arriving is not refused.
+        #expect(!Self.refusesAtOnce("POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n", nio: false))
+        #expect(!Self.refusesAtOnce("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1f;x=y\r\n0123456789abcdef0123456789abcde\r", nio: false))
+    }
+
     @Test("a head over 80 KiB is refused before it ends")
     func headLimit() {
         let big = "GET / HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: HTTP1RequestDecoder.maxHeadBytes + 1)
