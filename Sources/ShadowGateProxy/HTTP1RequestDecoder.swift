@@ -91,11 +91,14 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             return .continue
         case .chunkSize:
             guard let line = try Self.line(buffer) else {
-                // Checked as it arrives, as llhttp does: hex digits, then an extension, then CR.
+                // Checked as it arrives, as llhttp does: hex digits, then an extension, then CR. Every
+                // start of a valid size line is one, so what has come is checked whole, its CR aside.
                 try Self.partialLine(buffer) { bytes in
-                    var i = 0
-                    while i < bytes.count, HTTP1Syntax.chunkSize(UnsafeRawBufferPointer(rebasing: bytes[...i]), strict: true) != nil { i += 1 }
-                    return i == bytes.count || (i == bytes.count - 1 && i > 0 && bytes[i] == UInt8(ascii: "\r"))
+                    var end = bytes.count
+                    if end > 1, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                    guard end == 0 || HTTP1Syntax.chunkSize(UnsafeRawBufferPointer(rebasing: bytes[..<end]), strict: true) != nil else {
+                        throw HTTPParserError.invalidChunkSize
+                    }
                 }
                 return .needMoreData
             }
@@ -126,7 +129,7 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             return .continue
         case .trailers:
             guard let line = try Self.line(buffer) else {
-                try Self.partialLine(buffer) { bytes in (try? Self.fieldLineStart(bytes)) != nil }
+                try Self.partialLine(buffer, Self.fieldLineStart)
                 return .needMoreData
             }
             if line.content > 0 {
@@ -186,9 +189,7 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         while i < n, HTTP1Syntax.isTokenByte(bytes[i]) { i += 1 }
         if i == n { return }
         guard i > 0, bytes[i] == UInt8(ascii: " ") else { throw HTTPParserError.invalidMethod }
-        let name = String(decoding: bytes[..<i], as: UTF8.self)
-        let method = name == "M-SEARCH" ? .MSEARCH : HTTPMethod(rawValue: name)
-        if case .RAW = method { throw HTTPParserError.invalidMethod }
+        let method = try knownMethod(UnsafeRawBufferPointer(rebasing: bytes[..<i]))
         i += 1
         let targetStart = i
         while i < n, bytes[i] > 0x20, bytes[i] < 0x7F { i += 1 }
@@ -210,9 +211,8 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
     }
 
     /// Checks the first KiB of a chunk or trailer line whose end has not arrived.
-    private static func partialLine(_ buffer: ByteBuffer, _ isValidStart: (UnsafeRawBufferPointer) -> Bool) throws {
-        let valid = buffer.withUnsafeReadableBytes { isValidStart(UnsafeRawBufferPointer(rebasing: $0[..<min($0.count, 1024)])) }
-        if !valid { throw HTTPParserError.invalidChunkSize }
+    private static func partialLine(_ buffer: ByteBuffer, _ checkStart: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try buffer.withUnsafeReadableBytes { try checkStart(UnsafeRawBufferPointer(rebasing: $0[..<min($0.count, 1024)])) }
     }
 
     /// The start of a field line whose end has not arrived: a token name, then after `:` a value
@@ -229,7 +229,7 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         while i < n {
             let byte = bytes[i]
             if byte == UInt8(ascii: "\r"), i == n - 1 { return }
-            if (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F { throw HTTPParserError.invalidHeaderToken }
+            if !HTTP1Syntax.isValueByte(byte) { throw HTTPParserError.invalidHeaderToken }
             i += 1
         }
     }
@@ -244,12 +244,6 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
 
     /// Reads a request line and field lines (`bytes` ends with the empty line).
     static func readHead(_ bytes: UnsafeRawBufferPointer) throws -> (HTTPRequestHead, Framing) {
-        // Every line ends with CRLF: llhttp refuses a bare LF, so a head it would cut elsewhere is refused.
-        var from = 0
-        while let lf = HTTP1Syntax.firstLF(bytes, from: from) {
-            guard lf > 0, bytes[lf - 1] == UInt8(ascii: "\r") else { throw HTTPParserError.lfExpected }
-            from = lf + 1
-        }
         var lines = HTTP1Syntax.LineCursor(bytes: bytes)
         guard let requestLine = lines.next() else { throw HTTPParserError.invalidConstant }
         let (method, uri, version) = try Self.requestLine(bytes, requestLine)
@@ -263,6 +257,8 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         case .failure(.badContentLength): throw HTTPParserError.invalidContentLength
         case .failure: throw HTTPParserError.invalidHeaderToken
         }
+        // Every line ends with CRLF: llhttp refuses a bare LF, so a head it would cut elsewhere is refused.
+        if lines.sawBareLF { throw HTTPParserError.lfExpected }
         // llhttp refuses a repeated length even when equal; so does this decoder.
         if fields.contentLengthFields > 1 { throw HTTPParserError.unexpectedContentLength }
         let framing: Framing
@@ -299,16 +295,21 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
               bytes[i + 3] == UInt8(ascii: "P"), bytes[i + 4] == UInt8(ascii: "/"), bytes[i + 5] == UInt8(ascii: "1"),
               bytes[i + 6] == UInt8(ascii: "."), bytes[i + 7] == UInt8(ascii: "0") || bytes[i + 7] == UInt8(ascii: "1")
         else { throw HTTPParserError.invalidVersion }
-        let name = String(decoding: bytes[line.lowerBound..<methodEnd], as: UTF8.self)
-        // NIO spells llhttp's `M-SEARCH` without the dash.
-        let method = name == "M-SEARCH" ? .MSEARCH : HTTPMethod(rawValue: name)
-        // Only the methods llhttp knows (NIO names them all); others are refused as there.
-        if case .RAW = method { throw HTTPParserError.invalidMethod }
+        let method = try knownMethod(UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<methodEnd]))
         guard Self.isTargetForm(UnsafeRawBufferPointer(rebasing: bytes[targetStart..<targetEnd]), connect: method == .CONNECT) else {
             throw HTTPParserError.invalidURL
         }
         let uri = String(decoding: bytes[targetStart..<targetEnd], as: UTF8.self)
         return (method, uri, HTTPVersion(major: 1, minor: Int(bytes[i + 7] - UInt8(ascii: "0"))))
+    }
+
+    /// Only the methods llhttp knows (NIO names them all); others are refused as there.
+    private static func knownMethod(_ name: UnsafeRawBufferPointer) throws -> HTTPMethod {
+        let text = String(decoding: name, as: UTF8.self)
+        // NIO spells llhttp's `M-SEARCH` without the dash.
+        let method = text == "M-SEARCH" ? .MSEARCH : HTTPMethod(rawValue: text)
+        if case .RAW = method { throw HTTPParserError.invalidMethod }
+        return method
     }
 
     /// RFC 9112 §3.2: origin form (`/…`), absolute form (`scheme://…`), asterisk form (`*`), or for

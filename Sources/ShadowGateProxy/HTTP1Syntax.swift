@@ -16,6 +16,8 @@ enum HTTP1Syntax {
     struct LineCursor {
         let bytes: UnsafeRawBufferPointer
         var position = 0
+        /// A line so far ended with a bare LF (no CR before it): for readers that require CRLF.
+        private(set) var sawBareLF = false
 
         init(bytes: UnsafeRawBufferPointer) {
             self.bytes = bytes
@@ -24,6 +26,7 @@ enum HTTP1Syntax {
         mutating func next() -> Range<Int>? {
             guard let lf = HTTP1Syntax.firstLF(bytes, from: position) else { return nil }
             let end = lf > position && bytes[lf - 1] == UInt8(ascii: "\r") ? lf - 1 : lf
+            if end == lf { sawBareLF = true }
             defer { position = lf + 1 }
             return position..<end
         }
@@ -100,15 +103,19 @@ enum HTTP1Syntax {
         while colon < line.count, isTokenByte(line[colon]) { colon += 1 }
         guard colon < line.count, colon > 0 else { return .failure(.badLine) }
         guard line[colon] == UInt8(ascii: ":") else { return .failure(.badName) }
+        let (name, value) = split(line, colon: colon)
+        for byte in value where !isValueByte(byte) { return .failure(.badValue) }
+        return .success((name, value))
+    }
+
+    /// A field line's name (before `colon`) and value (after it, without leading and trailing blanks),
+    /// unchecked: for lines ``field(_:)`` has read.
+    static func split(_ line: UnsafeRawBufferPointer, colon: Int) -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         var start = colon + 1
         var end = line.count
         while start < end, line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t") { start += 1 }
         while end > start, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-        for i in start..<end {
-            let byte = line[i]
-            if (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F { return .failure(.badValue) }
-        }
-        return .success((UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[start..<end])))
+        return (UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[start..<end]))
     }
 
     enum FieldError: Error {
@@ -173,7 +180,7 @@ enum HTTP1Syntax {
         guard i > 0 else { return nil }
         if strict {
             guard i == line.count || line[i] == UInt8(ascii: ";") else { return nil }
-            for byte in line[i...] where (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F { return nil }
+            for byte in line[i...] where !isValueByte(byte) { return nil }
             return size
         }
         while i < line.count, line[i] == UInt8(ascii: " ") || line[i] == UInt8(ascii: "\t") { i += 1 }
@@ -214,6 +221,9 @@ enum HTTP1Syntax {
             start = end + 1
         }
     }
+
+    /// A byte a field value may hold: no control byte but tab (obs-text above 0x7F is allowed).
+    static func isValueByte(_ byte: UInt8) -> Bool { (byte >= 0x20 || byte == UInt8(ascii: "\t")) && byte != 0x7F }
 
     static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 

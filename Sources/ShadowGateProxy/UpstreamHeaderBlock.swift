@@ -37,15 +37,12 @@ struct UpstreamHeaderBlock {
             var position = 0
             while position < all.count {
                 let lf = HTTP1Syntax.firstLF(all, from: position) ?? all.count
-                var end = lf > position && all[lf - 1] == UInt8(ascii: "\r") ? lf - 1 : lf
-                var colon = position
-                while colon < end, all[colon] != UInt8(ascii: ":") { colon += 1 }
-                if colon < end {
-                    var start = colon + 1
-                    while start < end, all[start] == UInt8(ascii: " ") || all[start] == UInt8(ascii: "\t") { start += 1 }
-                    while end > start, all[end - 1] == UInt8(ascii: " ") || all[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-                    body(UnsafeRawBufferPointer(rebasing: all[position..<colon]), UnsafeRawBufferPointer(rebasing: all[start..<end]),
-                         UnsafeRawBufferPointer(rebasing: all[position..<min(lf + 1, all.count)]), position..<min(lf + 1, all.count))
+                let end = lf > position && all[lf - 1] == UInt8(ascii: "\r") ? lf - 1 : lf
+                let content = UnsafeRawBufferPointer(rebasing: all[position..<end])
+                if let colon = content.firstIndex(of: UInt8(ascii: ":")) {
+                    let (name, value) = HTTP1Syntax.split(content, colon: colon)
+                    let whole = position..<min(lf + 1, all.count)
+                    body(name, value, UnsafeRawBufferPointer(rebasing: all[whole]), whole)
                 }
                 position = lf + 1
             }

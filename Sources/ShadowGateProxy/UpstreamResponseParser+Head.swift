@@ -54,7 +54,7 @@ extension UpstreamResponseParser {
         if line.count > 12 {
             guard bytes[s + 12] == UInt8(ascii: " ") else { return nil }
             let text = bytes[(s + 13)..<line.upperBound]
-            if text.contains(where: { ($0 < 0x20 && $0 != UInt8(ascii: "\t")) || $0 == 0x7F }) { return nil }
+            if text.contains(where: { !HTTP1Syntax.isValueByte($0) }) { return nil }
             reason = String(decoding: text, as: UTF8.self)
         }
         return (minor, code, reason)
