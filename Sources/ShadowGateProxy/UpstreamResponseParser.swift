@@ -52,7 +52,8 @@ struct UpstreamResponseParser {
     private var state = State.idle
     private var answersHEAD = false
     private var maxBodyBytes = 0
-    private var head: (version: HTTPVersion, status: HTTPResponseStatus, fields: UpstreamHeaderBlock)?
+    /// The response being read, its body still to come.
+    private var head: UpstreamResponse?
     private var keepAlive = true
     private var body: ByteBuffer?
     private var bodyBytes = 0
@@ -102,7 +103,8 @@ struct UpstreamResponseParser {
                 // A slice of the bytes read, not a copy.
                 let fields = buffer.getSlice(at: buffer.readerIndex + parsed.fields.lowerBound, length: parsed.fields.count)!
                 buffer.moveReaderIndex(forwardBy: headLength)
-                head = (parsed.version, parsed.status, UpstreamHeaderBlock(validatedLines: fields))
+                head = UpstreamResponse(
+                    version: parsed.version, status: parsed.status, fields: UpstreamHeaderBlock(validatedLines: fields), body: ByteBuffer())
                 keepAlive = parsed.keepAlive
                 if answersHEAD || code < 200 || code == 204 || code == 304 {
                     if code == 101 { keepAlive = false }
@@ -186,8 +188,8 @@ struct UpstreamResponseParser {
     }
 
     private mutating func complete() -> Parsed {
-        let parts = head!
-        let response = UpstreamResponse(version: parts.version, status: parts.status, fields: parts.fields, body: body ?? ByteBuffer())
+        var response = head!
+        response.body = body ?? ByteBuffer()
         let parsed = Parsed(response: response, keepAlive: keepAlive)
         state = .idle
         head = nil
