@@ -28,15 +28,15 @@ import ShadowGateTLS
 ///   has, then closes.
 enum ClientChannelPipeline {
     /// HTTP/1.1 on a channel that carries plaintext (a plain socket, or TLS already in front).
-    static func configureHTTP1(_ channel: Channel, gateway: GatewayContext, upstreams: LoopUpstreams) throws {
-        let connection = GatewayConnectionHandler(gateway: gateway, upstreams: upstreams, lingeringClose: true, encodesResponses: true)
+    /// `lingeringClose` is off only in tests that want a refusal's close at once.
+    static func configureHTTP1(_ channel: Channel, gateway: GatewayContext, upstreams: LoopUpstreams, lingeringClose: Bool = true) throws {
+        let connection = GatewayConnectionHandler(
+            gateway: gateway, upstreams: upstreams, lingeringClose: lingeringClose, encodesResponses: true)
         let pipeline = channel.pipeline.syncOperations
-        // After TLS (it sees plaintext), before the HTTP decoder (which reports nothing until a head is whole).
-        try pipeline.addHandler(ClientBytesObserver(connection: connection))
-        // Only the request decoder, the gateway's own (`HTTP1RequestDecoder`): the connection handler
-        // does its own pipelining and JSON error answers, and writes answers as bytes
-        // (`ClientResponseEncoding`).
-        try pipeline.addHandler(ByteToMessageHandler(HTTP1RequestDecoder()))
+        // After TLS (it sees plaintext): the gateway's own request framing, which hands the parts
+        // straight to the connection. No response encoder: the connection handler does its own
+        // pipelining and JSON error answers, and writes answers as bytes (`ClientResponseEncoding`).
+        try pipeline.addHandler(HTTP1ClientReader(connection: connection))
         try pipeline.addHandler(connection)
     }
 

@@ -75,7 +75,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Reading
 
-    /// Raw bytes arrived (seen by ``ClientBytesObserver`` before HTTP decoding): a head has begun.
+    /// Raw bytes arrived (seen by ``HTTP1ClientReader`` before it frames them): a head has begun.
     /// Returns false when they are to be dropped instead of decoded (the connection is closing or lingering).
     func bytesReceived(_ count: Int) -> Bool {
         guard let context else { return true }
@@ -88,8 +88,18 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        receive(unwrapInboundIn(data), context: context)
+    }
+
+    /// A request part framed by ``HTTP1ClientReader``, the handler in front of this one.
+    func receive(_ part: HTTPServerRequestPart) {
+        guard let context else { return }
+        receive(part, context: context)
+    }
+
+    private func receive(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         guard machine.input != .ignoring, !machine.isClosed else { return }
-        switch unwrapInboundIn(data) {
+        switch part {
         case .head(let requestHead):
             perform(machine.headReceived(now: context.eventLoop.now), context: context)
             // A connection accepted during a drain (a probe, a balancer that has not noticed yet) is
@@ -348,21 +358,5 @@ final class GatewayConnectionHandler: ChannelDuplexHandler {
         guard let given = head.headers.first(name: "x-request-id"), !given.isEmpty, given.utf8.count <= 128,
               given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
         return given
-    }
-}
-
-/// Sits before the HTTP decoder and tells the connection handler that bytes arrived, so the header
-/// timeout starts at a request's first byte (the decoder reports nothing until the head is whole).
-/// Drops the bytes of a lingering connection before the decoder sees them.
-final class ClientBytesObserver: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    private let connection: GatewayConnectionHandler
-
-    init(connection: GatewayConnectionHandler) { self.connection = connection }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if connection.bytesReceived(unwrapInboundIn(data).readableBytes) {
-            context.fireChannelRead(data)
-        }
     }
 }

@@ -25,8 +25,9 @@ import NIOHTTP1
 /// A head over 80 KiB (llhttp's limit) or a chunk or trailer line over 8 KiB is refused.
 ///
 /// Failures are `HTTPParserError`s, as from NIO's decoder: the connection handler answers 400 with
-/// a plain sentence and logs the detail. `ByteToMessageHandler` then reports every later read as an
-/// error instead of decoding it.
+/// a plain sentence and logs the detail. After a failure the decoder is not used again (the client
+/// connection's ``HTTP1ClientReader`` drops later bytes; `ByteToMessageHandler` reports each later
+/// read as an error instead of decoding it).
 public struct HTTP1RequestDecoder: ByteToMessageDecoder {
     public typealias InboundOut = HTTPServerRequestPart
 
@@ -46,10 +47,27 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
     /// While a head is incomplete: how many of its bytes are whole lines already checked, so that
     /// a head arriving in many reads is checked once and refused at its first bad line, as llhttp does.
     private var checkedHeadBytes = 0
+    /// Whether those checked lines had a `Content-Length`.
+    private var sawContentLength = false
 
     public init() {}
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        try decode(&buffer) { context.fireChannelRead(NIOAny($0)) }
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        while try decode(&buffer, { context.fireChannelRead(NIOAny($0)) }) == .continue {}
+        // Input ended inside a message: NIO's decoder reports that too (only at EOF, not when removed).
+        if !seenEOF { return .needMoreData }
+        if case .head = state, buffer.readableBytes == 0 { return .needMoreData }
+        throw HTTPParserError.invalidEOFState
+    }
+
+    /// One step of framing: hands `emit` what `buffer` completes (a head, a body piece, an end) and
+    /// says whether another step may find more. ``HTTP1ClientReader`` calls it directly, without a
+    /// pipeline hop per part.
+    mutating func decode(_ buffer: inout ByteBuffer, _ emit: (HTTPServerRequestPart) -> Void) throws -> DecodingState {
         switch state {
         case .head:
             // Empty lines before a request line are ignored (RFC 9112 §2.2), as llhttp does.
@@ -63,15 +81,16 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
                 return .needMoreData
             }
             checkedHeadBytes = 0
+            sawContentLength = false
             if headLength > Self.maxHeadBytes { throw HTTPParserError.headerOverflow }
             let (head, framing) = try buffer.withUnsafeReadableBytes { bytes in
                 try Self.readHead(UnsafeRawBufferPointer(rebasing: bytes[..<headLength]))
             }
             buffer.moveReaderIndex(forwardBy: headLength)
-            context.fireChannelRead(wrapInboundOut(.head(head)))
+            emit(.head(head))
             switch framing {
             case .none:
-                context.fireChannelRead(wrapInboundOut(.end(nil)))
+                emit(.end(nil))
             case .length(let length):
                 state = .fixed(remaining: length)
             case .chunked:
@@ -81,10 +100,10 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         case .fixed(let remaining):
             let n = min(remaining, buffer.readableBytes)
             guard n > 0 else { return .needMoreData }
-            context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: n)!)))
+            emit(.body(buffer.readSlice(length: n)!))
             if n == remaining {
                 state = .head
-                context.fireChannelRead(wrapInboundOut(.end(nil)))
+                emit(.end(nil))
             } else {
                 state = .fixed(remaining: remaining - n)
             }
@@ -112,7 +131,7 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         case .chunkData(let remaining):
             let n = min(remaining, buffer.readableBytes)
             guard n > 0 else { return .needMoreData }
-            context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: n)!)))
+            emit(.body(buffer.readSlice(length: n)!))
             state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
             return .continue
         case .chunkDataEnd:
@@ -145,19 +164,12 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             buffer.moveReaderIndex(forwardBy: line.length)
             if line.content == 0 {
                 state = .head
-                context.fireChannelRead(wrapInboundOut(.end(nil)))
+                emit(.end(nil))
             }
             return .continue
         }
     }
 
-    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        // Input ended inside a message: NIO's decoder reports that too (only at EOF, not when removed).
-        if !seenEOF { return .needMoreData }
-        if case .head = state, buffer.readableBytes == 0 { return .needMoreData }
-        throw HTTPParserError.invalidEOFState
-    }
 
     /// Checks the lines of an incomplete head that have arrived whole, and the request line's start
     /// while it is still short: garbage is refused as it arrives, not after the header timeout.
@@ -168,8 +180,16 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
                 guard lf > 0, bytes[lf - 1] == UInt8(ascii: "\r") else { throw HTTPParserError.lfExpected }
                 if position == 0 {
                     _ = try Self.requestLine(bytes, 0..<(lf - 1))
-                } else if case .failure = HTTP1Syntax.field(UnsafeRawBufferPointer(rebasing: bytes[position..<(lf - 1)])) {
-                    throw HTTPParserError.invalidHeaderToken
+                } else {
+                    guard case .success(let (name, value)) = HTTP1Syntax.field(UnsafeRawBufferPointer(rebasing: bytes[position..<(lf - 1)])) else {
+                        throw HTTPParserError.invalidHeaderToken
+                    }
+                    // llhttp refuses a bad or second length at that line, not at the head's end.
+                    if name.count == 14, name.equalsLowercaseASCII("content-length") {
+                        guard HTTP1Syntax.decimal(value) != nil else { throw HTTPParserError.invalidContentLength }
+                        guard !sawContentLength else { throw HTTPParserError.unexpectedContentLength }
+                        sawContentLength = true
+                    }
                 }
                 position = lf + 1
             }
@@ -187,7 +207,11 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         if n == 1, bytes[0] == UInt8(ascii: "\r") { return }
         var i = 0
         while i < n, HTTP1Syntax.isTokenByte(bytes[i]) { i += 1 }
-        if i == n { return }
+        if i == n {
+            // llhttp refuses at the first byte no method it knows has there.
+            guard knownMethods.contains(where: { $0.name.starts(with: bytes) }) else { throw HTTPParserError.invalidMethod }
+            return
+        }
         guard i > 0, bytes[i] == UInt8(ascii: " ") else { throw HTTPParserError.invalidMethod }
         let method = try knownMethod(UnsafeRawBufferPointer(rebasing: bytes[..<i]))
         i += 1
@@ -225,6 +249,10 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         while i < n, HTTP1Syntax.isTokenByte(bytes[i]) { i += 1 }
         if i == n { return }
         guard i > 0, bytes[i] == UInt8(ascii: ":") else { throw HTTPParserError.invalidHeaderToken }
+        if i == 14, UnsafeRawBufferPointer(rebasing: bytes[..<i]).equalsLowercaseASCII("content-length") {
+            try contentLengthStart(UnsafeRawBufferPointer(rebasing: bytes[(i + 1)...]))
+            return
+        }
         i += 1
         while i < n {
             let byte = bytes[i]
@@ -232,6 +260,18 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             if !HTTP1Syntax.isValueByte(byte) { throw HTTPParserError.invalidHeaderToken }
             i += 1
         }
+    }
+
+    /// The start of a `Content-Length` value whose line end has not arrived: blanks, digits, blanks
+    /// (a CR may end what arrived). llhttp refuses anything else at once.
+    private static func contentLengthStart(_ value: UnsafeRawBufferPointer) throws {
+        let n = value.count
+        var i = 0
+        while i < n, value[i] == UInt8(ascii: " ") || value[i] == UInt8(ascii: "\t") { i += 1 }
+        while i < n, HTTP1Syntax.isDigit(value[i]) { i += 1 }
+        while i < n, value[i] == UInt8(ascii: " ") || value[i] == UInt8(ascii: "\t") { i += 1 }
+        if i == n || (i == n - 1 && value[i] == UInt8(ascii: "\r")) { return }
+        throw HTTPParserError.invalidContentLength
     }
 
     // MARK: Byte level
@@ -303,13 +343,20 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         return (method, uri, HTTPVersion(major: 1, minor: Int(bytes[i + 7] - UInt8(ascii: "0"))))
     }
 
-    /// Only the methods llhttp knows (NIO names them all); others are refused as there.
+    /// The methods llhttp knows, as sent (NIO names them all; it spells `M-SEARCH` without the dash).
+    /// The common ones first: the lookup compares bytes in this order.
+    private static let knownMethods: [(name: [UInt8], method: HTTPMethod)] = [
+        HTTPMethod.POST, .GET, .PUT, .HEAD, .DELETE, .OPTIONS, .PATCH, .CONNECT, .TRACE, .ACL, .COPY, .LOCK, .MOVE,
+        .BIND, .LINK, .MKCOL, .MERGE, .PURGE, .NOTIFY, .SEARCH, .UNLOCK, .REBIND, .UNBIND, .REPORT, .UNLINK, .PROPFIND,
+        .CHECKOUT, .PROPPATCH, .SUBSCRIBE, .MKCALENDAR, .MKACTIVITY, .UNSUBSCRIBE, .SOURCE,
+    ].map { (Array($0.rawValue.utf8), $0) } + [(Array("M-SEARCH".utf8), .MSEARCH)]
+
+    /// Only the methods llhttp knows; others are refused as there.
     private static func knownMethod(_ name: UnsafeRawBufferPointer) throws -> HTTPMethod {
-        let text = String(decoding: name, as: UTF8.self)
-        // NIO spells llhttp's `M-SEARCH` without the dash.
-        let method = text == "M-SEARCH" ? .MSEARCH : HTTPMethod(rawValue: text)
-        if case .RAW = method { throw HTTPParserError.invalidMethod }
-        return method
+        for known in knownMethods where known.name.count == name.count && known.name.elementsEqual(name) {
+            return known.method
+        }
+        throw HTTPParserError.invalidMethod
     }
 
     /// RFC 9112 §3.2: origin form (`/…`), absolute form (`scheme://…`), asterisk form (`*`), or for

@@ -78,7 +78,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
         } else {
             received!.writeBuffer(&bytes)
         }
-        let parsed: UpstreamResponseParser.Parsed?
+        var parsed: UpstreamResponseParser.Parsed?
         do throws(UpstreamResponseParser.Failure) {
             parsed = try parser.parse(&received!)
         } catch {
@@ -90,14 +90,14 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
             context.close(promise: nil)
             return
         }
-        guard let parsed else {
+        guard let keepAlive = parsed?.keepAlive else {
             if received!.readableBytes == 0 { received = nil }
             return
         }
-        if !parsed.keepAlive || received!.readableBytes > 0 { mustClose = true }
+        if !keepAlive || received!.readableBytes > 0 { mustClose = true }
         received = nil
         // The callback may send the next request on this connection at once: state is reset before it runs.
-        finish(.success(parsed.takeResponse()))
+        finish(.success(parsed.take()!.takeResponse()))
     }
 
     func channelInactive(context: ChannelHandlerContext) {

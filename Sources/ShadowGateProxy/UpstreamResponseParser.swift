@@ -188,12 +188,11 @@ struct UpstreamResponseParser {
     }
 
     private mutating func complete() -> Parsed {
-        var response = head!
-        response.body = body ?? ByteBuffer()
+        // Moved out, not copied: a copy would retain every part of the response once more.
+        var response = head.take()!
+        response.body = body.take() ?? ByteBuffer()
         let parsed = Parsed(response: response, keepAlive: keepAlive)
         state = .idle
-        head = nil
-        body = nil
         bodyBytes = 0
         return parsed
     }

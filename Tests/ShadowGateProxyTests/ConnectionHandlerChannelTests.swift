@@ -20,11 +20,8 @@ struct ConnectionHandlerChannelTests {
             metrics: GatewayMetrics(routes: []), renderMetrics: { "" })
         let channel = EmbeddedChannel()
         let upstreams = LoopUpstreams(eventLoop: channel.eventLoop, config: config, loopCount: 1)
-        // The HTTP/1 pipeline of `ClientChannelPipeline.configureHTTP1`, without the lingering close.
-        let connection = GatewayConnectionHandler(gateway: context, upstreams: upstreams, encodesResponses: true)
-        try channel.pipeline.syncOperations.addHandler(ClientBytesObserver(connection: connection))
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTP1RequestDecoder()))
-        try channel.pipeline.syncOperations.addHandler(connection)
+        // The gateway's HTTP/1 pipeline, without the lingering close.
+        try ClientChannelPipeline.configureHTTP1(channel, gateway: context, upstreams: upstreams, lingeringClose: false)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }

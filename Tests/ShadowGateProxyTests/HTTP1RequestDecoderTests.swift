@@ -110,6 +110,8 @@ struct HTTP1RequestDecoderTests {
         ("a target that is no URI form", "POST v1/models/m:predict HTTP/1.1\r\nContent-Length: 1\r\n\r\na"),
         ("a target starting with a quote", "GET \"v1 HTTP/1.1\r\n\r\n"),
         ("input ends inside a body", "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"),
+        ("M-SEARCH without its dash", "MSEARCH * HTTP/1.1\r\n\r\n"),
+        ("a length with a sign", "POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc"),
     ]
 
     @Test("ambiguous or malformed framing: refused by both decoders")
@@ -163,6 +165,13 @@ struct HTTP1RequestDecoderTests {
             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz",
             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\naXX",
             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nBad(Trailer",
+            // A method no known one starts like; a length that cannot be one, or a second one, at its line.
+            "GXT / HTTP/1.1",
+            "get / HTTP/1.1",
+            "POST / HTTP/1.1\r\nContent-Length: 12a",
+            "POST / HTTP/1.1\r\nContent-Length: 1 2",
+            "POST / HTTP/1.1\r\nContent-Length: x\r\nHost: y",
+            "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\nHost: y",
         ] {
             #expect(Self.refusesAtOnce(raw, nio: true), "NIO waited on \(String(reflecting: raw))")
             #expect(Self.refusesAtOnce(raw, nio: false), "the gateway waited on \(String(reflecting: raw))")
@@ -171,6 +180,8 @@ struct HTTP1RequestDecoderTests {
         #expect(Self.refusesAtOnce("GET / HTTP/2.0\r\n", nio: false))
         // A well-formed head that is still arriving is not refused.
         #expect(!Self.refusesAtOnce("POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n", nio: false))
+        #expect(!Self.refusesAtOnce("M-SEARCH * HTTP/1.1\r\nContent-Length: \t12 \r", nio: false))
+        #expect(!Self.refusesAtOnce("PROPPATCH /x HTTP/1.1\r\ncontent-length:7\r\nX: 1\r\n", nio: false))
         #expect(!Self.refusesAtOnce("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1f;x=y\r\n0123456789abcdef0123456789abcde\r", nio: false))
     }
 
