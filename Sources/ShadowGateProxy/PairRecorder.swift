@@ -48,13 +48,21 @@ struct PairRecorder {
                 adapter.readFeatures($0, maxBytes: context.config.limits.featuresMaxBytes)
             }
         }
-        // Each side goes straight into its place: a copy of a side retains its four strings.
-        let servedByLegacy = serving == .legacy
+        // Each side is moved into its place (a ternary per side would copy both, and a copy of a side
+        // retains its four strings).
+        let legacySide: PredictionSide
+        let learnerSide: PredictionSide
+        if serving == .legacy {
+            legacySide = consume primarySide
+            learnerSide = consume shadowSide
+        } else {
+            legacySide = consume shadowSide
+            learnerSide = consume primarySide
+        }
         var record = PairRecord(
             requestID: requestID, route: routeName, receivedAtMicros: request.receivedAtMicros,
             servedBy: serving, mode: flags.mode, canaryPercent: flags.canaryPercent,
-            legacy: servedByLegacy ? primarySide : shadowSide,
-            learner: servedByLegacy ? shadowSide : primarySide, shadowSkip: skip,
+            legacy: consume legacySide, learner: consume learnerSide, shadowSkip: skip,
             features: features, featuresTruncated: truncated)
         record.holdout = holdout
         if !context.sink.submit(consume record) {
@@ -63,7 +71,8 @@ struct PairRecorder {
     }
 
     static func side(from result: UpstreamResult, adapter: PredictionAdapter) -> PredictionSide {
-        guard let response = result.response else {
+        // Read in place: binding the response would copy it.
+        guard result.response != nil else {
             let failure = result.failure ?? .connectionClosed
             let outcome: SideOutcome = switch failure {
             case .timeout: .timeout
@@ -74,11 +83,11 @@ struct PairRecorder {
             }
             return PredictionSide(latencyMicros: result.latencyMicros, outcome: outcome, error: failure.reason)
         }
-        let status = Int(response.status.code)
+        let status = Int(result.response!.status.code)
         guard (200..<300).contains(status) else {
             return PredictionSide(status: status, latencyMicros: result.latencyMicros, outcome: .httpError, error: "HTTP \(status)")
         }
-        let reading = response.body.withUnsafeReadableBytes { adapter.readResponse($0) }
+        let reading = result.response!.body.withUnsafeReadableBytes { adapter.readResponse($0) }
         return PredictionSide(
             status: status, latencyMicros: result.latencyMicros,
             outcome: reading.parsed ? .ok : .unparsed,
