@@ -14,11 +14,16 @@ public final class GatewayMetrics: Sendable {
 
     private let routes: [String]
     /// Counters of the statuses seen most, per route and role; others are made on first use.
-    private let commonStatuses: [[ModelRole: [Int: Counter]]]
+    // Per-request lookups index arrays ([route][role][status or outcome], in the order of the lists
+    // below): a dictionary keyed by an enum costs a hash per lookup, and a request makes several.
+    private static let roles: [ModelRole] = [.legacy, .learner]  // the order of `slot(_:)`
+    private static let outcomes = SideOutcome.allCases
+    private static let reasons = ShadowSkipReason.allCases
+    private let commonStatuses: [[[Counter]]]
     private let otherStatuses = Mutex<[StatusKey: Counter]>([:])
-    private let latencies: [[ModelRole: Timer]]
-    private let shadows: [[ModelRole: [SideOutcome: Counter]]]
-    private let skips: [[ShadowSkipReason: Counter]]
+    private let latencies: [[Timer]]
+    private let shadows: [[[Counter]]]
+    private let skips: [[Counter]]
     private let errors: [String: Counter]
     let sinkDropped = Counter(label: "shadowgate_sink_dropped_total")
 
@@ -43,36 +48,36 @@ public final class GatewayMetrics: Sendable {
     public init(routes: [String]) {
         self.routes = routes
         commonStatuses = routes.map { route in
-            Dictionary(uniqueKeysWithValues: ModelRole.allCases.map { role in
-                (role, Dictionary(uniqueKeysWithValues: Self.statuses.map { status in
-                    (status, Counter(label: "shadowgate_requests_total", dimensions: [
+            Self.roles.map { role in
+                Self.statuses.map { status in
+                    Counter(label: "shadowgate_requests_total", dimensions: [
                         ("route", route), ("served_by", role.rawValue), ("status", String(status)),
-                    ]))
-                }))
-            })
+                    ])
+                }
+            }
         }
         latencies = routes.map { route in
-            Dictionary(uniqueKeysWithValues: ModelRole.allCases.map { role in
-                (role, Timer(label: "shadowgate_upstream_latency_seconds", dimensions: [
+            Self.roles.map { role in
+                Timer(label: "shadowgate_upstream_latency_seconds", dimensions: [
                     ("route", route), ("model", role.rawValue),
-                ], preferredDisplayUnit: .seconds))
-            })
+                ], preferredDisplayUnit: .seconds)
+            }
         }
         shadows = routes.map { route in
-            Dictionary(uniqueKeysWithValues: ModelRole.allCases.map { role in
-                (role, Dictionary(uniqueKeysWithValues: SideOutcome.allCases.map { outcome in
-                    (outcome, Counter(label: "shadowgate_shadow_requests_total", dimensions: [
+            Self.roles.map { role in
+                Self.outcomes.map { outcome in
+                    Counter(label: "shadowgate_shadow_requests_total", dimensions: [
                         ("route", route), ("model", role.rawValue), ("outcome", outcome.rawValue),
-                    ]))
-                }))
-            })
+                    ])
+                }
+            }
         }
         skips = routes.map { route in
-            Dictionary(uniqueKeysWithValues: ShadowSkipReason.allCases.map { reason in
-                (reason, Counter(label: "shadowgate_shadow_skipped_total", dimensions: [
+            Self.reasons.map { reason in
+                Counter(label: "shadowgate_shadow_skipped_total", dimensions: [
                     ("route", route), ("reason", reason.rawValue),
-                ]))
-            })
+                ])
+            }
         }
         errors = Dictionary(uniqueKeysWithValues: Self.errorKinds.map { kind in
             (kind, Counter(label: "shadowgate_errors_total", dimensions: [("kind", kind)]))
@@ -80,8 +85,8 @@ public final class GatewayMetrics: Sendable {
     }
 
     func request(route: Int, servedBy: ModelRole, status: Int) {
-        if let counter = commonStatuses[route][servedBy]?[status] {
-            counter.increment()
+        if let slot = Self.statuses.firstIndex(of: status) {
+            commonStatuses[route][Self.slot(servedBy)][slot].increment()
             return
         }
         let key = StatusKey(route: route, role: servedBy, status: status)
@@ -96,16 +101,18 @@ public final class GatewayMetrics: Sendable {
     }
 
     func upstreamLatency(route: Int, model: ModelRole, micros: Int64) {
-        latencies[route][model]?.recordMicroseconds(micros)
+        latencies[route][Self.slot(model)].recordMicroseconds(micros)
     }
 
     func shadow(route: Int, model: ModelRole, outcome: SideOutcome) {
-        shadows[route][model]?[outcome]?.increment()
+        shadows[route][Self.slot(model)][Self.outcomes.firstIndex(of: outcome)!].increment()
     }
 
     func shadowSkipped(route: Int, reason: ShadowSkipReason) {
-        skips[route][reason]?.increment()
+        skips[route][Self.reasons.firstIndex(of: reason)!].increment()
     }
+
+    private static func slot(_ role: ModelRole) -> Int { role == .legacy ? 0 : 1 }
 
     /// Requests refused by the gateway itself; `kind` is one of ``errorKinds``.
     func error(kind: String) {
