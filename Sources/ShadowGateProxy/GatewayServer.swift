@@ -72,9 +72,19 @@ public final class GatewayServer: Service, Sendable {
     /// Binds the listener. Returns the bound address (useful with port 0).
     ///
     /// - Throws: ``ConfigError`` when a certificate file the configuration names is missing,
-    ///   unreadable or expired; the bind's error when the address is taken.
+    ///   unreadable or expired; the bind's error when the address is taken. A start that throws has
+    ///   released the event loops already (``isStopped`` is true): the server is not started again.
     @discardableResult
     public func start() async throws -> SocketAddress {
+        do {
+            return try await bind()
+        } catch {
+            await shutdown()
+            throw error
+        }
+    }
+
+    private func bind() async throws -> SocketAddress {
         let context = self.context
         let loops = self.loops
         let listenerTLS = try tls.get().listener
