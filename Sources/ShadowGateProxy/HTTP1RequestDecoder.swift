@@ -49,6 +49,8 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
     private var checkedHeadBytes = 0
     /// Whether those checked lines had a `Content-Length`.
     private var sawContentLength = false
+    /// How far the line still arriving was checked past its first KiB.
+    private var checkedTailBytes = 0
 
     public init() {}
 
@@ -82,6 +84,7 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             }
             checkedHeadBytes = 0
             sawContentLength = false
+            checkedTailBytes = 0
             if headLength > Self.maxHeadBytes { throw HTTPParserError.headerOverflow }
             let (head, framing) = try buffer.withUnsafeReadableBytes { bytes in
                 try Self.readHead(UnsafeRawBufferPointer(rebasing: bytes[..<headLength]))
@@ -196,6 +199,17 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             // A line still arriving: its first KiB is checked (re-checking it on every read stays bounded).
             let rest = UnsafeRawBufferPointer(rebasing: bytes[position..<min(bytes.count, position + 1024)])
             if position == 0 { try Self.requestLineStart(rest) } else { try Self.fieldLineStart(rest) }
+            // Past that KiB, each byte once: no control byte (a tab only in a field), no CR but a
+            // last one whose LF is still to come. llhttp refuses those as they arrive.
+            var index = max(position + 1024, checkedTailBytes - 1)
+            while index < bytes.count {
+                let byte = bytes[index]
+                let allowed = byte == UInt8(ascii: "\r") ? index == bytes.count - 1
+                    : (byte >= 0x20 && byte != 0x7F) || (byte == UInt8(ascii: "\t") && position > 0)
+                guard allowed else { throw position == 0 ? HTTPParserError.invalidURL : HTTPParserError.invalidHeaderToken }
+                index += 1
+            }
+            checkedTailBytes = max(checkedTailBytes, index)
             return position
         }
     }

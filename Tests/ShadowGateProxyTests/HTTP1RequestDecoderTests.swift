@@ -172,6 +172,10 @@ struct HTTP1RequestDecoderTests {
             "POST / HTTP/1.1\r\nContent-Length: 1 2",
             "POST / HTTP/1.1\r\nContent-Length: x\r\nHost: y",
             "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\nHost: y",
+            // Past the first KiB of a line still arriving: a bare CR or a control byte.
+            "GET /" + String(repeating: "a", count: 2000) + "\rb",
+            "GET /" + String(repeating: "a", count: 2000) + "\u{1}",
+            "GET / HTTP/1.1\r\nX-Long: " + String(repeating: "a", count: 2000) + "\rb",
         ] {
             #expect(Self.refusesAtOnce(raw, nio: true), "NIO waited on \(String(reflecting: raw))")
             #expect(Self.refusesAtOnce(raw, nio: false), "the gateway waited on \(String(reflecting: raw))")
@@ -182,6 +186,8 @@ struct HTTP1RequestDecoderTests {
         #expect(!Self.refusesAtOnce("POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n", nio: false))
         #expect(!Self.refusesAtOnce("M-SEARCH * HTTP/1.1\r\nContent-Length: \t12 \r", nio: false))
         #expect(!Self.refusesAtOnce("PROPPATCH /x HTTP/1.1\r\ncontent-length:7\r\nX: 1\r\n", nio: false))
+        #expect(!Self.refusesAtOnce("GET /" + String(repeating: "a", count: 3000) + " HTTP/1.1\r", nio: false))
+        #expect(!Self.refusesAtOnce("GET / HTTP/1.1\r\nX-Long: " + String(repeating: "a\t", count: 1500) + "\r", nio: false))
         #expect(!Self.refusesAtOnce("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1f;x=y\r\n0123456789abcdef0123456789abcde\r", nio: false))
     }
 
