@@ -153,6 +153,8 @@ struct LingeringCloseTests {
             $0.listenTLS = ListenerTLSConfig(certFile: certs.serverCertFile, keyFile: certs.serverKeyFile)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // Released however the test ends (a `try` that throws midway would otherwise leak its thread).
+        defer { group.shutdownGracefully { _ in } }
         let sslContext = try certs.clientContext(alpn: ["http/1.1"])
         let collector = HalfCloseCollector()
         // Half-closure allowed: the client goes on sending after the gateway's close_notify, as one still uploading would.
@@ -176,7 +178,6 @@ struct LingeringCloseTests {
         #expect(Self.isCompleteAnswer(collector.bytes, status: 413), "\(String(decoding: collector.bytes, as: UTF8.self))")
         #expect(collector.inputClosed, "the gateway closed without a close_notify or FIN first")
         try? await channel.close()
-        try await group.shutdownGracefully()
         await harness.stop()
     }
 }

@@ -85,6 +85,8 @@ struct ListenerHTTP2Tests {
             limits.maxConnections = 1
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // Released however the test ends (a `try` that throws midway would otherwise leak its thread).
+        defer { group.shutdownGracefully { _ in } }
 
         // A TCP connection that says nothing: closed by the first-request deadline.
         let silent = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: gateway.port).get()
@@ -109,7 +111,6 @@ struct ListenerHTTP2Tests {
         #expect(served.output.hasSuffix("\n2 200"), "\(served.output)")
         #expect(gateway.sink.all.isEmpty)
         await gateway.stop()
-        try await group.shutdownGracefully()
     }
 
     @Test("shutdown with an open h2 connection: GOAWAY, and the connection closes without waiting for the drain deadline")
@@ -118,6 +119,8 @@ struct ListenerHTTP2Tests {
         defer { certs.remove() }
         let gateway = try await Self.harness(certs)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // Released however the test ends (a `try` that throws midway would otherwise leak its thread).
+        defer { group.shutdownGracefully { _ in } }
         let (connection, stream, response) = try await Self.h2Stream(certs, port: gateway.port, group: group)
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz", headers: HTTPHeaders([("host", "localhost")]))
         try await stream.writeAndFlush(HTTPClientRequestPart.head(head)).get()
@@ -130,7 +133,6 @@ struct ListenerHTTP2Tests {
         await gateway.stop()
         #expect(ContinuousClock.now - started < .seconds(20), "the drain waited \(ContinuousClock.now - started)")
         try await Self.closed(connection, within: .seconds(5))
-        try await group.shutdownGracefully()
     }
 
     @Test("an idle h2 client that never acknowledges the shutdown PING is closed after the idle GOAWAY anyway")
@@ -139,6 +141,8 @@ struct ListenerHTTP2Tests {
         defer { certs.remove() }
         let gateway = try await Self.harness(certs) { $0.clientIdleTimeoutMillis = 1000 }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        // Released however the test ends (a `try` that throws midway would otherwise leak its thread).
+        defer { group.shutdownGracefully { _ in } }
         let sslContext = try certs.clientContext(alpn: ["h2"])
         let frames = RawFrameCollector()
         let connection = try await ClientBootstrap(group: group)
@@ -164,7 +168,6 @@ struct ListenerHTTP2Tests {
         #expect(received.contains { $0.type == 0x1 && $0.stream == 1 }, "no response HEADERS on stream 1: \(received)")
         #expect(received.contains { $0.type == 0x7 }, "closed without a GOAWAY first: \(received)")
         await gateway.stop()
-        try await group.shutdownGracefully()
     }
 
     /// A TLS connection offering only h2 to the gateway, and one stream on it speaking HTTP/1
