@@ -173,7 +173,6 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         }
     }
 
-
     /// Checks the lines of an incomplete head that have arrived whole, and the request line's start
     /// while it is still short: garbage is refused as it arrives, not after the header timeout.
     private mutating func checkIncompleteHead(_ buffer: ByteBuffer) throws {
@@ -205,7 +204,7 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             while index < bytes.count {
                 let byte = bytes[index]
                 let allowed = byte == UInt8(ascii: "\r") ? index == bytes.count - 1
-                    : (byte >= 0x20 && byte != 0x7F) || (byte == UInt8(ascii: "\t") && position > 0)
+                    : position > 0 ? HTTP1Syntax.isValueByte(byte) : byte >= 0x20 && byte != 0x7F
                 guard allowed else { throw position == 0 ? HTTPParserError.invalidURL : HTTPParserError.invalidHeaderToken }
                 index += 1
             }
@@ -281,9 +280,9 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
     private static func contentLengthStart(_ value: UnsafeRawBufferPointer) throws {
         let n = value.count
         var i = 0
-        while i < n, value[i] == UInt8(ascii: " ") || value[i] == UInt8(ascii: "\t") { i += 1 }
+        while i < n, HTTP1Syntax.isBlank(value[i]) { i += 1 }
         while i < n, HTTP1Syntax.isDigit(value[i]) { i += 1 }
-        while i < n, value[i] == UInt8(ascii: " ") || value[i] == UInt8(ascii: "\t") { i += 1 }
+        while i < n, HTTP1Syntax.isBlank(value[i]) { i += 1 }
         if i == n || (i == n - 1 && value[i] == UInt8(ascii: "\r")) { return }
         throw HTTPParserError.invalidContentLength
     }

@@ -97,7 +97,7 @@ enum HTTP1Syntax {
     /// value without its leading and trailing blanks and without control bytes but tab.
     static func field(_ line: UnsafeRawBufferPointer) -> Result<(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer), FieldError> {
         guard let first = line.first else { return .failure(.badLine) }
-        if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { return .failure(.obsoleteFolding) }
+        if isBlank(first) { return .failure(.obsoleteFolding) }
         // The name's bytes are tokens up to the colon; anything else there is refused.
         var colon = 0
         while colon < line.count, isTokenByte(line[colon]) { colon += 1 }
@@ -111,11 +111,7 @@ enum HTTP1Syntax {
     /// A field line's name (before `colon`) and value (after it, without leading and trailing blanks),
     /// unchecked: for lines ``field(_:)`` has read.
     static func split(_ line: UnsafeRawBufferPointer, colon: Int) -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        var start = colon + 1
-        var end = line.count
-        while start < end, line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t") { start += 1 }
-        while end > start, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-        return (UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[start..<end]))
+        (UnsafeRawBufferPointer(rebasing: line[..<colon]), UnsafeRawBufferPointer(rebasing: line[trimmingBlanks(line, (colon + 1)..<line.count)]))
     }
 
     enum FieldError: Error {
@@ -183,7 +179,7 @@ enum HTTP1Syntax {
             for byte in line[i...] where !isValueByte(byte) { return nil }
             return size
         }
-        while i < line.count, line[i] == UInt8(ascii: " ") || line[i] == UInt8(ascii: "\t") { i += 1 }
+        while i < line.count, isBlank(line[i]) { i += 1 }
         guard i == line.count || line[i] == UInt8(ascii: ";") else { return nil }
         return size
     }
@@ -214,13 +210,23 @@ enum HTTP1Syntax {
         while start <= value.count {
             var end = start
             while end < value.count, value[end] != UInt8(ascii: ",") { end += 1 }
-            var a = start, b = end
-            while a < b, value[a] == UInt8(ascii: " ") || value[a] == UInt8(ascii: "\t") { a += 1 }
-            while b > a, value[b - 1] == UInt8(ascii: " ") || value[b - 1] == UInt8(ascii: "\t") { b -= 1 }
-            if a < b { body(UnsafeRawBufferPointer(rebasing: value[a..<b])) }
+            let token = trimmingBlanks(value, start..<end)
+            if !token.isEmpty { body(UnsafeRawBufferPointer(rebasing: value[token])) }
             start = end + 1
         }
     }
+
+    /// `range` of `bytes` without the blanks (spaces and tabs) at its start and end.
+    static func trimmingBlanks(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Range<Int> {
+        var start = range.lowerBound
+        var end = range.upperBound
+        while start < end, isBlank(bytes[start]) { start += 1 }
+        while end > start, isBlank(bytes[end - 1]) { end -= 1 }
+        return start..<end
+    }
+
+    /// RFC 9110 OWS: a space or a tab.
+    static func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
 
     /// A byte a field value may hold: no control byte but tab (obs-text above 0x7F is allowed).
     static func isValueByte(_ byte: UInt8) -> Bool { (byte >= 0x20 || byte == UInt8(ascii: "\t")) && byte != 0x7F }
