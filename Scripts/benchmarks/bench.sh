@@ -65,6 +65,9 @@
 # nginx master + workers, or the gateway process (all threads, plus direct children). Steadier than
 # req/s on a small shared machine. Stub counters (stub_status) give upstream requests and new
 # connections per front; the summary prints medians, the issue's ratios and the keep-alive check.
+# The rest of the machine is measured the same way, per request: the two stubs, wrk itself, and with
+# BENCH_DATABASE_URL on this machine the PostgreSQL server (postmaster and backends). The summary's
+# "CPU budget" turns them into the most CPU per request a front may use at a goal's rate here.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -341,7 +344,11 @@ for t in $TARGETS; do
     SENT[$t]=$((SENT[$t] + $(wrk_requests "$RAW/warmup_$t.txt"))); RUNS[$t]=1
 done
 
-echo "ts,target,rep,conns,duration_s,requests,rps,p50_ms,p75_ms,p90_ms,p99_ms,non2xx,sock_errors,proxy_cpu_s,proxy_cpu_us_per_req,stubs_cpu_us_per_req,machine_busy_cores,legacy_reqs,legacy_new_conns,learner_reqs,learner_new_conns,legacy_open,learner_open,proxy_sys_us_per_req" >"$OUT"
+# The PostgreSQL server the pair log writes to, when it runs on this machine: its CPU per request is
+# part of the machine's budget (summarize.sh's "CPU budget"). Its backends are its direct children.
+DB_PID=""
+if [[ $PAIR_LOG == 1 && -n $DB_URL ]]; then DB_PID=$(postgres_pid "$DB_URL"); fi
+echo "ts,target,rep,conns,duration_s,requests,rps,p50_ms,p75_ms,p90_ms,p99_ms,non2xx,sock_errors,proxy_cpu_s,proxy_cpu_us_per_req,stubs_cpu_us_per_req,machine_busy_cores,legacy_reqs,legacy_new_conns,learner_reqs,learner_new_conns,legacy_open,learner_open,proxy_sys_us_per_req,wrk_cpu_us_per_req,db_cpu_us_per_req,cores" >"$OUT"
 failed=0
 declare -A DEAD=()
 for rep in $(seq "$REPS"); do
@@ -351,8 +358,12 @@ for rep in $(seq "$REPS"); do
         read -r la0 lr0 < <(stub_counters "$LEGACY_STATUS_PORT") || die "legacy stub_status unreadable"
         read -r sa0 sr0 < <(stub_counters "$LEARNER_STATUS_PORT") || die "learner stub_status unreadable"
         read -r pt0 pk0 < <(cpu_split_ticks "${PID[$t]}"); st0=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb0 mt0 < <(machine_ticks)
+        db0=0; [[ -n $DB_PID ]] && db0=$(cpu_ticks "$DB_PID")
+        waited_child_ticks; wk0=$WAITED_CHILD_TICKS
         rc=0; run_wrk "http://127.0.0.1:${PORT[$t]}$PREDICT" "$DURATION" "$f" || rc=$?
+        waited_child_ticks; wk1=$WAITED_CHILD_TICKS
         read -r pt1 pk1 < <(cpu_split_ticks "${PID[$t]}"); st1=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb1 mt1 < <(machine_ticks)
+        db1=0; [[ -n $DB_PID ]] && db1=$(cpu_ticks "$DB_PID")
         read -r la1 lr1 < <(stub_counters "$LEGACY_STATUS_PORT") || die "legacy stub_status unreadable"
         read -r sa1 sr1 < <(stub_counters "$LEARNER_STATUS_PORT") || die "learner stub_status unreadable"
         lo=$(estab_conns "$LEGACY_PORT" "${PID[$t]}"); so=$(estab_conns "$LEARNER_PORT" "${PID[$t]}")
@@ -374,10 +385,11 @@ for rep in $(seq "$REPS"); do
             -v e2="$non2xx" -v es="$sockerr" -v tck="$CLK_TCK" -v pt=$((pt1 - pt0)) -v pk=$((pk1 - pk0)) -v st=$((st1 - st0)) \
             -v mb=$((mb1 - mb0)) -v mt=$((mt1 - mt0)) -v ncpu="$(nproc)" \
             -v lr=$((lr1 - lr0 - 1)) -v lc=$((la1 - la0 - 1)) -v sr=$((sr1 - sr0 - 1)) -v sc=$((sa1 - sa0 - 1)) \
-            -v lo="$lo" -v so="$so" 'BEGIN {
+            -v lo="$lo" -v so="$so" -v wk=$((wk1 - wk0)) -v db=$((db1 - db0)) -v dbon="${DB_PID:+1}" 'BEGIN {
                 print ts, t, rep, c, d, n, rps, p50, p75, p90, p99, e2, es,
                       sprintf("%.2f", pt / tck), sprintf("%.2f", pt / tck * 1e6 / n), sprintf("%.2f", st / tck * 1e6 / n),
-                      sprintf("%.2f", (mt > 0 ? mb / mt * ncpu : 0)), lr, lc, sr, sc, lo, so, sprintf("%.2f", pk / tck * 1e6 / n) }')
+                      sprintf("%.2f", (mt > 0 ? mb / mt * ncpu : 0)), lr, lc, sr, sc, lo, so, sprintf("%.2f", pk / tck * 1e6 / n),
+                      sprintf("%.2f", wk / tck * 1e6 / n), (dbon ? sprintf("%.2f", db / tck * 1e6 / n) : "nan"), ncpu }')
         echo "$line" >>"$OUT"
         log "$line"
     done

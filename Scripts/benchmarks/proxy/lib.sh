@@ -80,6 +80,26 @@ cpu_split_ticks() {
     echo "$t $s"
 }
 
+# waited_child_ticks: sets WAITED_CHILD_TICKS to cutime+cstime of the current shell, the CPU of the children it
+# has waited for (and of theirs). Read with builtins only, so reading it forks nothing: the difference
+# across `run_wrk` is wrk's own CPU (plus `timeout`'s, a few ticks at most).
+waited_child_ticks() {
+    local stat
+    read -r stat </proc/$BASHPID/stat
+    local -a f
+    read -r -a f <<<"${stat##*) }"   # fields from state on: cutime = f[13], cstime = f[14]
+    WAITED_CHILD_TICKS=$((f[13] + f[14]))
+}
+
+# postgres_pid <url>: PID of the PostgreSQL server listening on the URL's port on this machine (its
+# backends are its direct children, so cpu_ticks of it counts the server's work), or nothing.
+postgres_pid() {
+    local port=${1#*://}
+    port=${port%%/*}; port=${port%%\?*}; port=${port##*:}
+    [[ $port =~ ^[0-9]+$ ]] || return 0
+    ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true
+}
+
 # machine_ticks: "busy total" jiffies of the whole machine (from /proc/stat)
 machine_ticks() {
     awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat

@@ -19,21 +19,26 @@ rows_of() { tail -n +2 "$csv" | awk -F, -v c="${C[target]}" -v t="$1" '$c == t';
 col_median() { rows_of "$1" | cut -d, -f"${C[$2]}" | median; }
 col_sum() { rows_of "$1" | cut -d, -f"${C[$2]}" | awk '{ s += $1 } END { print s + 0 }'; }
 
-declare -A RPS P50 P99 CPU
-# proxy_sys_us_per_req: absent from CSVs written before it was added
-sys_median() { if [[ -n ${C[proxy_sys_us_per_req]:-} ]]; then col_median "$1" proxy_sys_us_per_req; else echo nan; fi; }
-echo "| target | req/s | p50 ms | p99 ms | proxy CPU µs/req | of which kernel | stubs CPU µs/req | machine busy cores | errors | runs |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+declare -A RPS P50 P99 CPU STUBS WRK DB
+# Columns added later (proxy_sys_us_per_req, wrk_cpu_us_per_req, db_cpu_us_per_req) are absent from
+# older CSVs: they read as nan, and the CPU budget below is left out.
+opt_median() { if [[ -n ${C[$2]:-} ]]; then col_median "$1" "$2"; else echo nan; fi; }
+fmt() { awk -v x="$1" 'BEGIN { if (x == "nan" || x == "") print "-"; else printf "%.1f", x }'; }
+echo "| target | req/s | p50 ms | p99 ms | proxy CPU µs/req | of which kernel | stubs CPU µs/req | wrk CPU µs/req | PostgreSQL CPU µs/req | machine busy cores | errors | runs |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for t in $targets; do
     RPS[$t]=$(col_median "$t" rps); P50[$t]=$(col_median "$t" p50_ms); P99[$t]=$(col_median "$t" p99_ms)
-    CPU[$t]=$(col_median "$t" proxy_cpu_us_per_req)
+    CPU[$t]=$(col_median "$t" proxy_cpu_us_per_req); STUBS[$t]=$(col_median "$t" stubs_cpu_us_per_req)
+    WRK[$t]=$(opt_median "$t" wrk_cpu_us_per_req); DB[$t]=$(opt_median "$t" db_cpu_us_per_req)
     errs=$(($(col_sum "$t" non2xx) + $(col_sum "$t" sock_errors)))
     n=$(rows_of "$t" | wc -l)
-    printf "| %s | %.0f | %.3f | %.3f | %.1f | %.1f | %.1f | %.2f | %s | %s |\n" "$t" "${RPS[$t]}" "${P50[$t]}" \
-        "${P99[$t]}" "${CPU[$t]}" "$(sys_median "$t")" "$(col_median "$t" stubs_cpu_us_per_req)" \
-        "$(col_median "$t" machine_busy_cores)" "$errs" "$n"
+    printf "| %s | %.0f | %.3f | %.3f | %.1f | %s | %.1f | %s | %s | %.2f | %s | %s |\n" "$t" "${RPS[$t]}" "${P50[$t]}" \
+        "${P99[$t]}" "${CPU[$t]}" "$(fmt "$(opt_median "$t" proxy_sys_us_per_req)")" "${STUBS[$t]}" "$(fmt "${WRK[$t]}")" \
+        "$(fmt "${DB[$t]}")" "$(col_median "$t" machine_busy_cores)" "$errs" "$n"
 done
-echo "(medians over runs; errors = wrk non-2xx responses + socket errors, summed)"
+echo "(medians over runs; errors = wrk non-2xx responses + socket errors, summed; PostgreSQL = the pair log's"
+echo " server on this machine, postmaster and backends, '-' when there is none)"
+CORES=$(opt_median "$(head -n 1 <<<"$targets")" cores); [[ $CORES == nan ]] && CORES=$(nproc)
 
 echo
 echo "Upstream connection reuse, summed over the measured runs (stub_status counters of each stub;"
@@ -84,6 +89,41 @@ side_by_side gate-shadow nio-bytes-mirror "gateway shadow vs NIO byte forwarder,
 side_by_side nio-bytes-proxy nginx-proxy "NIO byte forwarder vs nginx proxy"
 side_by_side gate-legacy nio-bytes-proxy "gateway legacy vs NIO byte forwarder"
 side_by_side nio-bytes-mirror-work nio-bytes-mirror "NIO byte forwarder, mirror, with added user work vs without"
+# CPU budget: at a goal's rate, what the rest of the machine (stubs, wrk, PostgreSQL) needs per request
+# leaves the front at most (cores - rate * rest) / rate. Stubs and wrk cost a little less per request
+# at higher rates (bigger batches per wake-up), so the lowest figure of any front of the same kind in
+# this run is taken (nginx mirror is not one: its learner stub opens a connection per request); the
+# PostgreSQL figure is the gateway's own. A bound, not a forecast: no run here kept every core busy.
+budget() {  # <front> <peer> <goal> <label> <fronts of the same kind...>
+    local front=$1 peer=$2 goal=$3 label=$4 t rest="" r db
+    shift 4
+    [[ -n ${RPS[$front]:-} && -n ${RPS[$peer]:-} && ${WRK[$front]:-nan} != nan ]] || return 0
+    for t in "$@"; do
+        [[ -n ${RPS[$t]:-} && ${WRK[$t]} != nan ]] || continue
+        r=$(awk -v s="${STUBS[$t]}" -v w="${WRK[$t]}" 'BEGIN { print s + w }')
+        if [[ -z $rest ]] || awk -v a="$r" -v b="$rest" 'BEGIN { exit !(a < b) }'; then rest=$r; fi
+    done
+    db=${DB[$front]}; [[ $db == nan ]] && db=0
+    local forwarder=""
+    case $front in gate-shadow) forwarder=nio-bytes-mirror ;; gate-legacy) forwarder=nio-bytes-proxy ;; esac
+    awk -v label="$label" -v goal="$goal" -v peer="$peer" -v rp="${RPS[$peer]}" -v rest="$rest" -v db="$db" \
+        -v cores="$CORES" -v f="$front" -v fc="${CPU[$front]}" -v fw="$forwarder" -v fwc="${CPU[$forwarder]:-}" 'BEGIN {
+        rate = goal * rp; need = rate * (rest + db) / 1e6; left = (cores - need) * 1e6 / rate
+        printf "- %s: the goal is %.0f req/s (%.1fx %s); stubs and wrk need %.1f us per request", label, rate, goal, peer, rest
+        if (db > 0) printf " and PostgreSQL %.1f", db
+        printf ", %.2f of the %d cores at that rate, which leaves the front at most %.1f us per request", need, cores, left
+        printf " (%s used %.1f", f, fc
+        if (fwc != "") printf "; the byte forwarder %s, which parses nothing and logs nothing, %.1f", fw, fwc
+        printf "; a single event loop at that rate has %.1f us of one core per request)", 1e6 / rate
+        if (left <= 0 || (fwc != "" && left < fwc)) printf ": out of reach on this machine, even for a front as cheap as the byte forwarder"
+        printf "\n" }'
+}
+if [[ ${WRK[gate-shadow]:-nan} != nan || ${WRK[gate-legacy]:-nan} != nan ]]; then
+    echo
+    echo "CPU budget of the goals on this machine (${CORES} cores; medians of the runs above):"
+    budget gate-shadow nginx-mirror 2.5 "shadow" gate-shadow nio-bytes-mirror nio-floor-mirror
+    budget gate-legacy nginx-proxy 0.8 "legacy" gate-legacy nio-bytes-proxy nio-floor-proxy nginx-proxy
+fi
 if [[ -n ${P99[gate-hung]:-} && -n ${P99[gate-shadow]:-} ]]; then
     awk -v h="${P99[gate-hung]}" -v s="${P99[gate-shadow]}" -v rh="${RPS[gate-hung]}" -v rs="${RPS[gate-shadow]}" 'BEGIN {
         r = (s > 0 ? h / s : 0)
