@@ -32,18 +32,16 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
     public typealias InboundOut = HTTPServerRequestPart
 
     public static let maxHeadBytes = 80 * 1024
-    static let maxLineBytes = 8 * 1024
 
     private enum State {
         case head
         case fixed(remaining: Int)
-        case chunkSize
-        case chunkData(remaining: Int)
-        case chunkDataEnd
-        case trailers
+        /// Framed by ``chunkedBody``.
+        case chunked
     }
 
     private var state = State.head
+    private var chunkedBody = HTTP1ChunkedBody(rules: .request)
     /// While a head is incomplete: how many of its bytes are whole lines already checked, so that
     /// a head arriving in many reads is checked once and refused at its first bad line, as llhttp does.
     private var checkedHeadBytes = 0
@@ -97,7 +95,8 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
             case .length(let length):
                 state = .fixed(remaining: length)
             case .chunked:
-                state = .chunkSize
+                chunkedBody = HTTP1ChunkedBody(rules: .request)
+                state = .chunked
             }
             return .continue
         case .fixed(let remaining):
@@ -111,65 +110,35 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
                 state = .fixed(remaining: remaining - n)
             }
             return .continue
-        case .chunkSize:
-            guard let line = try Self.line(buffer) else {
-                // Checked as it arrives, as llhttp does: hex digits, then an extension, then CR. Every
-                // start of a valid size line is one, so what has come is checked whole, its CR aside.
-                try Self.partialLine(buffer) { bytes in
-                    var end = bytes.count
-                    if end > 1, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-                    guard end == 0 || HTTP1Syntax.chunkSize(UnsafeRawBufferPointer(rebasing: bytes[..<end]), strict: true) != nil else {
-                        throw HTTPParserError.invalidChunkSize
-                    }
-                }
-                return .needMoreData
+        case .chunked:
+            let event: HTTP1ChunkedBody.Event?
+            do {
+                event = try chunkedBody.next(&buffer)
+            } catch {
+                throw Self.parserError(error)
             }
-            let size = buffer.withUnsafeReadableBytes {
-                HTTP1Syntax.chunkSize(UnsafeRawBufferPointer(rebasing: $0[..<line.content]), strict: true)
-            }
-            guard let size else { throw HTTPParserError.invalidChunkSize }
-            buffer.moveReaderIndex(forwardBy: line.length)
-            state = size == 0 ? .trailers : .chunkData(remaining: size)
-            return .continue
-        case .chunkData(let remaining):
-            let n = min(remaining, buffer.readableBytes)
-            guard n > 0 else { return .needMoreData }
-            emit(.body(buffer.readSlice(length: n)!))
-            state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
-            return .continue
-        case .chunkDataEnd:
-            guard let line = try Self.line(buffer) else {
-                // Only the CR of the CRLF may have come.
-                if buffer.readableBytes > 1 || buffer.getInteger(at: buffer.readerIndex, as: UInt8.self).map({ $0 != 0x0D }) == true {
-                    throw HTTPParserError.invalidChunkSize
-                }
-                return .needMoreData
-            }
-            guard line.content == 0 else { throw HTTPParserError.invalidChunkSize }
-            buffer.moveReaderIndex(forwardBy: line.length)
-            state = .chunkSize
-            return .continue
-        case .trailers:
-            guard let line = try Self.line(buffer) else {
-                try Self.partialLine(buffer, Self.fieldLineStart)
-                return .needMoreData
-            }
-            if line.content > 0 {
-                // A trailer is a field like any other, and never one that frames (llhttp refuses those too).
-                let valid = buffer.withUnsafeReadableBytes { bytes -> Bool in
-                    guard case .success(let (name, _)) = HTTP1Syntax.field(UnsafeRawBufferPointer(rebasing: bytes[..<line.content])) else {
-                        return false
-                    }
-                    return !name.equalsLowercaseASCII("content-length") && !name.equalsLowercaseASCII("transfer-encoding")
-                }
-                guard valid else { throw HTTPParserError.invalidHeaderToken }
-            }
-            buffer.moveReaderIndex(forwardBy: line.length)
-            if line.content == 0 {
+            switch event {
+            case .data(let piece):
+                emit(.body(piece))
+            case .end:
                 state = .head
                 emit(.end(nil))
+            case nil:
+                // A trailer still arriving is checked as a head's field line is.
+                if chunkedBody.isReadingTrailers { try Self.partialLine(buffer, Self.fieldLineStart) }
+                return .needMoreData
             }
             return .continue
+        }
+    }
+
+    /// What NIO's decoder (llhttp) reports for the same chunked-body fault.
+    private static func parserError(_ failure: HTTP1ChunkedBody.Failure) -> HTTPParserError {
+        switch failure {
+        case .badChunkSize, .missingChunkEnd, .chunkTooLarge: .invalidChunkSize
+        case .lineTooLong: .headerOverflow
+        case .bareLF: .lfExpected
+        case .badTrailer: .invalidHeaderToken
         }
     }
 
@@ -247,7 +216,7 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         guard bytes[i] == UInt8(ascii: "\r"), i + 1 == n else { throw HTTPParserError.invalidVersion }
     }
 
-    /// Checks the first KiB of a chunk or trailer line whose end has not arrived.
+    /// Checks the first KiB of a trailer line whose end has not arrived.
     private static func partialLine(_ buffer: ByteBuffer, _ checkStart: (UnsafeRawBufferPointer) throws -> Void) throws {
         try buffer.withUnsafeReadableBytes { try checkStart(UnsafeRawBufferPointer(rebasing: $0[..<min($0.count, 1024)])) }
     }
@@ -388,15 +357,5 @@ public struct HTTP1RequestDecoder: ByteToMessageDecoder {
         }
         return i > 0 && target.count >= i + 3 && target[i] == UInt8(ascii: ":") && target[i + 1] == UInt8(ascii: "/")
             && target[i + 2] == UInt8(ascii: "/")
-    }
-
-    /// The next chunk-size, chunk-end or trailer line; it must end with CRLF.
-    private static func line(_ buffer: ByteBuffer) throws -> (content: Int, length: Int)? {
-        guard let found = buffer.withUnsafeReadableBytes({ HTTP1Syntax.line($0) }) else {
-            if buffer.readableBytes > maxLineBytes { throw HTTPParserError.headerOverflow }
-            return nil
-        }
-        guard found.length - found.content == 2 else { throw HTTPParserError.lfExpected }
-        return found
     }
 }

@@ -38,18 +38,15 @@ struct UpstreamResponseParser {
         case idle
         case head
         case fixed(remaining: Int)
-        case chunkSize
-        case chunkData(remaining: Int)
-        case chunkDataEnd
-        case trailers
+        /// Framed by ``chunkedBody``.
+        case chunked
         case untilClose
     }
 
     static let maxHeadBytes = 80 * 1024
-    /// A chunk-size or trailer line longer than this is malformed.
-    static let maxLineBytes = 8 * 1024
 
     private var state = State.idle
+    private var chunkedBody = HTTP1ChunkedBody(rules: .response)
     private var answersHEAD = false
     private var maxBodyBytes = 0
     /// The response being read, its body still to come.
@@ -114,7 +111,8 @@ struct UpstreamResponseParser {
                     // Both headers: the length is ignored and the connection not reused (RFC 9112 §6.3).
                     if parsed.contentLength != nil { keepAlive = false }
                     if parsed.chunked {
-                        state = .chunkSize
+                        chunkedBody = HTTP1ChunkedBody(rules: .response)
+                        state = .chunked
                     } else {
                         keepAlive = false
                         state = .untilClose
@@ -138,32 +136,12 @@ struct UpstreamResponseParser {
                 append(buffer.readSlice(length: n)!)
                 if n == remaining { return complete() }
                 state = .fixed(remaining: remaining - n)
-            case .chunkSize:
-                guard let line = try Self.line(buffer) else { return nil }
-                let size = try buffer.withUnsafeReadableBytes { bytes in
-                    Self.chunkSize(UnsafeRawBufferPointer(rebasing: bytes[..<line.content]))
-                }.get()
-                buffer.moveReaderIndex(forwardBy: line.length)
-                if size == 0 {
-                    state = .trailers
-                } else {
-                    if size > maxBodyBytes - bodyBytes { throw .tooLarge }
-                    state = .chunkData(remaining: size)
+            case .chunked:
+                switch try nextChunkEvent(&buffer) {
+                case .data(let piece): append(piece)
+                case .end: return complete()
+                case nil: return nil
                 }
-            case .chunkData(let remaining):
-                let n = min(remaining, buffer.readableBytes)
-                guard n > 0 else { return nil }
-                append(buffer.readSlice(length: n)!)
-                state = n == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - n)
-            case .chunkDataEnd:
-                guard let line = try Self.line(buffer) else { return nil }
-                guard line.content == 0 else { throw .malformed("chunk data longer than its size") }
-                buffer.moveReaderIndex(forwardBy: line.length)
-                state = .chunkSize
-            case .trailers:
-                guard let line = try Self.line(buffer) else { return nil }
-                buffer.moveReaderIndex(forwardBy: line.length)
-                if line.content == 0 { return complete() }
             case .untilClose:
                 let n = buffer.readableBytes
                 guard n > 0 else { return nil }
@@ -179,6 +157,22 @@ struct UpstreamResponseParser {
     mutating func inputEnded() -> Parsed? {
         guard case .untilClose = state else { return nil }
         return complete()
+    }
+
+    /// The chunked body's next event; a chunk that would take the body over its limit is refused
+    /// from its size line, before its data is read.
+    private mutating func nextChunkEvent(_ buffer: inout ByteBuffer) throws(Failure) -> HTTP1ChunkedBody.Event? {
+        do {
+            return try chunkedBody.next(&buffer, chunkLimit: maxBodyBytes - bodyBytes)
+        } catch {
+            switch error {
+            case .chunkTooLarge: throw .tooLarge
+            case .badChunkSize: throw .malformed("bad chunk size")
+            case .missingChunkEnd: throw .malformed("chunk data longer than its size")
+            case .lineTooLong: throw .malformed("chunk or trailer line longer than \(HTTP1ChunkedBody.maxLineBytes) bytes")
+            case .bareLF, .badTrailer: throw .malformed("bad chunk or trailer line")  // request rules only
+            }
+        }
     }
 
     private mutating func append(_ part: ByteBuffer) {
@@ -202,20 +196,5 @@ struct UpstreamResponseParser {
     /// Length of the head including its empty last line, when the buffer holds all of it.
     static func headLength(_ buffer: ByteBuffer) -> Int? {
         buffer.withUnsafeReadableBytes { HTTP1Syntax.headLength($0) }
-    }
-
-    /// The next line: `content` bytes before its CRLF (or LF), `length` with it.
-    private static func line(_ buffer: ByteBuffer) throws(Failure) -> (content: Int, length: Int)? {
-        guard let found = buffer.withUnsafeReadableBytes({ HTTP1Syntax.line($0) }) else {
-            if buffer.readableBytes > maxLineBytes { throw .malformed("chunk or trailer line longer than \(maxLineBytes) bytes") }
-            return nil
-        }
-        return found
-    }
-
-    /// A chunk-size line: hex digits, then optional whitespace and `;` extensions (ignored).
-    static func chunkSize(_ line: UnsafeRawBufferPointer) -> Result<Int, Failure> {
-        guard let size = HTTP1Syntax.chunkSize(line) else { return .failure(.malformed("bad chunk size")) }
-        return .success(size)
     }
 }
