@@ -74,7 +74,9 @@ pairs() {  # db prefix n
         FROM generate_series(0, $3 - 1) i" >/dev/null
 }
 learner_count() { curl -fs "http://127.0.0.1:$LEARNER_PORT/count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["distinct"])'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_ticks: the same count as the proxy benches (utime+stime of the gateway and its direct children)
+# shellcheck source=Scripts/benchmarks/proxy/lib.sh
+source "$REPO/Scripts/benchmarks/proxy/lib.sh"
 
 echo "== 1. $LABELS labels: accepted over HTTP, delivered to the learner, psql \\copy" >&2
 pairs "$DB" b "$LABELS"
