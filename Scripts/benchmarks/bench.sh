@@ -355,21 +355,24 @@ for rep in $(seq "$REPS"); do
     for t in $TARGETS; do
         [[ -z ${DEAD[$t]:-} ]] || continue
         f=$RAW/${t}_r$rep.txt
-        read -r la0 lr0 < <(stub_counters "$LEGACY_STATUS_PORT") || die "legacy stub_status unreadable"
-        read -r sa0 sr0 < <(stub_counters "$LEARNER_STATUS_PORT") || die "learner stub_status unreadable"
-        read -r pt0 pk0 < <(cpu_split_ticks "${PID[$t]}"); st0=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb0 mt0 < <(machine_ticks)
-        db0=0; [[ -n $DB_PID ]] && db0=$(cpu_ticks "$DB_PID")
+        # Read through command substitutions (waited for at once), not process substitutions: a
+        # helper reaped during the wrk run would count as wrk's CPU.
+        read -r la0 lr0 <<<"$(stub_counters "$LEGACY_STATUS_PORT")" && [[ -n $lr0 ]] || die "legacy stub_status unreadable"
+        read -r sa0 sr0 <<<"$(stub_counters "$LEARNER_STATUS_PORT")" && [[ -n $sr0 ]] || die "learner stub_status unreadable"
+        read -r pt0 pk0 <<<"$(cpu_split_ticks "${PID[$t]}")"; st0=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb0 mt0 <<<"$(machine_ticks)"
+        db0=0; [[ -n $DB_PID ]] && db0=$(server_ticks "$DB_PID")
         waited_child_ticks; wk0=$WAITED_CHILD_TICKS
         rc=0; run_wrk "http://127.0.0.1:${PORT[$t]}$PREDICT" "$DURATION" "$f" || rc=$?
         waited_child_ticks; wk1=$WAITED_CHILD_TICKS
         read -r pt1 pk1 < <(cpu_split_ticks "${PID[$t]}"); st1=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb1 mt1 < <(machine_ticks)
-        db1=0; [[ -n $DB_PID ]] && db1=$(cpu_ticks "$DB_PID")
+        db1=0; [[ -n $DB_PID ]] && db1=$(server_ticks "$DB_PID")
         read -r la1 lr1 < <(stub_counters "$LEGACY_STATUS_PORT") || die "legacy stub_status unreadable"
         read -r sa1 sr1 < <(stub_counters "$LEARNER_STATUS_PORT") || die "learner stub_status unreadable"
         lo=$(estab_conns "$LEGACY_PORT" "${PID[$t]}"); so=$(estab_conns "$LEARNER_PORT" "${PID[$t]}")
         if ! kill -0 "${PID[$t]}" 2>/dev/null; then
             log "ERROR: $t (pid ${PID[$t]}) died during rep $rep"; [[ -f $WORK/$t.log ]] && tail -n 20 "$WORK/$t.log" >&2
             DEAD[$t]=1; failed=1
+            wk1=-1   # a dead front was reaped by this shell: its CPU is in the count, so no wrk figure
         fi
         n=$(wrk_requests "$f")
         rps=$(awk '/^Requests\/sec:/ { print $2 }' "$f")
@@ -385,11 +388,11 @@ for rep in $(seq "$REPS"); do
             -v e2="$non2xx" -v es="$sockerr" -v tck="$CLK_TCK" -v pt=$((pt1 - pt0)) -v pk=$((pk1 - pk0)) -v st=$((st1 - st0)) \
             -v mb=$((mb1 - mb0)) -v mt=$((mt1 - mt0)) -v ncpu="$(nproc)" \
             -v lr=$((lr1 - lr0 - 1)) -v lc=$((la1 - la0 - 1)) -v sr=$((sr1 - sr0 - 1)) -v sc=$((sa1 - sa0 - 1)) \
-            -v lo="$lo" -v so="$so" -v wk=$((wk1 - wk0)) -v db=$((db1 - db0)) -v dbon="${DB_PID:+1}" 'BEGIN {
+            -v lo="$lo" -v so="$so" -v wk=$((wk1 < 0 ? -1 : wk1 - wk0)) -v db=$((db1 - db0)) -v dbon="${DB_PID:+1}" 'BEGIN {
                 print ts, t, rep, c, d, n, rps, p50, p75, p90, p99, e2, es,
                       sprintf("%.2f", pt / tck), sprintf("%.2f", pt / tck * 1e6 / n), sprintf("%.2f", st / tck * 1e6 / n),
                       sprintf("%.2f", (mt > 0 ? mb / mt * ncpu : 0)), lr, lc, sr, sc, lo, so, sprintf("%.2f", pk / tck * 1e6 / n),
-                      sprintf("%.2f", wk / tck * 1e6 / n), (dbon ? sprintf("%.2f", db / tck * 1e6 / n) : "nan"), ncpu }')
+                      (wk >= 0 ? sprintf("%.2f", wk / tck * 1e6 / n) : "nan"), (dbon ? sprintf("%.2f", db / tck * 1e6 / n) : "nan"), ncpu }')
         echo "$line" >>"$OUT"
         log "$line"
     done
@@ -422,7 +425,8 @@ echo | tee -a "$RAW/README.md"
 if [[ $PAIR_LOG == 1 ]]; then
     echo
     if [[ -z $DB_URL ]]; then
-        echo "Pair log: on (embedded PostgreSQL); set BENCH_DATABASE_URL to compare requests with rows."
+        echo "Pair log: on (embedded PostgreSQL); set BENCH_DATABASE_URL to compare requests with rows. The embedded"
+        echo "server's CPU is not in the PostgreSQL column or the budget (its postmaster counts as the gateway's)."
     else
         for t in $TARGETS; do
             [[ $t == gate-* ]] || continue

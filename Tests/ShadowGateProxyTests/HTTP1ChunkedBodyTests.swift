@@ -60,13 +60,25 @@ struct HTTP1ChunkedBodyTests {
     }
 
     @Test("chunk data comes out as slices of the bytes read, however large the chunk")
-    func dataSlices() {
+    func dataSlices() throws {
         let payload = String(repeating: "x", count: 70_000)
         let text = String(70_000, radix: 16) + "\r\n" + payload + "\r\n0\r\n\r\n"
         for step in [Int.max, 700] {
             let outcome = read(text, .request, step: step)
             #expect(outcome.ended && outcome.data == payload)
         }
+        // Not a copy: the piece shares the received buffer's storage.
+        var body = Body(rules: .response)
+        var received = ByteBuffer(string: text)
+        let storage = received.withVeryUnsafeBytes { $0.baseAddress }
+        guard case .data(let piece) = try #require(try body.next(&received)) else {
+            Issue.record("expected chunk data first")
+            return
+        }
+        #expect(piece.readableBytes == 70_000)
+        // A slice's bytes start where its data sat in the received buffer, after the size line.
+        let sizeLine = String(70_000, radix: 16).utf8.count + 2
+        #expect(piece.withVeryUnsafeBytes { $0.baseAddress } == storage.map { $0 + sizeLine })
     }
 
     @Test("what only the response rules take: a bare LF, blanks after the size, any trailer line")
@@ -133,12 +145,12 @@ struct HTTP1ChunkedBodyTests {
     }
 
     @Test("after its end the reader frames the next body from the start")
-    func reuse() {
+    func reuse() throws {
         var body = Body(rules: .request)
         for word in ["one", "three"] {
             var buffer = ByteBuffer(string: String(word.count, radix: 16) + "\r\n" + word + "\r\n0\r\n\r\n")
             var data = ""
-            while let event = try? body.next(&buffer) {
+            while let event = try body.next(&buffer) {
                 if case .data(let piece) = event { data += String(buffer: piece) } else { break }
             }
             #expect(data == word)

@@ -91,13 +91,35 @@ waited_child_ticks() {
     WAITED_CHILD_TICKS=$((f[13] + f[14]))
 }
 
-# postgres_pid <url>: PID of the PostgreSQL server listening on the URL's port on this machine (its
-# backends are its direct children, so cpu_ticks of it counts the server's work), or nothing.
+# postgres_pid <url>: PID of the PostgreSQL server listening on the URL's TCP port (5432 when it
+# names none) on this machine, or nothing (said on stderr).
 postgres_pid() {
-    local port=${1#*://}
-    port=${port%%/*}; port=${port%%\?*}; port=${port##*:}
-    [[ $port =~ ^[0-9]+$ ]] || return 0
-    ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true
+    local hostport=${1#*://}
+    hostport=${hostport%%/*}; hostport=${hostport%%\?*}; hostport=${hostport##*@}
+    local port=5432
+    [[ $hostport == *:* ]] && port=${hostport##*:}
+    local pid=""
+    [[ $port =~ ^[0-9]+$ ]] && pid=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true)
+    [[ -n $pid ]] || log "no PostgreSQL server found listening on port $port here: its CPU is left out"
+    echo "$pid"
+}
+
+# server_ticks <pid>: CPU (clock ticks) of a server and all of its children over its lifetime so far:
+# its own utime+stime, the cutime+cstime of the children it has reaped, and the utime+stime of those
+# alive. A child that ends between two readings moves from the last sum to the second: the
+# difference of two readings counts it whole (PostgreSQL backends and autovacuum workers come and go).
+server_ticks() {
+    local stat t=0 p
+    read -r stat </proc/"$1"/stat || { echo 0; return; }
+    local -a f
+    read -r -a f <<<"${stat##*) }"   # utime = f[11], stime = f[12], cutime = f[13], cstime = f[14]
+    t=$((f[11] + f[12] + f[13] + f[14]))
+    for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        read -r stat </proc/"$p"/stat 2>/dev/null || continue
+        read -r -a f <<<"${stat##*) }"
+        t=$((t + f[11] + f[12]))
+    done
+    echo "$t"
 }
 
 # machine_ticks: "busy total" jiffies of the whole machine (from /proc/stat)

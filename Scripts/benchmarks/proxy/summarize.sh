@@ -22,7 +22,9 @@ col_sum() { rows_of "$1" | cut -d, -f"${C[$2]}" | awk '{ s += $1 } END { print s
 declare -A RPS P50 P99 CPU STUBS WRK DB
 # Columns added later (proxy_sys_us_per_req, wrk_cpu_us_per_req, db_cpu_us_per_req) are absent from
 # older CSVs: they read as nan, and the CPU budget below is left out.
-opt_median() { if [[ -n ${C[$2]:-} ]]; then col_median "$1" "$2"; else echo nan; fi; }
+opt_median() {  # nan when the column is absent or any run has none (a median of nan and numbers is not one)
+    if [[ -z ${C[$2]:-} ]] || rows_of "$1" | cut -d, -f"${C[$2]}" | grep -qx nan; then echo nan; else col_median "$1" "$2"; fi
+}
 fmt() { awk -v x="$1" 'BEGIN { if (x == "nan" || x == "") print "-"; else printf "%.1f", x }'; }
 echo "| target | req/s | p50 ms | p99 ms | proxy CPU µs/req | of which kernel | stubs CPU µs/req | wrk CPU µs/req | PostgreSQL CPU µs/req | machine busy cores | errors | runs |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
