@@ -355,8 +355,8 @@ for rep in $(seq "$REPS"); do
     for t in $TARGETS; do
         [[ -z ${DEAD[$t]:-} ]] || continue
         f=$RAW/${t}_r$rep.txt
-        # Read through command substitutions (waited for at once), not process substitutions: a
-        # helper reaped during the wrk run would count as wrk's CPU.
+        # Read through command substitutions (waited for at once), here and after the run, not
+        # process substitutions: a helper reaped during a wrk run would count as wrk's CPU.
         read -r la0 lr0 <<<"$(stub_counters "$LEGACY_STATUS_PORT")" && [[ -n $lr0 ]] || die "legacy stub_status unreadable"
         read -r sa0 sr0 <<<"$(stub_counters "$LEARNER_STATUS_PORT")" && [[ -n $sr0 ]] || die "learner stub_status unreadable"
         read -r pt0 pk0 <<<"$(cpu_split_ticks "${PID[$t]}")"; st0=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb0 mt0 <<<"$(machine_ticks)"
@@ -364,10 +364,10 @@ for rep in $(seq "$REPS"); do
         waited_child_ticks; wk0=$WAITED_CHILD_TICKS
         rc=0; run_wrk "http://127.0.0.1:${PORT[$t]}$PREDICT" "$DURATION" "$f" || rc=$?
         waited_child_ticks; wk1=$WAITED_CHILD_TICKS
-        read -r pt1 pk1 < <(cpu_split_ticks "${PID[$t]}"); st1=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb1 mt1 < <(machine_ticks)
+        read -r pt1 pk1 <<<"$(cpu_split_ticks "${PID[$t]}")"; st1=$(cpu_ticks "$LEG_PID" "$LRN_PID"); read -r mb1 mt1 <<<"$(machine_ticks)"
         db1=0; [[ -n $DB_PID ]] && db1=$(server_ticks "$DB_PID")
-        read -r la1 lr1 < <(stub_counters "$LEGACY_STATUS_PORT") || die "legacy stub_status unreadable"
-        read -r sa1 sr1 < <(stub_counters "$LEARNER_STATUS_PORT") || die "learner stub_status unreadable"
+        read -r la1 lr1 <<<"$(stub_counters "$LEGACY_STATUS_PORT")" && [[ -n $lr1 ]] || die "legacy stub_status unreadable"
+        read -r sa1 sr1 <<<"$(stub_counters "$LEARNER_STATUS_PORT")" && [[ -n $sr1 ]] || die "learner stub_status unreadable"
         lo=$(estab_conns "$LEGACY_PORT" "${PID[$t]}"); so=$(estab_conns "$LEARNER_PORT" "${PID[$t]}")
         if ! kill -0 "${PID[$t]}" 2>/dev/null; then
             log "ERROR: $t (pid ${PID[$t]}) died during rep $rep"; [[ -f $WORK/$t.log ]] && tail -n 20 "$WORK/$t.log" >&2

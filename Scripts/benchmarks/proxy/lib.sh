@@ -80,15 +80,21 @@ cpu_split_ticks() {
     echo "$t $s"
 }
 
-# waited_child_ticks: sets WAITED_CHILD_TICKS to cutime+cstime of the current shell, the CPU of the children it
-# has waited for (and of theirs). Read with builtins only, so reading it forks nothing: the difference
-# across `run_wrk` is wrk's own CPU (plus `timeout`'s, a few ticks at most).
-waited_child_ticks() {
+# reaped_ticks <pid>: sets REAPED_TICKS to cutime+cstime of a process: the CPU of the children it
+# has reaped (and of theirs). Read with builtins only, so it forks nothing.
+reaped_ticks() {
     local stat
-    read -r stat </proc/$BASHPID/stat
+    read -r stat </proc/"$1"/stat || { REAPED_TICKS=0; return; }
     local -a f
     read -r -a f <<<"${stat##*) }"   # fields from state on: cutime = f[13], cstime = f[14]
-    WAITED_CHILD_TICKS=$((f[13] + f[14]))
+    REAPED_TICKS=$((f[13] + f[14]))
+}
+
+# waited_child_ticks: sets WAITED_CHILD_TICKS to the reaped_ticks of the current shell, without a
+# fork: the difference across `run_wrk` is wrk's own CPU (plus `timeout`'s, a few ticks at most).
+waited_child_ticks() {
+    reaped_ticks "$BASHPID"
+    WAITED_CHILD_TICKS=$REAPED_TICKS
 }
 
 # postgres_pid <url>: PID of the PostgreSQL server listening on the URL's TCP port (5432 when it
@@ -105,21 +111,12 @@ postgres_pid() {
 }
 
 # server_ticks <pid>: CPU (clock ticks) of a server and all of its children over its lifetime so far:
-# its own utime+stime, the cutime+cstime of the children it has reaped, and the utime+stime of those
-# alive. A child that ends between two readings moves from the last sum to the second: the
-# difference of two readings counts it whole (PostgreSQL backends and autovacuum workers come and go).
+# the children it has reaped (reaped_ticks), then itself and those alive (cpu_ticks). A child that
+# ends between two readings moves from the second sum to the first: the difference of two readings
+# counts it whole (PostgreSQL backends and autovacuum workers come and go).
 server_ticks() {
-    local stat t=0 p
-    read -r stat </proc/"$1"/stat || { echo 0; return; }
-    local -a f
-    read -r -a f <<<"${stat##*) }"   # utime = f[11], stime = f[12], cutime = f[13], cstime = f[14]
-    t=$((f[11] + f[12] + f[13] + f[14]))
-    for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-        read -r stat </proc/"$p"/stat 2>/dev/null || continue
-        read -r -a f <<<"${stat##*) }"
-        t=$((t + f[11] + f[12]))
-    done
-    echo "$t"
+    reaped_ticks "$1"
+    echo $((REAPED_TICKS + $(cpu_ticks "$1")))
 }
 
 # machine_ticks: "busy total" jiffies of the whole machine (from /proc/stat)
