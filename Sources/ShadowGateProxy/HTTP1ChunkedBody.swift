@@ -11,9 +11,9 @@ import NIOCore
 /// - ``Rules/response`` (lenient, as ``UpstreamResponseParser`` reads what upstreams send): a bare LF
 ///   ends a line, blanks may follow the size, trailers are dropped unread.
 ///
-/// Failure: a ``Failure`` for input that breaks the rules, a line over ``maxLineBytes`` or a chunk
-/// over the caller's limit; the message cannot be framed further, and each parser maps the failure
-/// to its own errors.
+/// Failure: a ``Failure`` for input that breaks the rules, a line still without its end past
+/// ``maxLineBytes``, or a chunk over the caller's limit; the message cannot be framed further, and
+/// each parser maps the failure to its own errors.
 struct HTTP1ChunkedBody {
     enum Rules {
         case request
@@ -25,7 +25,7 @@ struct HTTP1ChunkedBody {
         case badChunkSize
         /// Chunk data longer than its size: no line end right after it.
         case missingChunkEnd
-        /// A size, chunk-end or trailer line longer than ``maxLineBytes``.
+        /// More than ``maxLineBytes`` of a size, chunk-end or trailer line without its end.
         case lineTooLong
         /// A line ending with LF alone (request rules).
         case bareLF
@@ -42,7 +42,8 @@ struct HTTP1ChunkedBody {
         case end
     }
 
-    /// A chunk-size, chunk-end or trailer line longer than this is refused (llhttp's limit too).
+    /// A chunk-size, chunk-end or trailer line still without its end past this many bytes is refused
+    /// (one that arrives whole in a single read is taken, as both parsers did before they shared this).
     static let maxLineBytes = 8 * 1024
 
     private enum State {
